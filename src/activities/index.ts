@@ -1,0 +1,75 @@
+// createActivities(deps): the worker's activity implementations, closed over what the worker loaded (its
+// clusters) and long-lived helpers (the release fetcher and its cache). Workflows import only the *type*.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { CatalogLoadResult } from '../contracts/catalog-load';
+import type { ClusterTopology, ReleaseSlice } from '../contracts/plan';
+import { FailureType } from '../errors';
+import { loadCatalogFor } from './catalog';
+import { topologyOf, type LoadedCluster } from './cluster-config';
+import { asActivity, failure } from './failures';
+import { fetchReleaseSliceWith } from './release';
+import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
+
+export interface ActivityDeps {
+  clusters: Record<string, LoadedCluster>;
+  fetcher: ReleaseFetcher;
+}
+
+export interface FetchReleaseSliceInput {
+  cluster: string;
+  channel: 'stable' | 'rc';
+  version: string;
+  services: string[];
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const clusterOf = (name: string): LoadedCluster => {
+    const c = deps.clusters[name];
+    if (!c) {
+      throw failure(
+        FailureType.UnknownCluster,
+        `this worker does not serve cluster "${name}" (it serves: ${Object.keys(deps.clusters).join(', ') || 'none'}); ` +
+          `start one with \`frameworks worker --manifest <${name} cluster.yaml>\``,
+      );
+    }
+    return c;
+  };
+
+  return {
+    async describeCluster(input: { cluster: string }): Promise<ClusterTopology> {
+      return asActivity(() => topologyOf(clusterOf(input.cluster)));
+    },
+
+    async loadCatalog(input: { cluster: string }): Promise<CatalogLoadResult> {
+      return asActivity(() => loadCatalogFor(clusterOf(input.cluster)));
+    },
+
+    async fetchReleaseSlice(input: FetchReleaseSliceInput): Promise<ReleaseSlice> {
+      return asActivity(async () => {
+        const cluster = clusterOf(input.cluster);
+        try {
+          return await fetchReleaseSliceWith(
+            deps.fetcher,
+            cluster.releaseRepositories,
+            { channel: input.channel, version: input.version },
+            input.services,
+          );
+        } catch (err) {
+          // The fetcher already retried transient HTTP failures per repository. What remains is worth another
+          // activity attempt only if some repository failed transiently (5xx, network); a 404, an identity
+          // mismatch or a malformed manifest will not fix itself.
+          if (err instanceof ReleaseFetchError) {
+            throw ApplicationFailure.create({
+              type: FailureType.ReleaseFetchFailed,
+              message: err.message,
+              nonRetryable: !err.retryable,
+            });
+          }
+          throw err;
+        }
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,194 @@
+// The command tree. Every command of SPEC §5 is registered here with its flags and help; each action loads its
+// module lazily so `frameworks --help` stays fast and a command's dependencies load only when it runs.
+import { Command, Option } from '@commander-js/extra-typings';
+import { ORCHESTRATOR_VERSION } from '../version';
+import { notAvailableYet } from './commands/not-available';
+
+/**
+ * Loads a command module when its command runs. `require` rather than `import()`: the CLI is CommonJS, and
+ * the same call works from the TypeScript sources (tsx) and from the build (lib/).
+ */
+function load<T>(path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path) as T;
+}
+
+const MANIFEST_HELP = 'cluster manifest (default: $FRAMEWORKS_MANIFEST, else ./cluster.yaml)';
+
+function manifestOption(): Option<'--manifest <path>', undefined, undefined, string, false> {
+  return new Option('--manifest <path>', MANIFEST_HELP);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('frameworks')
+    .description(
+      'Upgrade a FrameWorks platform cluster safely. The CLI starts durable Temporal workflows; a worker\n' +
+        '(`frameworks worker`) runs them against hosts and databases. Watch runs in the Temporal Web UI.',
+    )
+    // Set before any subcommand exists: commander copies these settings into subcommands at creation.
+    // Positional options let `upgrade` and `upgrade plan` both take --manifest without the parent eating it.
+    .exitOverride()
+    .enablePositionalOptions()
+    .version(ORCHESTRATOR_VERSION, '-V, --cli-version', 'print the orchestrator version')
+    .option('--no-color', 'disable colours (before the subcommand; NO_COLOR is honoured too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n' +
+        '  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*   where Temporal runs (default localhost:7233)\n' +
+        '  FRAMEWORKS_MANIFEST                                                        default --manifest\n' +
+        '  FRAMEWORKS_TEMPORAL_UI_URL                                                 Web UI base for run links\n' +
+        '\nExit codes: 0 success · 1 failed or refused · 2 usage error · 3 needs attention (status/doctor)',
+    );
+
+  const cluster = program.command('cluster').description('operate a cluster: plan, upgrade, migrate, watch');
+
+  cluster
+    .command('status')
+    .description('deployed vs available version per service and host, health, and in-flight runs')
+    .addOption(manifestOption())
+    .option('--json', 'print JSON')
+    .action(() => notAvailableYet('cluster status', 'SPEC §8 (operator surfaces issue)'));
+
+  cluster
+    .command('doctor')
+    .description('check infrastructure, services, migration ledger, data migrations, Temporal and worker presence')
+    .addOption(manifestOption())
+    .option('--json', 'print JSON')
+    .action(() => notAvailableYet('cluster doctor', 'SPEC §8 (operator surfaces issue)'));
+
+  const upgrade = cluster
+    .command('upgrade')
+    .description('upgrade one service, or every platform service with --all, to a release')
+    .argument('[service]', 'service to upgrade (or use --all)')
+    .addOption(manifestOption())
+    .option('--all', 'upgrade every platform service in dependency order')
+    .option('--version <selector>', 'stable | rc | vX.Y.Z[-pre] (default: the cluster channel)')
+    .option('--dry-run', 'run gates and detection, change nothing')
+    .option('-y, --yes', 'approve without prompting')
+    .option('--no-rollback', 'leave a failed service upgraded instead of rolling it back')
+    .option('--skip-validation', 'skip post-deploy health validation')
+    .option('--skip-migration-check', 'DANGEROUS: skip the schema gate')
+    .option('--skip-data-migration-check', 'DANGEROUS: skip the data-migration gate')
+    .option(
+      '--unsafe-ignore-cli-version-floor',
+      "deploy even if this orchestrator is below the release's min_cli_version",
+    )
+    .option('--detach', 'start the run and print its id instead of following it')
+    .action(() =>
+      notAvailableYet('cluster upgrade', 'SPEC §6 (upgrade issue); `frameworks cluster upgrade plan` works now'),
+    );
+
+  upgrade
+    .command('plan')
+    .description('show rollout order, target identities per service, refusing checks and the suggested flow')
+    .addOption(manifestOption())
+    .option('--version <selector>', 'stable | rc | vX.Y.Z[-pre] (default: the cluster channel)')
+    .option('--unsafe-ignore-cli-version-floor', 'report the min_cli_version check as BYPASSED instead of refused')
+    .option('--json', 'print the plan as JSON (schema: UpgradePlanSchema)')
+    .addHelpText(
+      'after',
+      '\nRuns as a read-only workflow on the worker (id fw/<cluster>/plan/<uuid>); nothing on the cluster changes.\n' +
+        'Exit code 1 when a check would refuse the upgrade.',
+    )
+    .action(async (opts) => {
+      const { upgradePlanCommand } = load<typeof import('./commands/upgrade-plan')>('./commands/upgrade-plan');
+      await upgradePlanCommand(opts, program.opts());
+    });
+
+  const migrate = cluster
+    .command('migrate')
+    .description('apply schema migrations of one phase (expand, postdeploy, contract) up to a target version')
+    .addOption(manifestOption())
+    .addOption(
+      new Option('--phase <phase>', 'migration phase').choices(['expand', 'postdeploy', 'contract']).default('expand'),
+    )
+    .option('--to-version <vX.Y.Z>', 'target release (default: the cluster channel head)')
+    .option('--dry-run', 'list what would run, write nothing')
+    .option('-y, --yes', 'approve without prompting (required for contract)')
+    .option('--detach', 'start the run and print its id')
+    .action(() => notAvailableYet('cluster migrate', 'SPEC §7 (migrate issue)'));
+  migrate
+    .command('validate')
+    .description('lint migration files locally (no workflow), reporting every problem with file:line')
+    .addOption(manifestOption())
+    .action(() => notAvailableYet('cluster migrate validate', 'SPEC §7 (migrate issue)'));
+
+  const data = cluster.command('data-migrate').description('run, pause, resume and verify data migrations (backfills)');
+  for (const [verb, what] of [
+    ['list', 'required data migrations up to the target with live status'],
+    ['run', 'run a data migration in resumable batches (follows progress; Ctrl-C detaches)'],
+    ['status', 'show state, counts, rate and ETA'],
+    ['verify', 'compare counts and totals between old and new shapes'],
+    ['pause', 'pause between batches'],
+    ['resume', 'resume a paused migration'],
+  ] as const) {
+    const sub = data.command(verb).description(what).addOption(manifestOption()).option('--json', 'print JSON');
+    if (verb !== 'list') sub.argument('<service.id>', 'migration, e.g. purser.invoice-line-items');
+    if (verb === 'run') {
+      sub
+        .option('--batch-size <n>', 'rows per batch')
+        .option('--dry-run', 'run one batch in a rolled-back transaction')
+        .option('--scope-kind <kind>', 'limit to one scope kind')
+        .option('--scope-value <value>', 'limit to one scope value (needs --scope-kind)');
+    }
+    sub.action(() => notAvailableYet(`cluster data-migrate ${verb}`, 'SPEC §7 (data-migration issue)'));
+  }
+
+  cluster
+    .command('set-channel')
+    .description("set the cluster's release channel in cluster.yaml (comments and order preserved)")
+    .argument('<channel>', 'stable | rc')
+    .addOption(manifestOption())
+    .action(() => notAvailableYet('cluster set-channel', 'SPEC §5 (operator surfaces issue)'));
+
+  const runs = cluster.command('runs').description('runs of this cluster from Temporal visibility');
+  runs
+    .command('list')
+    .description('in-flight and recent runs with Web UI links')
+    .addOption(manifestOption())
+    .option('--json', 'print JSON')
+    .action(() => notAvailableYet('cluster runs list', 'SPEC §5 (operator surfaces issue)'));
+  runs
+    .command('watch')
+    .argument('<workflow-id>')
+    .description('reattach to a run and follow its progress')
+    .action(() => notAvailableYet('cluster runs watch', 'SPEC §5 (operator surfaces issue)'));
+  runs
+    .command('cancel')
+    .argument('<workflow-id>')
+    .description('cancel a run (compensation runs as designed)')
+    .action(() => notAvailableYet('cluster runs cancel', 'SPEC §5 (operator surfaces issue)'));
+
+  cluster
+    .command('release')
+    .description('the recommended flow as one durable run: expand → upgrade --all → data migrations → postdeploy')
+    .addOption(manifestOption())
+    .option('--version <selector>', 'stable | rc | vX.Y.Z[-pre] (default: the cluster channel)')
+    .option('-y, --yes', 'approve without prompting')
+    .option('--dry-run', 'plan and gate only')
+    .action(() => notAvailableYet('cluster release', 'SPEC §5 (operator surfaces issue)'));
+
+  program
+    .command('worker')
+    .description('run the worker that executes runs for the given clusters (task queue fw-<cluster>)')
+    .requiredOption(
+      '--manifest <path>',
+      'cluster manifest to serve; repeat for several clusters',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .action(async (opts) => {
+      const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');
+      await workerCommand(opts);
+    });
+
+  const dev = program.command('dev').description('local development environment');
+  dev
+    .command('lab')
+    .argument('<action>', 'up | down | status')
+    .description('the local lab cluster (network-namespace hosts, sshd, dockerd, registry)')
+    .action(() => notAvailableYet('dev lab', 'SPEC §10 (upgrade issue)'));
+
+  return program;
+}

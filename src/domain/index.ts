@@ -1,0 +1,4 @@
+export * from './version';
+export * from './selector';
+export * from './release';
+export * from './catalog';

@@ -1,0 +1,94 @@
+// One place for error vocabulary shared by the CLI, workflows and activities.
+//
+// Workflows and activities exchange failures as ApplicationFailure whose `type` is one of FailureType; retry
+// policies key on these names (refusals are non-retryable, transient I/O is retried). The CLI maps errors to
+// exit codes: ExitError carries an explicit code, InputError is bad input (exit 1, no stack trace), anything
+// else is an InternalError (exit 1, stack only with FRAMEWORKS_DEBUG=1).
+//
+// This module is imported by workflow code, so it must stay free of Node builtins.
+
+export const FailureType = {
+  /** A safety gate refused before anything changed. */
+  GateRefused: 'GateRefused',
+  /** Input (a file, a flag, a manifest) failed validation. */
+  InvalidInput: 'InvalidInput',
+  /** A release manifest or channel pointer could not be fetched from any repository. */
+  ReleaseFetchFailed: 'ReleaseFetchFailed',
+  /** A fetched manifest does not carry the identity it was asked for. */
+  IdentityMismatch: 'IdentityMismatch',
+  ChecksumMismatch: 'ChecksumMismatch',
+  DigestMismatch: 'DigestMismatch',
+  HostKeyMismatch: 'HostKeyMismatch',
+  NotAdopted: 'NotAdopted',
+  /** The cluster manifest named by the run is not served by this worker. */
+  UnknownCluster: 'UnknownCluster',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types that must never be retried by an activity retry policy. */
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.GateRefused,
+  FailureType.InvalidInput,
+  FailureType.IdentityMismatch,
+  FailureType.ChecksumMismatch,
+  FailureType.DigestMismatch,
+  FailureType.HostKeyMismatch,
+  FailureType.NotAdopted,
+  FailureType.UnknownCluster,
+];
+
+/** One problem found in an input, located by file and key path (e.g. `services[2].digest`). */
+export interface InputIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Bad input from outside: a file, a flag, a fetched document. The message names the source and every problem,
+ * so an operator can fix them all at once.
+ */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  readonly source: string;
+  readonly issues: InputIssue[];
+
+  constructor(source: string, issues: InputIssue[] | string, options?: { cause?: unknown }) {
+    const list = typeof issues === 'string' ? [{ path: '', message: issues }] : issues;
+    super(InputError.render(source, list), options);
+    this.source = source;
+    this.issues = list;
+  }
+
+  static render(source: string, issues: InputIssue[]): string {
+    if (issues.length === 1) {
+      const [only] = issues;
+      return `${source}: ${only!.path ? `${only!.path}: ` : ''}${only!.message}`;
+    }
+    return [
+      `${source}: ${issues.length} problems`,
+      ...issues.map((i) => `  - ${i.path ? `${i.path}: ` : ''}${i.message}`),
+    ].join('\n');
+  }
+}
+
+/** An error the CLI reports as-is with a chosen exit code (1 refused/failed, 2 usage, 3 needs attention). */
+export class ExitError extends Error {
+  override readonly name = 'ExitError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A bug or an unexpected state: reported with a hint to rerun with FRAMEWORKS_DEBUG=1 for the stack. */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

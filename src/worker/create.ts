@@ -1,0 +1,54 @@
+// Builds one Temporal Worker per served cluster (task queue fw-<cluster>), sharing a workflow bundle, the
+// activity implementations and the release fetcher. Used by `frameworks worker` and by the tests.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { LoadedCluster } from '../activities/cluster-config';
+import { createReleaseFetcher } from '../activities/release-repo';
+import { taskQueueFor } from '../temporal/ids';
+
+export interface ClusterWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  clusters: LoadedCluster[];
+  /** A prebuilt bundle (tests bundle once per file); otherwise the worker bundles src/workflows itself. */
+  workflowBundle?: WorkflowBundle;
+  cacheDir?: string;
+  warn?: (message: string) => void;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.FRAMEWORKS_CACHE_DIR ?? join(homedir(), '.frameworks', 'cache');
+}
+
+export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise<Worker[]> {
+  const byName: Record<string, LoadedCluster> = {};
+  for (const c of opts.clusters) {
+    if (byName[c.manifest.name]) {
+      throw new Error(
+        `two manifests name the same cluster "${c.manifest.name}": ${byName[c.manifest.name]!.manifestPath} and ${c.manifestPath}`,
+      );
+    }
+    byName[c.manifest.name] = c;
+  }
+  const fetcher = createReleaseFetcher({
+    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+    ...(opts.warn ? { warn: opts.warn } : {}),
+  });
+  const activities = createActivities({ clusters: byName, fetcher });
+  const workflowSource = opts.workflowBundle
+    ? { workflowBundle: opts.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Promise.all(
+    opts.clusters.map((c) =>
+      Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        taskQueue: taskQueueFor(c.manifest.name),
+        activities,
+        ...workflowSource,
+      }),
+    ),
+  );
+}

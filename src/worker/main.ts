@@ -1,0 +1,39 @@
+// `frameworks worker --manifest cluster.yaml [--manifest other.yaml]`: runs until SIGINT/SIGTERM, finishing
+// in-flight activity attempts where it can; Temporal resumes anything unfinished on the next worker.
+import { loadClusterConfig } from '../activities/cluster-config';
+import { connectWorker } from '../temporal/connection';
+import { taskQueueFor } from '../temporal/ids';
+import { createClusterWorkers } from './create';
+import { installWorkerLogging } from './logging';
+
+export async function workerCommand(opts: { manifest: string[]; logLevel: string }): Promise<void> {
+  const logger = installWorkerLogging(opts.logLevel);
+  const clusters = opts.manifest.map((m) => loadClusterConfig(m));
+  const { connection, target } = await connectWorker();
+  const workers = await createClusterWorkers({
+    connection,
+    namespace: target.namespace,
+    clusters,
+    warn: (message) => logger.warn(message),
+  });
+  for (const c of clusters) {
+    logger.info(
+      {
+        cluster: c.manifest.name,
+        taskQueue: taskQueueFor(c.manifest.name),
+        temporal: target.address,
+        namespace: target.namespace,
+      },
+      'worker ready',
+    );
+  }
+  // Printed for humans and scripts that wait for readiness (the demo and e2e tests).
+  process.stdout.write(
+    `worker ready: ${clusters.map((c) => taskQueueFor(c.manifest.name)).join(', ')} on ${target.address}\n`,
+  );
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,2 @@
+// The worker's workflowsPath: every workflow type is exported from here.
+export { upgradePlan } from './upgrade-plan';

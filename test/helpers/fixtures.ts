@@ -1,0 +1,33 @@
+// Fixture clusters under unique names, so test files running in parallel against one Temporal server never
+// share a task queue (fw-<name>).
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const FIXTURES = resolve(__dirname, '..', 'fixtures');
+
+export interface FixtureClusterOptions {
+  name: string;
+  /** Replace `release_repositories` (default: the fixture repository). */
+  releaseRepositories?: string[];
+  catalogDir?: string;
+  channel?: 'stable' | 'rc';
+}
+
+/** Writes a copy of test/fixtures/cluster/cluster.yaml into a temp folder; returns its path. */
+export function writeFixtureCluster(opts: FixtureClusterOptions): string {
+  const dir = mkdtempSync(join(tmpdir(), `fw-cluster-${opts.name}-`));
+  const repos = opts.releaseRepositories ?? [join(FIXTURES, 'release-repo')];
+  let text = readFileSync(join(FIXTURES, 'cluster', 'cluster.yaml'), 'utf8');
+  text = text
+    .replace(/^name: .*$/m, `name: ${opts.name}`)
+    .replace(/^channel: .*$/m, `channel: ${opts.channel ?? 'stable'}`)
+    .replace(
+      /^release_repositories:\n( {2}- .*\n)+/m,
+      `release_repositories:\n${repos.map((r) => `  - ${r}\n`).join('')}`,
+    )
+    .replace(/^catalog_dir: .*$/m, `catalog_dir: ${opts.catalogDir ?? join(FIXTURES, 'catalog')}`);
+  const path = join(dir, 'cluster.yaml');
+  writeFileSync(path, text);
+  return path;
+}

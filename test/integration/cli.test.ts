@@ -1,0 +1,107 @@
+// The CLI as an operator runs it (a real process through bin/frameworks): help lists the whole surface, usage
+// errors exit 2, bad input exits 1 with one clear message naming the file and key path and no stack trace.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/fixtures';
+
+const CLI = resolve(__dirname, '..', '..', 'bin', 'frameworks');
+
+function frameworks(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', TEMPORAL_ADDRESS: '127.0.0.1:1', ...env },
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function manifestWith(edit: (text: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-cli-'));
+  const text = readFileSync(join(FIXTURES, 'cluster', 'cluster.yaml'), 'utf8')
+    .replace('../release-repo', join(FIXTURES, 'release-repo'))
+    .replace('catalog_dir: ../catalog', `catalog_dir: ${join(FIXTURES, 'catalog')}`);
+  const path = join(dir, 'cluster.yaml');
+  writeFileSync(path, edit(text));
+  return path;
+}
+
+describe('frameworks CLI', () => {
+  it('--help documents every command of SPEC §5', () => {
+    const top = frameworks(['cluster', '--help']);
+    expect(top.code).toBe(0);
+    for (const cmd of ['status', 'doctor', 'upgrade', 'migrate', 'data-migrate', 'set-channel', 'runs', 'release']) {
+      expect(top.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    }
+    const upgrade = frameworks(['cluster', 'upgrade', '--help']);
+    for (const flag of [
+      '--version',
+      '--dry-run',
+      '--yes',
+      '--no-rollback',
+      '--skip-validation',
+      '--skip-migration-check',
+      '--skip-data-migration-check',
+      '--unsafe-ignore-cli-version-floor',
+      '--all',
+    ]) {
+      expect(upgrade.stdout).toContain(flag);
+    }
+    expect(frameworks(['--help']).stdout).toContain('worker');
+  });
+
+  it('exits 2 on usage errors', () => {
+    expect(frameworks(['cluster', 'bogus']).code).toBe(2);
+    expect(frameworks(['cluster', 'migrate', '--phase', 'sideways']).code).toBe(2);
+  });
+
+  it('says plainly when a command has not landed yet, exit 1', () => {
+    const r = frameworks(['cluster', 'doctor', '--manifest', manifestWith((t) => t)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not available yet');
+  });
+
+  const badInputs: [string, (t: string) => string, RegExp][] = [
+    ['malformed YAML', (t) => t.replace('hosts:\n', 'hosts: [\n'), /cluster\.yaml/],
+    [
+      'an unknown key',
+      (t) => t.replace('service_manager: systemd', 'service_manager: systemd\nservice_manger: systemd'),
+      /service_manger/,
+    ],
+    [
+      'an unknown host in a service',
+      (t) => t.replace('bridge: { mode: docker, hosts: [h3] }', 'bridge: { mode: docker, hosts: [h9] }'),
+      /services\.bridge\.hosts/,
+    ],
+    ['a bad cluster name', (t) => t.replace('name: lab', 'name: Lab_1'), /name/],
+  ];
+  for (const [what, edit, mentions] of badInputs) {
+    it(`refuses ${what} in cluster.yaml with one clear message, exit 1, no stack trace`, () => {
+      const path = manifestWith(edit);
+      const r = frameworks(['cluster', 'upgrade', 'plan', '--manifest', path]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(path);
+      expect(r.stderr).toMatch(mentions);
+      expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    });
+  }
+
+  it('refuses a non-canonical --version before starting anything', () => {
+    const r = frameworks(['cluster', 'upgrade', 'plan', '--manifest', manifestWith((t) => t), '--version', 'v0.02.0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/v0\.02\.0/);
+    expect(r.stderr).not.toMatch(/cannot reach Temporal/);
+  });
+
+  it('explains how to reach Temporal when it is not reachable', () => {
+    const r = frameworks(['cluster', 'upgrade', 'plan', '--manifest', manifestWith((t) => t), '--version', 'v0.2.0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot reach Temporal at 127.0.0.1:1');
+    expect(r.stderr).toContain('TEMPORAL_ADDRESS');
+  });
+});

@@ -1,0 +1,25 @@
+// Every captured history (real runs on the dev server) must replay against the current workflow code: a change
+// that would break determinism for in-flight runs fails here. Recapture with FW_CAPTURE_HISTORIES=1.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { workflowBundle } from '../helpers/worker';
+
+const dir = join(__dirname, 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+describe('replay of captured histories', () => {
+  it('has histories to replay', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  for (const file of files) {
+    it(`replays ${file}`, async () => {
+      const history: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file.replace(/\.json$/, '')),
+      ).resolves.toBeUndefined();
+    });
+  }
+});
