@@ -35,7 +35,7 @@ export const yamlText = z.preprocess((v) => (typeof v === 'number' ? String(v) :
 export const yamlToken = yamlText.pipe(
   z
     .string()
-    .min(1, 'must not be empty')
+    .min(1, { error: 'must not be empty', abort: true })
     .refine((s) => s.trim() === s, 'must not have surrounding whitespace'),
 );
 
@@ -124,16 +124,23 @@ export function parseYamlDocument<T>(text: string, schema: z.ZodType<T>, source:
   const docs = parseAllDocuments(text, {
     schema: 'core',
     uniqueKeys: false,
+    // Explicit `!!timestamp`, `!!binary`, `!!set`, `!!omap` would otherwise yield Date/Uint8Array/Set/Map,
+    // which are not JSON-plain and cannot cross into workflow code; unresolved, they are refused.
+    resolveKnownTags: false,
     prettyErrors: false,
     lineCounter: lines,
   });
   if (docs.length === 0) throw new InputError(source, 'empty document: expected one YAML mapping');
 
   const issues: InputIssue[] = [];
-  for (const problem of docs.flatMap((d) => [...d.errors, ...d.warnings])) {
-    issues.push({ path: '', message: `YAML error at ${at(problem.pos[0])}: ${problem.message}` });
-  }
-  if (docs.length > 1) {
+  // The parser recovers and keeps reporting, but after the first syntax error the rest is mostly an echo of
+  // it; one precise location is more useful than a page of consequences.
+  const problems = docs.flatMap((d) => [...d.errors, ...d.warnings]).sort((a, b) => a.pos[0] - b.pos[0]);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const more = problems.length > 1 ? ` (${problems.length - 1} more reported after it; fix this one first)` : '';
+    issues.push({ path: '', message: `YAML error at ${at(first.pos[0])}: ${first.message}${more}` });
+  } else if (docs.length > 1) {
     const start = docs[1]!.range[0];
     issues.push({ path: '', message: `expected exactly one YAML document, found another at ${at(start)}` });
   }
@@ -146,5 +153,12 @@ export function parseYamlDocument<T>(text: string, schema: z.ZodType<T>, source:
   inspect(doc.contents, [], at, issues);
   if (issues.length > 0) throw new InputError(source, issues);
 
-  return validateValue(doc.toJS({ maxAliasCount: 100 }), schema, source);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Only an alias bomb or a dangling alias gets here; it is still bad input, not a crash.
+    throw new InputError(source, `YAML error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return validateValue(value, schema, source);
 }

@@ -24,7 +24,9 @@ describe('parseChannelPointer', () => {
   });
 
   it('refuses a typoed key, naming it', () => {
-    const err = inputError(() => parseChannelPointer('platform_version: v0.3.0\nmanifets: releases/v0.3.0.yaml\n', SRC));
+    const err = inputError(() =>
+      parseChannelPointer('platform_version: v0.3.0\nmanifets: releases/v0.3.0.yaml\n', SRC),
+    );
     expect(err.issues).toEqual([
       { path: 'manifest', message: 'missing required key (expected string)' },
       { path: 'manifets', message: 'unknown key' },
@@ -56,7 +58,9 @@ describe('parseChannelPointer', () => {
     'releases/',
     '',
   ])('refuses manifest path %j', (p) => {
-    const err = inputError(() => parseChannelPointer(`platform_version: v0.3.0\nmanifest: ${JSON.stringify(p)}\n`, SRC));
+    const err = inputError(() =>
+      parseChannelPointer(`platform_version: v0.3.0\nmanifest: ${JSON.stringify(p)}\n`, SRC),
+    );
     expect(issuePaths(err)).toEqual(['manifest']);
   });
 
@@ -64,6 +68,8 @@ describe('parseChannelPointer', () => {
     const two = 'platform_version: v0.3.0\nmanifest: releases/v0.3.0.yaml\n---\nplatform_version: v0.2.0\n';
     expect(inputError(() => parseChannelPointer(two, SRC)).message).toContain('exactly one YAML document');
     expect(inputError(() => parseChannelPointer('', SRC)).message).toContain('empty document');
-    expect(inputError(() => parseChannelPointer('- v0.3.0\n', SRC)).message).toContain('expected a mapping, got a list');
+    expect(inputError(() => parseChannelPointer('- v0.3.0\n', SRC)).message).toContain(
+      'expected a mapping, got a list',
+    );
   });
 });
