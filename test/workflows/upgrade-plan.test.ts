@@ -1,6 +1,7 @@
 // `upgrade plan` end to end on the real dev server: CLI library function → Temporal → real worker → activities
 // reading the fixture release repository and catalog. Also captures the replay history when asked.
-import { writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -126,6 +127,38 @@ describe('upgrade plan workflow', () => {
       expect(r.refused).toBe(true);
       expect(r.checks.find((c) => c.id === 'target-declared')).toMatchObject({ status: 'refuse' });
       expect(r.checks.find((c) => c.id === 'target-declared')?.detail).toContain('v0.2.0 is not declared');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('bad input in the catalog or a release manifest is named by file and key path', async () => {
+    const fixtures = join(__dirname, '..', 'fixtures');
+    const catalogDir = mkdtempSync(join(tmpdir(), 'fw-bad-catalog-'));
+    cpSync(join(fixtures, 'catalog'), catalogDir, { recursive: true });
+    const releases = readFileSync(join(catalogDir, 'releases.yaml'), 'utf8');
+    writeFileSync(
+      join(catalogDir, 'releases.yaml'),
+      releases.replace('min_cli_version: v0.2.0', 'min_cli_versoin: v0.2.0'),
+    );
+    const repo = mkdtempSync(join(tmpdir(), 'fw-bad-repo-'));
+    cpSync(join(fixtures, 'release-repo'), repo, { recursive: true });
+    const v020 = join(repo, 'releases', 'v0.2.0.yaml');
+    writeFileSync(v020, readFileSync(v020, 'utf8').replace('    carried_from: v0.1.0', '    caried_from: v0.1.0'));
+    const bad = writeFixtureCluster({ name: 'wf-plan-bad-input', catalogDir, releaseRepositories: [repo] });
+    const w = await startWorkers([bad]);
+    try {
+      const err = await runUpgradePlan({ manifest: bad, version: 'v0.2.0' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExitError);
+      expect((err as Error).message).toContain(v020);
+      expect((err as Error).message).toContain('services[3].caried_from');
+      const plan = await runUpgradePlan({ manifest: bad, version: 'v0.1.0' });
+      const catalogCheck = plan.checks.find((c) => c.id === 'catalog-loads');
+      expect(catalogCheck?.status).toBe('refuse');
+      expect(catalogCheck?.detail).toContain('release catalog failed to load');
+      expect(catalogCheck?.detail).toContain(join(catalogDir, 'releases.yaml'));
+      expect(catalogCheck?.detail).toContain('min_cli_versoin');
+      expect(plan.refused).toBe(true);
     } finally {
       await w.stop();
     }

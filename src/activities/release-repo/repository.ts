@@ -77,7 +77,8 @@ export async function readRepositoryFile(repo: Repository, path: string, http: H
     return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${file}: not found`, { cause: err });
+    // A missing file in a local repository will not appear on retry: report it as final (non-retryable).
+    if (code === 'ENOENT') throw new InputError(file, 'not found', { cause: err });
     throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
 }
