@@ -22,6 +22,10 @@ export const FailureType = {
   NotAdopted: 'NotAdopted',
   /** The cluster manifest named by the run is not served by this worker. */
   UnknownCluster: 'UnknownCluster',
+  /** A migration's SQL failed on the database (not transient): needs a fix, not a retry. */
+  MigrationFailed: 'MigrationFailed',
+  /** Another holder has the per-database migration lock (retryable: it is released when that run ends). */
+  LockHeld: 'LockHeld',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -35,6 +39,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.HostKeyMismatch,
   FailureType.NotAdopted,
   FailureType.UnknownCluster,
+  FailureType.MigrationFailed,
 ];
 
 /** One problem found in an input, located by file and key path (e.g. `services[2].digest`). */

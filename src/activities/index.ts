@@ -9,6 +9,11 @@ import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
 import { fetchReleaseSliceWith } from './release';
 import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
+import type { MigrationItem } from '../contracts/migrations';
+import type { LiveState } from '../domain/data-migrations/gates';
+import { applyFor, databaseStatesFor, dataMigrationStatesFor, discoverFor, previewsFor } from './migrations/activities';
+import type { ApplyResult } from './postgres/apply';
+import type { DatabaseState } from './postgres/state';
 
 export interface ActivityDeps {
   clusters: Record<string, LoadedCluster>;
@@ -68,6 +73,36 @@ export function createActivities(deps: ActivityDeps) {
           throw err;
         }
       });
+    },
+
+    /** Migration files of the cluster's migrations_dir, with layout problems (read-only). */
+    async discoverMigrations(input: { cluster: string }): Promise<{ items: MigrationItem[]; problems: string[] }> {
+      return asActivity(() => discoverFor(clusterOf(input.cluster)));
+    },
+
+    /** Ledger and baseline marker per database; unreadable databases are reported, not thrown (read-only). */
+    async readDatabaseStates(input: { cluster: string; databases: string[] }): Promise<DatabaseState[]> {
+      return asActivity(() => databaseStatesFor(clusterOf(input.cluster), input.databases));
+    },
+
+    /** `_data_migrations` status per requirement in its owning database (read-only). */
+    async readDataMigrationStates(input: {
+      cluster: string;
+      requirements: { key: string; id: string; database: string | null }[];
+    }): Promise<Record<string, LiveState>> {
+      return asActivity(() => dataMigrationStatesFor(clusterOf(input.cluster), input.requirements));
+    },
+
+    async previewMigrations(input: { cluster: string; relPaths: string[] }): Promise<Record<string, string[]>> {
+      return asActivity(() => {
+        const cluster = clusterOf(input.cluster);
+        return previewsFor(cluster, input.relPaths, discoverFor(cluster).items);
+      });
+    },
+
+    /** Applies one migration; a no-op when the ledger already has it with the same checksum. */
+    async applyMigration(input: { cluster: string; item: MigrationItem; holder: string }): Promise<ApplyResult> {
+      return asActivity(() => applyFor(clusterOf(input.cluster), input.item, input.holder));
     },
   };
 }

@@ -101,18 +101,40 @@ export function buildProgram(): Command {
     .description('apply schema migrations of one phase (expand, postdeploy, contract) up to a target version')
     .addOption(manifestOption())
     .addOption(
-      new Option('--phase <phase>', 'migration phase').choices(['expand', 'postdeploy', 'contract']).default('expand'),
+      new Option('--phase <phase>', 'migration phase')
+        .choices(['expand', 'postdeploy', 'contract'] as const)
+        .default('expand' as const),
     )
-    .option('--to-version <vX.Y.Z>', 'target release (default: the cluster channel head)')
-    .option('--dry-run', 'list what would run, write nothing')
+    .option('--to-version <vX.Y.Z>', 'target release (default: the head of the cluster channel)')
+    .option('--dry-run', 'list what would run (tx/notx, first lines of SQL); write nothing')
     .option('-y, --yes', 'approve without prompting (required for contract)')
-    .option('--detach', 'start the run and print its id')
-    .action(() => notAvailableYet('cluster migrate', 'SPEC §7 (migrate issue)'));
+    .option(
+      '--skip-data-migration-check',
+      'DANGEROUS: run postdeploy/contract even if required data migrations are not completed',
+    )
+    .option('--detach', 'start the run and print its id instead of following it')
+    .option('--json', 'print the final state as JSON')
+    .addHelpText(
+      'after',
+      '\nPhases: expand (additive, before deploying) → postdeploy (after deploy and data migrations) → contract\n' +
+        '(drops; needs --yes). Each migration is applied once, under a per-database lock, in one transaction with its\n' +
+        'row in the _migrations ledger; an edited applied migration refuses the whole run. Runs on the cluster change\n' +
+        'lock fw/<cluster>/change: a second change while one runs is refused.',
+    )
+    .action(async (opts) => {
+      const { migrateCommand } = load<typeof import('./commands/migrate')>('./commands/migrate');
+      await migrateCommand(opts, program.opts());
+    });
   migrate
     .command('validate')
     .description('lint migration files locally (no workflow), reporting every problem with file:line')
     .addOption(manifestOption())
-    .action(() => notAvailableYet('cluster migrate validate', 'SPEC §7 (migrate issue)'));
+    .option('--json', 'print problems as JSON')
+    .action((opts) => {
+      const { migrateValidateCommand } =
+        load<typeof import('./commands/migrate-validate')>('./commands/migrate-validate');
+      migrateValidateCommand(opts);
+    });
 
   const data = cluster.command('data-migrate').description('run, pause, resume and verify data migrations (backfills)');
   for (const [verb, what] of [

@@ -94,6 +94,13 @@ export const ServiceTargetSchema = z.object({
 });
 export type ServiceTarget = z.infer<typeof ServiceTargetSchema>;
 
+export const PlannedSqlMigrationSchema = z.object({
+  database: z.string(),
+  version: z.string(),
+  filename: z.string(),
+  transactional: z.boolean(),
+});
+
 export const UpgradePlanSchema = z.object({
   cluster: z.string(),
   clusterChannel: z.enum(['stable', 'rc']),
@@ -107,6 +114,14 @@ export const UpgradePlanSchema = z.object({
   targets: z.array(ServiceTargetSchema),
   checks: z.array(GateCheckSchema),
   refused: z.boolean(),
+  /** SQL migrations by phase up to the target (files, not ledger state); null when no databases are configured. */
+  migrations: z
+    .object({
+      expand: z.array(PlannedSqlMigrationSchema),
+      postdeploy: z.array(PlannedSqlMigrationSchema),
+      contract: z.array(PlannedSqlMigrationSchema),
+    })
+    .nullable(),
   suggestedFlow: z.array(z.string()),
   planHash: z.string(),
 });

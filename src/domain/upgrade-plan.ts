@@ -5,7 +5,9 @@
 import type { CatalogLoadResult } from '../contracts/catalog-load';
 import type { ClusterTopology, GateCheck, ReleaseSlice, ServiceTarget, UpgradePlan } from '../contracts/plan';
 import { checkCliVersionFloor, lookupRelease } from './catalog';
+import type { MigrationItem, Phase } from '../contracts/migrations';
 import { fingerprint } from './hash';
+import { selectMigrations } from './migrations/layout';
 import { planRollout, type RolloutPlan } from './planner';
 import { isCanonicalVersion } from './version';
 
@@ -17,6 +19,22 @@ export interface BuildUpgradePlanInput {
   release: ReleaseSlice;
   cliVersion: string;
   unsafeIgnoreCliVersionFloor: boolean;
+  /** Every discovered migration file (the plan lists those up to the target, by phase). */
+  migrationItems: MigrationItem[];
+}
+
+/** Reference §1.2: migrations by phase up to the target, for the cluster's databases; null when it has none. */
+export function migrationsByPhase(input: BuildUpgradePlanInput): UpgradePlan['migrations'] {
+  if (input.topology.databases.length === 0) return null;
+  const floor = input.catalog.ok ? input.catalog.catalog.schema_migration_floor : undefined;
+  const pick = (phase: Phase) =>
+    selectMigrations(input.migrationItems, {
+      phase,
+      target: input.release.platformVersion,
+      databases: input.topology.databases,
+      ...(floor ? { floor } : {}),
+    }).map((m) => ({ database: m.database, version: m.version, filename: m.filename, transactional: m.transactional }));
+  return { expand: pick('expand'), postdeploy: pick('postdeploy'), contract: pick('contract') };
 }
 
 /** Target identity per service: what will run after the upgrade, and why it might not be deployable. */
@@ -222,6 +240,7 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
     targets,
     checks,
     refused: checks.some((c) => c.status === 'refuse'),
+    migrations: migrationsByPhase(input),
     suggestedFlow,
   };
   return { ...plan, planHash: fingerprint({ target, order: plan.order, targets }) };

@@ -1,30 +1,18 @@
 // `upgrade plan` as a read-only workflow: gather topology, catalog and the pinned release through activities,
 // then decide purely (src/domain/upgrade-plan.ts). Nothing on the cluster changes.
-import { ApplicationFailure, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { UpgradePlanInputSchema, type UpgradePlan, type UpgradePlanInput } from '../contracts/plan';
 import { buildUpgradePlan } from '../domain/upgrade-plan';
 import { resolveSelector } from '../domain/selector';
-import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { NON_RETRYABLE_FAILURES } from '../errors';
 import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
+import { decide } from './util';
 
-const { describeCluster, loadCatalog, fetchReleaseSlice } = proxyActivities<Activities>({
+const { describeCluster, loadCatalog, fetchReleaseSlice, discoverMigrations } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
-
-/** Runs a pure decision; a thrown domain error becomes a non-retryable failure instead of a stuck task. */
-function decide<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidInput,
-      message: err instanceof Error ? err.message : String(err),
-      nonRetryable: true,
-    });
-  }
-}
 
 export async function upgradePlan(rawInput: UpgradePlanInput): Promise<UpgradePlan> {
   const input = decide(() => UpgradePlanInputSchema.parse(rawInput));
@@ -33,7 +21,7 @@ export async function upgradePlan(rawInput: UpgradePlanInput): Promise<UpgradePl
   const resolved = decide(() =>
     input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
   );
-  const [catalog, release] = await Promise.all([
+  const [catalog, release, migrations] = await Promise.all([
     loadCatalog({ cluster: input.cluster }),
     fetchReleaseSlice({
       cluster: input.cluster,
@@ -41,6 +29,7 @@ export async function upgradePlan(rawInput: UpgradePlanInput): Promise<UpgradePl
       version: resolved.version,
       services: Object.keys(topology.services).sort(),
     }),
+    discoverMigrations({ cluster: input.cluster }),
   ]);
   const plan = decide(() =>
     buildUpgradePlan({
@@ -51,6 +40,7 @@ export async function upgradePlan(rawInput: UpgradePlanInput): Promise<UpgradePl
       release,
       cliVersion: input.cliVersion,
       unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
+      migrationItems: migrations.items,
     }),
   );
   upsertSearchAttributes([

@@ -12,6 +12,11 @@ export interface FixtureClusterOptions {
   releaseRepositories?: string[];
   catalogDir?: string;
   channel?: 'stable' | 'rc';
+  /** Replace databases.names. */
+  databases?: string[];
+  /** Environment variable the worker reads the PostgreSQL server URL from. */
+  urlEnv?: string;
+  migrationsDir?: string;
 }
 
 /** Writes a copy of test/fixtures/cluster/cluster.yaml into a temp folder; returns its path. */
@@ -27,6 +32,9 @@ export function writeFixtureCluster(opts: FixtureClusterOptions): string {
       `release_repositories:\n${repos.map((r) => `  - ${r}\n`).join('')}`,
     )
     .replace(/^catalog_dir: .*$/m, `catalog_dir: ${opts.catalogDir ?? join(FIXTURES, 'catalog')}`);
+  if (opts.databases) text = text.replace(/^ {2}names: .*$/m, `  names: [${opts.databases.join(', ')}]`);
+  if (opts.urlEnv) text = text.replace(/^ {2}url_env: .*$/m, `  url_env: ${opts.urlEnv}`);
+  if (opts.migrationsDir) text += `migrations_dir: ${opts.migrationsDir}\n`;
   const path = join(dir, 'cluster.yaml');
   writeFileSync(path, text);
   return path;

@@ -72,6 +72,11 @@ describe('upgrade plan workflow', () => {
     expect(report.checks.find((c) => c.id === 'target-declared')?.status).toBe('pass');
     expect(report.checks.find((c) => c.id === 'min-cli-version')?.status).toBe('pass');
     expect(report.suggestedFlow).toContain('frameworks cluster upgrade --all --version v0.2.0 --yes');
+    // SQL migrations by phase up to the target, from the shipped migrations/ of the lab databases.
+    const m = report.migrations!;
+    expect(m.expand.some((x) => x.database === 'purser' && x.version === 'v0.2.0' && !x.transactional)).toBe(true);
+    expect(m.expand.some((x) => x.database === 'purser' && x.version === 'v0.1.0')).toBe(true);
+    expect(m.contract.some((x) => x.database === 'purser' && x.version === 'v0.2.0')).toBe(true);
     expect(report.run.workflowId).toMatch(new RegExp(`^fw/${CLUSTER}/plan/[0-9a-f-]{36}$`));
 
     if (process.env.FW_CAPTURE_HISTORIES === '1') {
@@ -117,6 +122,8 @@ describe('upgrade plan workflow', () => {
     // v0.3.0-rc1 is declared through its base v0.3.0; a catalog without it must refuse.
     const plan = await startPlan({ selector: 'v0.1.0' });
     expect(plan.checks.find((c) => c.id === 'target-declared')?.status).toBe('pass');
+    expect(plan.migrations?.expand.every((x) => x.version === 'v0.1.0')).toBe(true);
+    expect(plan.migrations?.contract).toEqual([]);
     const noCatalog = writeFixtureCluster({
       name: 'wf-plan-undeclared',
       catalogDir: join(__dirname, '..', 'fixtures', 'catalog-v0.1-only'),

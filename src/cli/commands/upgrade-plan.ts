@@ -97,6 +97,18 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
     for (const p of t.problems) out.line(`${pad}✗ ${p}`);
   }
   out.line();
+  if (!report.migrations) {
+    out.line('PostgreSQL/YugabyteDB migrations: no databases configured in cluster.yaml');
+  } else {
+    out.line(`PostgreSQL/YugabyteDB migrations (up to ${report.platformVersion}):`);
+    for (const phase of ['expand', 'postdeploy', 'contract'] as const) {
+      const list = report.migrations[phase];
+      out.line(list.length === 0 ? `  ${phase}: none` : `  ${phase}:`);
+      for (const m of list)
+        out.line(`    - ${m.database}/${m.version}/${m.filename} (${m.transactional ? 'tx' : 'notx'})`);
+    }
+  }
+  out.line();
   out.line('Checks:');
   for (const c of report.checks) {
     out.line(`  [gate] ${c.label}: ${STATUS_WORD[c.status]} — ${c.detail}`);

@@ -1,0 +1,144 @@
+// Applying one migration, idempotently (reference §4.6, SPEC §7): under the per-database lock, the ledger row
+// is checked first — same key and checksum ⇒ nothing to do; same key, other checksum ⇒ refuse; absent ⇒ run.
+// Transactional migrations commit together with their ledger row, so a crash at any point leaves either both
+// or neither. `.notx` migrations run statement by statement in autocommit (CREATE INDEX CONCURRENTLY cannot
+// run in a transaction); their statements must be IF NOT EXISTS, so a retry after a crash between the DDL
+// and the ledger insert is harmless.
+import type pg from 'pg';
+import type { MigrationItem } from '../../contracts/migrations';
+import { lexSql, lineWithin, type LexedStatement } from '../../domain/migrations/sql-lexer';
+import { FailureType } from '../../errors';
+import { failure } from '../failures';
+import { isTransientPgError, redact, withClient, type DatabaseTarget } from './connect';
+import { ensureLedger, findLedgerRow, insertLedgerRow } from './ledger';
+import { lockForSession, lockForTransaction } from './lock';
+
+export interface ApplyResult {
+  outcome: 'applied' | 'already-applied';
+  durationMs: number;
+}
+
+function where(item: MigrationItem): string {
+  return `${item.database}/${item.version}/${item.phase}/${item.filename}`;
+}
+
+function sqlFailure(item: MigrationItem, target: DatabaseTarget, err: unknown, stmt: LexedStatement): Error {
+  if (isTransientPgError(err)) return err as Error; // retried by the activity policy
+  const e = err as { message?: string; position?: string };
+  // pg reports `position` as a 1-based character index into the statement it was sent.
+  const line = e.position ? lineWithin(stmt, Number(e.position) - 1) : stmt.line;
+  return failure(
+    FailureType.MigrationFailed,
+    redact(`${where(item)}:${line}: ${e.message ?? String(err)}`, target.secrets),
+  );
+}
+
+async function checkLedger(client: pg.Client, item: MigrationItem): Promise<'absent' | 'same'> {
+  const existing = await findLedgerRow(client, item);
+  if (!existing) return 'absent';
+  if (existing.checksum === item.checksum) return 'same';
+  throw failure(
+    FailureType.ChecksumMismatch,
+    `${where(item)}: checksum mismatch — the ledger has ${existing.checksum} (applied as ${existing.filename}) ` +
+      `but the file is ${item.checksum}. An applied migration was edited; restore the original file and ` +
+      'ship the change as a new migration.',
+  );
+}
+
+/**
+ * One statement at a time, so a failure names the statement's line in the file (and, for .notx, so each
+ * statement autocommits on its own: a multi-statement string would run as one implicit transaction).
+ */
+async function runStatements(
+  client: pg.Client,
+  target: DatabaseTarget,
+  item: MigrationItem,
+  sql: string,
+): Promise<void> {
+  for (const stmt of lexSql(sql).statements) {
+    const code = stmt.code.trim();
+    if (code === '' || code === ';') continue;
+    try {
+      await client.query(stmt.text);
+    } catch (err) {
+      throw sqlFailure(item, target, err, stmt);
+    }
+  }
+}
+
+async function applyTransactional(
+  client: pg.Client,
+  target: DatabaseTarget,
+  item: MigrationItem,
+  sql: string,
+): Promise<ApplyResult['outcome']> {
+  await client.query('BEGIN');
+  try {
+    await lockForTransaction(client, target.engine, target.database);
+    await ensureLedger(client);
+    if ((await checkLedger(client, item)) === 'same') {
+      await client.query('COMMIT');
+      return 'already-applied';
+    }
+    await runStatements(client, target, item, sql);
+    await insertLedgerRow(client, item);
+    await client.query('COMMIT');
+    return 'applied';
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+async function applyAutocommit(
+  client: pg.Client,
+  target: DatabaseTarget,
+  item: MigrationItem,
+  sql: string,
+  holder: string,
+): Promise<ApplyResult['outcome']> {
+  const release = await lockForSession(client, target.engine, target.database, holder);
+  try {
+    await ensureLedger(client);
+    if ((await checkLedger(client, item)) === 'same') return 'already-applied';
+    await runStatements(client, target, item, sql);
+    await insertLedgerRow(client, item);
+    return 'applied';
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+export async function applyMigrationTo(
+  target: DatabaseTarget,
+  item: MigrationItem,
+  sql: string,
+  holder: string,
+  heartbeat: () => void = () => {},
+): Promise<ApplyResult> {
+  const started = Date.now();
+  // Long DDL keeps the activity alive; a dead worker stops heartbeating and Temporal retries elsewhere.
+  const timer = setInterval(heartbeat, 2_000);
+  try {
+    const outcome = await withClient(target, async (client) => {
+      if (target.engine === 'yugabyte' && item.transactional) {
+        // No advisory locks on older YSQL: take the lock row outside the transaction, hold it across it.
+        const release = await lockForSession(client, target.engine, target.database, holder);
+        try {
+          return await applyTransactional(client, target, item, sql);
+        } finally {
+          await release().catch(() => {});
+        }
+      }
+      return item.transactional
+        ? applyTransactional(client, target, item, sql)
+        : applyAutocommit(client, target, item, sql, holder);
+    });
+    return { outcome, durationMs: Date.now() - started };
+  } catch (err) {
+    if (err instanceof Error) err.message = redact(err.message, target.secrets);
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+}

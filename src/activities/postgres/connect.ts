@@ -1,0 +1,104 @@
+// Connections to the cluster's databases. The worker reads the server URL from the environment variable the
+// cluster manifest names (databases.url_env), never from workflow input, so credentials stay out of history;
+// every error message leaving here has the URL's password removed.
+import pg from 'pg';
+import { SQL_IDENTIFIER } from '../../contracts/migrations';
+import { FailureType } from '../../errors';
+import type { LoadedCluster } from '../cluster-config';
+import { failure } from '../failures';
+
+export type Engine = 'postgres' | 'yugabyte';
+
+export interface DatabaseTarget {
+  database: string;
+  engine: Engine;
+  /** Full connection URL including the database; never logged or returned. */
+  url: string;
+  /** Strings that must never appear in an error message (password, the raw URL). */
+  secrets: string[];
+}
+
+export function databaseTarget(
+  cluster: LoadedCluster,
+  database: string,
+  env: NodeJS.ProcessEnv = process.env,
+): DatabaseTarget {
+  const dbs = cluster.manifest.databases;
+  if (!dbs) {
+    throw failure(
+      FailureType.InvalidInput,
+      `cluster ${cluster.manifest.name} declares no databases (cluster.yaml: databases)`,
+    );
+  }
+  if (!SQL_IDENTIFIER.test(database)) {
+    throw failure(
+      FailureType.InvalidInput,
+      `database name "${database}" is not an SQL identifier ([A-Za-z_][A-Za-z0-9_]*)`,
+    );
+  }
+  if (!dbs.names.includes(database)) {
+    throw failure(
+      FailureType.InvalidInput,
+      `database "${database}" is not declared in ${cluster.manifestPath} (databases.names)`,
+    );
+  }
+  const base = env[dbs.url_env];
+  if (!base) {
+    throw failure(
+      FailureType.InvalidInput,
+      `the worker has no ${dbs.url_env} in its environment (cluster.yaml databases.url_env): set it to the server URL, e.g. postgres://user:password@host:5432`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw failure(FailureType.InvalidInput, `${dbs.url_env} is not a valid URL`);
+  }
+  url.pathname = `/${database}`;
+  const secrets = [base, url.toString()];
+  if (url.password) secrets.push(url.password, decodeURIComponent(url.password));
+  return { database, engine: dbs.engine, url: url.toString(), secrets };
+}
+
+export function redact(message: string, secrets: string[]): string {
+  let out = message;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
+}
+
+/** Runs fn with a dedicated client (not a pool: locks and autocommit DDL need one session). */
+export async function withClient<T>(target: DatabaseTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: target.url,
+    application_name: 'frameworks-worker',
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client whose server goes away emits 'error'; without a listener that would crash the worker.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    // No `cause`: the driver's error object can carry connection parameters, and causes get serialised.
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(redact(`cannot connect to database ${target.database}: ${(err as Error).message}`, target.secrets));
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** SQLSTATE of a pg error, if any. */
+export function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+/** Serialization failures and deadlocks are worth retrying; so are lost connections. */
+export function isTransientPgError(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === '40001' || code === '40P01' || code === '57P01' || (code?.startsWith('08') ?? false);
+}

@@ -1,0 +1,53 @@
+// Following a mutating run from the CLI: poll its `progress` query, print what changed, and stop at the end.
+// Ctrl-C detaches (the run lives in Temporal) and says how to reattach.
+import type { WorkflowHandle } from '@temporalio/client';
+import { ExitError } from '../errors';
+
+export interface FollowOptions<P> {
+  handle: WorkflowHandle;
+  query: () => Promise<P>;
+  /** Called with each new progress snapshot; returns lines to print (only changes are printed). */
+  render: (p: P) => string[];
+  /** True when the snapshot is terminal (the run has ended or needs nothing more from us). */
+  done: (p: P) => boolean;
+  /** Called once when the run waits on the operator; may send updates. Returns false to stop following. */
+  onWaiting?: (p: P) => Promise<boolean>;
+  waiting?: (p: P) => boolean;
+  pollMs?: number;
+  reattach: string;
+}
+
+export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
+  const printed = new Set<string>();
+  let detached = false;
+  const onSigint = (): void => {
+    detached = true;
+  };
+  process.once('SIGINT', onSigint);
+  let askedFor: unknown;
+  try {
+    for (;;) {
+      if (detached) {
+        throw new ExitError(`\nDetached; the run continues in Temporal. Reattach with: ${opts.reattach}`, 130);
+      }
+      const p = await opts.query();
+      for (const line of opts.render(p)) {
+        if (!printed.has(line)) {
+          printed.add(line);
+          process.stdout.write(`${line}\n`);
+        }
+      }
+      if (opts.done(p)) return p;
+      if (opts.waiting?.(p) && opts.onWaiting && askedFor === undefined) {
+        askedFor = p;
+        process.off('SIGINT', onSigint);
+        const keepGoing = await opts.onWaiting(p);
+        process.once('SIGINT', onSigint);
+        if (!keepGoing) return p;
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 400));
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

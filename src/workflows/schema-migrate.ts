@@ -1,0 +1,208 @@
+// `migrate --phase P`: gather facts (topology, target, catalog, files, ledgers, data-migration states), decide
+// purely (planSchemaMigration), wait for approval unless --yes, then one activity per migration so the Web UI
+// shows exactly which one ran or failed. Runs on the cluster's change lock (fw/<cluster>/change).
+import {
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import {
+  ApproveInputSchema,
+  SchemaMigrateInputSchema,
+  type MigrationRunState,
+  type SchemaMigrateInput,
+  type SchemaMigrateProgress,
+} from '../contracts/schema-migrate';
+import { fingerprint } from '../domain/hash';
+import { phaseGateRequirements, planSchemaMigration } from '../domain/migrations/migrate-plan';
+import { validateVersion } from '../domain/version';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { FwState, FwTargetVersion } from '../temporal/search-attributes';
+import { approveUpdate, cancelUpdate, migrateProgressQuery } from './messages';
+import { decide } from './util';
+
+const reads = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+const { applyMigration } = proxyActivities<Activities>({
+  // DDL can take long; liveness comes from heartbeats, so a killed worker is noticed in seconds.
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<SchemaMigrateProgress> {
+  const input = decide(() => SchemaMigrateInputSchema.parse(rawInput));
+  const progress: SchemaMigrateProgress = {
+    cluster: input.cluster,
+    phase: input.phase,
+    target: input.toVersion,
+    state: 'planning',
+    checks: [],
+    alreadyApplied: 0,
+    migrations: [],
+    planHash: '',
+    warnings: [],
+  };
+  let approved = input.approved;
+  let cancelled = false;
+  const setState = (state: MigrationRunState): void => {
+    progress.state = state;
+    upsertSearchAttributes([{ key: FwState, value: state }]);
+  };
+
+  setHandler(migrateProgressQuery, () => progress);
+  setHandler(
+    approveUpdate,
+    () => {
+      approved = true;
+      return progress;
+    },
+    {
+      validator: (raw) => {
+        const a = ApproveInputSchema.parse(raw);
+        if (progress.state !== 'awaiting-approval') throw new Error(`run is ${progress.state}, not awaiting approval`);
+        if (a.planHash !== progress.planHash) {
+          throw new Error(
+            `the plan changed since it was shown (hash ${a.planHash}, now ${progress.planHash}); look again`,
+          );
+        }
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    (_req: { reason?: string }) => {
+      cancelled = true;
+      return progress;
+    },
+    {
+      validator: (_req: { reason?: string }) => {
+        if (progress.state !== 'planning' && progress.state !== 'awaiting-approval') {
+          throw new Error(`run is ${progress.state}: cancel is possible only before migrations start`);
+        }
+      },
+    },
+  );
+
+  const topology = await reads.describeCluster({ cluster: input.cluster });
+  const target =
+    input.toVersion !== ''
+      ? decide(() => validateVersion(input.toVersion, '--to-version'))
+      : (
+          await reads.fetchReleaseSlice({
+            cluster: input.cluster,
+            channel: topology.channel,
+            version: 'latest',
+            services: [],
+          })
+        ).platformVersion;
+  progress.target = target;
+  upsertSearchAttributes([{ key: FwTargetVersion, value: target }]);
+
+  const [catalog, discovered, facts] = await Promise.all([
+    reads.loadCatalog({ cluster: input.cluster }),
+    reads.discoverMigrations({ cluster: input.cluster }),
+    reads.readDatabaseStates({ cluster: input.cluster, databases: topology.databases }),
+  ]);
+  const gateReqs = phaseGateRequirements(catalog, input.phase, target);
+  const liveStates =
+    gateReqs.length > 0
+      ? await reads.readDataMigrationStates({
+          cluster: input.cluster,
+          requirements: gateReqs.map((r) => ({ key: r.key, id: r.requirement.id, database: r.database ?? null })),
+        })
+      : {};
+
+  const plan = decide(() =>
+    planSchemaMigration({
+      phase: input.phase,
+      target,
+      databases: topology.databases,
+      catalog,
+      items: discovered.items,
+      fileProblems: discovered.problems,
+      facts,
+      liveStates,
+      approved: input.approved || input.dryRun,
+      skipDataMigrationCheck: input.skipDataMigrationCheck,
+    }),
+  );
+  progress.checks = plan.checks;
+  progress.warnings.push(...plan.warnings);
+  progress.alreadyApplied = plan.alreadyApplied;
+  if (plan.refused) {
+    setState('refused');
+    return progress;
+  }
+  const previews =
+    plan.pending.length > 0
+      ? await reads.previewMigrations({ cluster: input.cluster, relPaths: plan.pending.map((p) => p.relPath) })
+      : {};
+  progress.migrations = plan.pending.map((item) => ({
+    ...item,
+    status: 'pending',
+    preview: previews[item.relPath] ?? [],
+  }));
+  progress.planHash = fingerprint({
+    target,
+    phase: input.phase,
+    pending: plan.pending.map((p) => [p.relPath, p.checksum]),
+  });
+  upsertMemo({
+    summary: `${input.phase} → ${target}: ${plan.pending.length} pending, ${plan.alreadyApplied} already applied`,
+  });
+
+  if (input.dryRun) {
+    setState('dry-run');
+    return progress;
+  }
+  if (plan.pending.length === 0) {
+    setState('completed');
+    return progress;
+  }
+  if (!approved) {
+    setState('awaiting-approval');
+    const answered = await condition(() => approved || cancelled, input.approvalTimeout as Duration);
+    if (!answered) {
+      setState('expired');
+      return progress;
+    }
+    if (cancelled) {
+      setState('cancelled');
+      return progress;
+    }
+  }
+
+  setState('applying');
+  const holder = `${workflowInfo().workflowId}#${workflowInfo().runId}`;
+  for (const [i, item] of plan.pending.entries()) {
+    const m = progress.migrations[i]!;
+    m.status = 'applying';
+    try {
+      const r = await applyMigration({ cluster: input.cluster, item, holder });
+      m.status = r.outcome;
+      m.durationMs = r.durationMs;
+    } catch (err) {
+      m.status = 'failed';
+      const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;
+      m.error = cause instanceof Error ? cause.message : String(err);
+      progress.error = m.error;
+      setState('failed');
+      throw ApplicationFailure.create({
+        type: FailureType.MigrationFailed,
+        message: `${m.error} (applied before it: ${i}, not attempted: ${plan.pending.length - i - 1})`,
+        nonRetryable: true,
+      });
+    }
+  }
+  setState('completed');
+  return progress;
+}
