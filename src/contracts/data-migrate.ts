@@ -1,0 +1,92 @@
+// Data migrations (SPEC §7, reference §5): scopes, checkpoints, batch results, state rows, and the
+// `dataMigration` workflow's input/status. JSON-plain. A checkpoint is an opaque JSON object owned by the
+// driver (for the sql driver: whatever the `batch` statement returns, e.g. {"last_id": 1234}).
+import { z } from 'zod';
+
+export const DATA_MIGRATION_STATUSES = ['pending', 'running', 'paused', 'completed', 'failed'] as const;
+export const DataMigrationStatusSchema = z.enum(DATA_MIGRATION_STATUSES);
+export type DataMigrationStatus = z.infer<typeof DataMigrationStatusSchema>;
+
+/** A partition of the work; the whole job is kind '' and value ''. */
+export const ScopeSchema = z.object({ kind: z.string(), value: z.string() }).strict();
+export type Scope = z.infer<typeof ScopeSchema>;
+export const WHOLE_JOB: Scope = { kind: '', value: '' };
+
+export const CheckpointSchema = z.record(z.string(), z.unknown());
+export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+/** Counters of one scope (cumulative over all batches, as stored in `_data_migration_runs`). */
+export const CountsSchema = z.object({
+  scanned: z.number().int().min(0),
+  changed: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  errors: z.number().int().min(0),
+});
+export type Counts = z.infer<typeof CountsSchema>;
+export const ZERO_COUNTS: Counts = { scanned: 0, changed: 0, skipped: 0, errors: 0 };
+
+/** `<service>.<id>`, e.g. `purser.invoice-line-items`. */
+export const MigrationRefSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9._-]*$/, 'expected <service>.<id>, e.g. purser.invoice-line-items');
+
+export const RunBatchInputSchema = z
+  .object({
+    cluster: z.string(),
+    service: z.string(),
+    id: z.string(),
+    scope: ScopeSchema,
+    /** Compare-and-set token: the checkpoint the workflow last saw (null = never started). */
+    expectedCheckpoint: CheckpointSchema.nullable(),
+    batchSize: z.number().int().min(1).max(1_000_000),
+  })
+  .strict();
+export type RunBatchInput = z.infer<typeof RunBatchInputSchema>;
+
+export const RunBatchResultSchema = z.object({
+  /**
+   * applied: this call committed one batch. stale: the stored checkpoint was not the expected one (an earlier
+   * attempt already committed, or another runner moved it); nothing was applied and the current state is
+   * returned, so the workflow continues from the truth. done: the scope was already complete.
+   */
+  outcome: z.enum(['applied', 'stale', 'done']),
+  checkpoint: CheckpointSchema.nullable(),
+  done: z.boolean(),
+  /** Cumulative counts of the scope after this call. */
+  counts: CountsSchema,
+  /** What this call's batch did (zero unless applied). */
+  batch: CountsSchema,
+  durationMs: z.number(),
+});
+export type RunBatchResult = z.infer<typeof RunBatchResultSchema>;
+
+/** One `_data_migration_runs` row as read. */
+export const ScopeStateSchema = z.object({
+  scope: ScopeSchema,
+  status: DataMigrationStatusSchema,
+  checkpoint: CheckpointSchema.nullable(),
+  counts: CountsSchema,
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+});
+export type ScopeState = z.infer<typeof ScopeStateSchema>;
+
+/** The `_data_migrations` row plus its runs; `exists: false` when there is no row (or no table). */
+export const JobStateSchema = z.object({
+  id: z.string(),
+  exists: z.boolean(),
+  tablesExist: z.boolean(),
+  status: DataMigrationStatusSchema.nullable(),
+  releaseVersion: z.string().nullable(),
+  lastError: z.string().nullable(),
+  scopes: z.array(ScopeStateSchema),
+});
+export type JobState = z.infer<typeof JobStateSchema>;
+
+export const VerifyCheckSchema = z.object({
+  name: z.string(),
+  expected: z.string(),
+  actual: z.string(),
+  ok: z.boolean(),
+});
+export type VerifyCheck = z.infer<typeof VerifyCheckSchema>;
