@@ -24,6 +24,10 @@ export const FailureType = {
   UnknownCluster: 'UnknownCluster',
   /** A migration's SQL failed on the database (not transient): needs a fix, not a retry. */
   MigrationFailed: 'MigrationFailed',
+  /** A data migration (or one of its scopes) is paused: resume it first. */
+  DataMigrationPaused: 'DataMigrationPaused',
+  /** A service upgrade failed (rolled back or not); the sequence stopped. */
+  UpgradeFailed: 'UpgradeFailed',
   /** Another holder has the per-database migration lock (retryable: it is released when that run ends). */
   LockHeld: 'LockHeld',
 } as const;
@@ -40,6 +44,8 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.NotAdopted,
   FailureType.UnknownCluster,
   FailureType.MigrationFailed,
+  FailureType.UpgradeFailed,
+  FailureType.DataMigrationPaused,
 ];
 
 /** One problem found in an input, located by file and key path (e.g. `services[2].digest`). */

@@ -14,6 +14,17 @@ import type { LiveState } from '../domain/data-migrations/gates';
 import { applyFor, databaseStatesFor, dataMigrationStatesFor, discoverFor, previewsFor } from './migrations/activities';
 import type { ApplyResult } from './postgres/apply';
 import type { DatabaseState } from './postgres/state';
+import type {
+  Counts,
+  DataMigrationStatus,
+  JobState,
+  PrepareResult,
+  RunBatchInput,
+  RunBatchResult,
+  Scope,
+  VerifyCheck,
+} from '../contracts/data-migrate';
+import * as dm from './data-migrations/activities';
 
 export interface ActivityDeps {
   clusters: Record<string, LoadedCluster>;
@@ -103,6 +114,29 @@ export function createActivities(deps: ActivityDeps) {
     /** Applies one migration; a no-op when the ledger already has it with the same checksum. */
     async applyMigration(input: { cluster: string; item: MigrationItem; holder: string }): Promise<ApplyResult> {
       return asActivity(() => applyFor(clusterOf(input.cluster), input.item, input.holder));
+    },
+
+    // ---- data migrations (SPEC §7) ----
+    async dmPrepare(input: dm.MigrationRef & { scope?: Scope }): Promise<PrepareResult> {
+      return asActivity(() => dm.prepare(clusterOf(input.cluster), input, input.scope));
+    },
+    /** One batch + checkpoint advance in one transaction, compare-and-set on the expected checkpoint. */
+    async dmRunBatch(input: RunBatchInput): Promise<RunBatchResult> {
+      return asActivity(() => dm.batch(clusterOf(input.cluster), input));
+    },
+    async dmSetStatus(input: dm.MigrationRef & { status: DataMigrationStatus; error?: string }): Promise<JobState> {
+      return asActivity(() => dm.setStatus(clusterOf(input.cluster), input, input.status, input.error));
+    },
+    async dmStatus(input: dm.MigrationRef): Promise<JobState> {
+      return asActivity(() => dm.status(clusterOf(input.cluster), input));
+    },
+    async dmVerify(input: dm.MigrationRef): Promise<VerifyCheck[]> {
+      return asActivity(() => dm.verifyMigration(clusterOf(input.cluster), input));
+    },
+    async dmDryRun(
+      input: dm.MigrationRef & { batchSize: number; scope?: Scope },
+    ): Promise<{ scope: Scope; batch: Counts; done: boolean }[]> {
+      return asActivity(() => dm.dryRun(clusterOf(input.cluster), input, input.batchSize, input.scope));
     },
   };
 }

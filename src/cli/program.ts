@@ -136,25 +136,35 @@ export function buildProgram(): Command {
       migrateValidateCommand(opts);
     });
 
-  const data = cluster.command('data-migrate').description('run, pause, resume and verify data migrations (backfills)');
+  const data = cluster
+    .command('data-migrate')
+    .description('run, pause, resume and verify data migrations (resumable backfills) declared in the catalog');
   for (const [verb, what] of [
     ['list', 'required data migrations up to the target with live status'],
-    ['run', 'run a data migration in resumable batches (follows progress; Ctrl-C detaches)'],
-    ['status', 'show state, counts, rate and ETA'],
-    ['verify', 'compare counts and totals between old and new shapes'],
-    ['pause', 'pause between batches'],
+    ['run', 'run a data migration in resumable batches (live progress; Ctrl-C detaches; run again reattaches)'],
+    ['status', 'state, per-scope counts, rate and ETA'],
+    ['verify', 'compare counts and totals between the old and new shapes (exit 1 on any mismatch)'],
+    ['pause', 'pause between batches (acknowledged once no batch will commit)'],
     ['resume', 'resume a paused migration'],
   ] as const) {
     const sub = data.command(verb).description(what).addOption(manifestOption()).option('--json', 'print JSON');
-    if (verb !== 'list') sub.argument('<service.id>', 'migration, e.g. purser.invoice-line-items');
+    if (verb === 'list')
+      sub.option('--to-version <vX.Y.Z>', 'target release (default: the head of the cluster channel)');
+    else sub.argument('<service.id>', 'migration, e.g. purser.invoice-line-items');
     if (verb === 'run') {
       sub
-        .option('--batch-size <n>', 'rows per batch')
-        .option('--dry-run', 'run one batch in a rolled-back transaction')
+        .option('--batch-size <n>', 'rows per batch', '1000')
+        .option('--dry-run', 'run one batch in a rolled-back transaction; write nothing')
         .option('--scope-kind <kind>', 'limit to one scope kind')
-        .option('--scope-value <value>', 'limit to one scope value (needs --scope-kind)');
+        .option('--scope-value <value>', 'limit to one scope value (needs --scope-kind)')
+        .option('--detach', 'start (or find) the run and return');
     }
-    sub.action(() => notAvailableYet(`cluster data-migrate ${verb}`, 'SPEC §7 (data-migration issue)'));
+    sub.action(async (...args: unknown[]) => {
+      const { dataMigrateCommand } = load<typeof import('./commands/data-migrate')>('./commands/data-migrate');
+      const ref = verb === 'list' ? undefined : (args[0] as string);
+      const opts = (verb === 'list' ? args[0] : args[1]) as Record<string, unknown>;
+      await dataMigrateCommand(verb, ref, opts, program.opts());
+    });
   }
 
   cluster
@@ -164,23 +174,32 @@ export function buildProgram(): Command {
     .addOption(manifestOption())
     .action(() => notAvailableYet('cluster set-channel', 'SPEC §5 (operator surfaces issue)'));
 
-  const runs = cluster.command('runs').description('runs of this cluster from Temporal visibility');
+  const runs = cluster.command('runs').description('runs of this cluster from Temporal visibility (filter: FwCluster)');
+  const runsAction =
+    (verb: string) =>
+    async (...args: unknown[]) => {
+      const { runsCommand } = load<typeof import('./commands/runs')>('./commands/runs');
+      const id = verb === 'list' ? undefined : (args[0] as string);
+      const opts = (verb === 'list' ? args[0] : args[1]) as Record<string, unknown>;
+      await runsCommand(verb, id, opts, program.opts());
+    };
   runs
     .command('list')
     .description('in-flight and recent runs with Web UI links')
     .addOption(manifestOption())
+    .option('--limit <n>', 'how many runs', '20')
     .option('--json', 'print JSON')
-    .action(() => notAvailableYet('cluster runs list', 'SPEC §5 (operator surfaces issue)'));
+    .action(runsAction('list'));
   runs
     .command('watch')
-    .argument('<workflow-id>')
-    .description('reattach to a run and follow its progress')
-    .action(() => notAvailableYet('cluster runs watch', 'SPEC §5 (operator surfaces issue)'));
+    .argument('<workflow-id>', 'e.g. fw/lab/change')
+    .description('reattach to a run and follow its progress (Ctrl-C detaches again)')
+    .action(runsAction('watch'));
   runs
     .command('cancel')
     .argument('<workflow-id>')
-    .description('cancel a run (compensation runs as designed)')
-    .action(() => notAvailableYet('cluster runs cancel', 'SPEC §5 (operator surfaces issue)'));
+    .description('cancel a run: before it changes anything it simply ends; later it stops at the next safe point')
+    .action(runsAction('cancel'));
 
   cluster
     .command('release')

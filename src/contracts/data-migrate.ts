@@ -90,3 +90,76 @@ export const VerifyCheckSchema = z.object({
   ok: z.boolean(),
 });
 export type VerifyCheck = z.infer<typeof VerifyCheckSchema>;
+
+export const DataMigrationInputSchema = z
+  .object({
+    cluster: z.string().regex(/^[a-z0-9-]+$/),
+    service: z.string(),
+    id: z.string(),
+    batchSize: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Limit the run to one scope (`--scope-kind/--scope-value`); default: the definition's scopes. */
+    scope: ScopeSchema.optional(),
+    operator: z.string().default(''),
+  })
+  .strict();
+export type DataMigrationInput = z.input<typeof DataMigrationInputSchema>;
+
+export const RunStateSchema = z.enum(['preparing', 'running', 'pausing', 'paused', 'completed', 'failed', 'refused']);
+export type RunState = z.infer<typeof RunStateSchema>;
+
+export const ScopeProgressSchema = z.object({
+  scope: ScopeSchema,
+  status: DataMigrationStatusSchema,
+  checkpoint: CheckpointSchema.nullable(),
+  counts: CountsSchema,
+});
+export type ScopeProgress = z.infer<typeof ScopeProgressSchema>;
+
+/** What the `status` query returns (and the CLI renders as the live progress line). */
+export const DataMigrationStatusViewSchema = z.object({
+  service: z.string(),
+  id: z.string(),
+  state: RunStateSchema,
+  /** Why a run was refused or failed. */
+  reason: z.string().optional(),
+  driver: z.enum(['sql', 'service']).optional(),
+  database: z.string().optional(),
+  batchSize: z.number(),
+  batches: z.number(),
+  scopes: z.array(ScopeProgressSchema),
+  totals: CountsSchema,
+  /** Rows scanned per second over this run (all continue-as-new segments). */
+  rowsPerSecond: z.number(),
+  estimatedTotal: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  lastError: z.string().nullable(),
+  runSegments: z.number(),
+});
+export type DataMigrationStatusView = z.infer<typeof DataMigrationStatusViewSchema>;
+
+/** Carried across continue-as-new: everything the status view needs, plus the loop position. */
+export const DataMigrationCarrySchema = z.object({
+  view: DataMigrationStatusViewSchema,
+  startedAtMs: z.number(),
+  scannedAtStart: z.number(),
+  pauseRequested: z.boolean(),
+});
+export type DataMigrationCarry = z.infer<typeof DataMigrationCarrySchema>;
+
+/** Result of `dmPrepare`: where the migration lives and its current state, or why it cannot run. */
+export const PrepareResultSchema = z.discriminatedUnion('outcome', [
+  z.object({
+    outcome: z.literal('ready'),
+    driver: z.enum(['sql', 'service']),
+    database: z.string(),
+    releaseVersion: z.string(),
+    scopes: z.array(ScopeStateSchema),
+    estimatedTotal: z.number().nullable(),
+  }),
+  z.object({ outcome: z.literal('completed'), scopes: z.array(ScopeStateSchema) }),
+  z.object({ outcome: z.literal('paused'), scopes: z.array(ScopeStateSchema) }),
+  z.object({ outcome: z.literal('refused'), reason: z.string() }),
+]);
+export type PrepareResult = z.infer<typeof PrepareResultSchema>;

@@ -1,3 +1,5 @@
 // The worker's workflowsPath: every workflow type is exported from here.
 export { upgradePlan } from './upgrade-plan';
 export { schemaMigrate } from './schema-migrate';
+export { dataMigration } from './data-migration';
+export { dataMigrationControl } from './data-migration-control';

@@ -1,8 +1,9 @@
 // Fixture clusters under unique names, so test files running in parallel against one Temporal server never
 // share a task queue (fw-<name>).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 
 export const FIXTURES = resolve(__dirname, '..', 'fixtures');
 
@@ -38,4 +39,24 @@ export function writeFixtureCluster(opts: FixtureClusterOptions): string {
   const path = join(dir, 'cluster.yaml');
   writeFileSync(path, text);
   return path;
+}
+
+/**
+ * A cluster whose purser data lives in database `db` (the catalog is copied with service_databases.purser = db,
+ * and the shipped purser migrations, data definitions included, are copied under that name), so parallel test
+ * files never share a database.
+ */
+export function writePurserCluster(name: string, db: string, urlEnv: string): string {
+  const work = mkdtempSync(join(tmpdir(), `fw-purser-${name}-`));
+  const catalogDir = join(work, 'catalog');
+  mkdirSync(catalogDir);
+  for (const f of ['releases.yaml', 'services.yaml']) {
+    const text = readFileSync(join(FIXTURES, 'catalog', f), 'utf8')
+      .replace(/^(\s+purser): purser$/m, `$1: ${db}`)
+      .replace(/^(\s+database): purser$/m, `$1: ${db}`);
+    writeFileSync(join(catalogDir, f), text);
+  }
+  const migrationsDir = join(work, 'migrations');
+  cpSync(join(SHIPPED_MIGRATIONS_DIR, 'purser'), join(migrationsDir, db), { recursive: true });
+  return writeFixtureCluster({ name, databases: [db], urlEnv, migrationsDir, catalogDir });
 }

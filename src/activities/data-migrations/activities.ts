@@ -1,0 +1,340 @@
+// Data-migration activities: locate a migration (catalog → owning database → driver), then delegate to the
+// driver. Every activity is idempotent: prepare upserts, runBatch is compare-and-set, status changes are
+// transitions that tolerate repetition, reads have no effects.
+//
+// Whatever the driver, the job's STATE lives in the owning database's `_data_migrations` tables (SPEC §7: "so
+// services, gates and doctor read the same truth"): prepare creates the rows, status/pause/resume read and
+// write them, and each service-driver batch is mirrored there. Only the batches, scopes and checks move to the
+// service binary, on the service's first host, over one SSH session per activity.
+//
+// Test overrides, read by the worker from its environment at call time (paths on the HOST, not the worker):
+//   FRAMEWORKS_DM_MARKER_DIR  adoption markers (default /etc/frameworks/data-migrations)
+//   FRAMEWORKS_SERVICE_ROOT   native install root (default /opt/frameworks); the binary is
+//                             <root>/<service>/current/<service>, the `current` symlink of SPEC §6.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import type { DataMigrationRequirement } from '../../contracts/catalog';
+import type {
+  DataMigrationStatus,
+  JobState,
+  PrepareResult,
+  RunBatchInput,
+  RunBatchResult,
+  Scope,
+  VerifyCheck,
+  Counts,
+} from '../../contracts/data-migrate';
+import { serviceDatabase } from '../../domain/catalog';
+import { parseDataMigrationDefinition, type DataMigrationDefinition } from '../../domain/data-migrations/definition';
+import { FailureType, errorMessage } from '../../errors';
+import { loadCatalogFor } from '../catalog';
+import type { LoadedCluster } from '../cluster-config';
+import { failure } from '../failures';
+import { serviceHost, withHostSsh } from '../hosts/ssh-session';
+import { databaseTarget, withClient, type DatabaseTarget } from '../postgres/connect';
+import { exec } from '../ssh/client';
+import {
+  serviceRunBatch,
+  serviceScopes,
+  serviceVerify,
+  type ServiceInvocation,
+  type ServiceTarget,
+} from './service-driver';
+import { prepareJob, readJobState, setJobStatus, ensureStateTables } from './state';
+import {
+  DATA_MIGRATION_PAUSED,
+  discoverScopes,
+  dryRunBatch,
+  estimateTotal,
+  readStatus,
+  runBatch,
+  verify,
+} from './sql-driver';
+
+export interface MigrationRef {
+  cluster: string;
+  service: string;
+  id: string;
+}
+
+export type Driver =
+  | { kind: 'sql'; definition: DataMigrationDefinition }
+  | { kind: 'service'; host: string; invocation: ServiceInvocation };
+
+interface Located {
+  requirement: DataMigrationRequirement;
+  database: string;
+  target: DatabaseTarget;
+  driver: Driver;
+}
+
+export const DEFAULT_SERVICE_ROOT = '/opt/frameworks';
+
+/** How the service binary is invoked on its host (SPEC §6 layout), from cluster.yaml alone: no I/O. */
+function serviceDriver(cluster: LoadedCluster, service: string, id: string): Driver | string {
+  const host = serviceHost(cluster, service);
+  if (!host) {
+    return `${service}.${id} uses the service driver, which runs the ${service} binary on its host, but ${service} is not deployed in ${cluster.manifestPath} (services.${service})`;
+  }
+  const invocation: ServiceInvocation =
+    cluster.manifest.services[service]!.mode === 'docker'
+      ? { mode: 'docker', bin: service, container: `frameworks-${service}` }
+      : {
+          mode: 'native',
+          bin: service,
+          installDir: `${(process.env.FRAMEWORKS_SERVICE_ROOT ?? DEFAULT_SERVICE_ROOT).replace(/\/+$/, '')}/${service}/current`,
+        };
+  return { kind: 'service', host, invocation };
+}
+
+function sqlDriver(cluster: LoadedCluster, req: DataMigrationRequirement, database: string): Driver | string {
+  const path = join(cluster.migrationsDir, database, req.introduced_in, 'data', `${req.id}.sql`);
+  if (!existsSync(path)) return `definition file ${path} is missing`;
+  try {
+    return { kind: 'sql', definition: parseDataMigrationDefinition(readFileSync(path, 'utf8'), path) };
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+/** Finds everything about `<service>.<id>`; a string is the reason it cannot run (a refusal, not an error). */
+export function locate(cluster: LoadedCluster, service: string, id: string): Located | string {
+  const catalog = loadCatalogFor(cluster);
+  if (!catalog.ok) return `release catalog failed to load: ${catalog.error}`;
+  const requirement = catalog.catalog.releases
+    .flatMap((r) => r.required_data_migrations)
+    .find((r) => r.service === service && r.id === id);
+  if (!requirement) {
+    return `${service}.${id} is not declared in the release catalog (releases[].required_data_migrations in ${catalog.source})`;
+  }
+  const owner = serviceDatabase(catalog.catalog, service);
+  if (!owner.declared) return `service ${service} has no owning database in the catalog (service_databases)`;
+  if (!(cluster.manifest.databases?.names ?? []).includes(owner.database)) {
+    return `database ${owner.database} (owner of ${service}) is not in ${cluster.manifestPath} databases.names`;
+  }
+  const driver =
+    requirement.driver === 'service'
+      ? serviceDriver(cluster, service, id)
+      : sqlDriver(cluster, requirement, owner.database);
+  if (typeof driver === 'string') return driver;
+  return { requirement, database: owner.database, target: databaseTarget(cluster, owner.database), driver };
+}
+
+function located(cluster: LoadedCluster, ref: MigrationRef): Located {
+  const l = locate(cluster, ref.service, ref.id);
+  if (typeof l === 'string') throw failure(FailureType.GateRefused, l);
+  return l;
+}
+
+/** Runs fn with a ServiceTarget over one SSH session to the service's host (pinned key, closed after). */
+function withService<T>(
+  cluster: LoadedCluster,
+  l: Located,
+  driver: Extract<Driver, { kind: 'service' }>,
+  fn: (t: ServiceTarget) => Promise<T>,
+): Promise<T> {
+  const markerDir = process.env.FRAMEWORKS_DM_MARKER_DIR;
+  return withHostSsh(cluster, driver.host, (conn) =>
+    fn({
+      runtime: l.requirement.service,
+      invocation: driver.invocation,
+      runRemote: (argv, opts) => exec(conn, argv, opts),
+      ...(markerDir ? { markerDir } : {}),
+      // A failing binary may print its database URL; the worker's URL and password are the likely ones.
+      secrets: l.target.secrets,
+    }),
+  );
+}
+
+/** Failures that mean "this cannot run as configured": prepare reports them as a refusal, not a crash. */
+const REFUSALS: string[] = [FailureType.NotAdopted, FailureType.HostKeyMismatch, FailureType.InvalidInput];
+
+const beat = (): void => {
+  try {
+    heartbeat();
+  } catch {
+    // Not inside an activity (direct calls in tests).
+  }
+};
+
+export async function prepare(cluster: LoadedCluster, ref: MigrationRef, scope?: Scope): Promise<PrepareResult> {
+  const l = locate(cluster, ref.service, ref.id);
+  if (typeof l === 'string') return { outcome: 'refused', reason: l };
+  const d = l.driver;
+  let scopes: Scope[];
+  try {
+    if (d.kind === 'sql') scopes = scope ? [scope] : await discoverScopes(l.target, d.definition);
+    else {
+      // Asked even with an explicit scope: it is the adoption check, made before any state is written.
+      const found = await withService(cluster, l, d, (t) => serviceScopes(t, ref.id));
+      scopes = scope ? [scope] : found;
+    }
+  } catch (err) {
+    if (d.kind === 'service' && err instanceof ApplicationFailure && REFUSALS.includes(err.type ?? '')) {
+      return { outcome: 'refused', reason: err.message };
+    }
+    throw err;
+  }
+  const job = await withClient(l.target, async (client) => {
+    await ensureStateTables(client);
+    const current = await readJobState(client, ref.id);
+    if (current.status === 'completed' || current.status === 'paused') return current;
+    return prepareJob(client, { id: ref.id, releaseVersion: l.requirement.introduced_in, scopes });
+  });
+  if (job.status === 'completed') return { outcome: 'completed', scopes: job.scopes };
+  if (job.status === 'paused') return { outcome: 'paused', scopes: job.scopes };
+  const wanted = job.scopes.filter((s) => scopes.some((w) => w.kind === s.scope.kind && w.value === s.scope.value));
+  // The protocol has no estimate verb: a service-driver run reports progress without an ETA.
+  let estimatedTotal: number | null = null;
+  if (d.kind === 'sql') {
+    estimatedTotal = 0;
+    for (const s of scopes) {
+      const n = await estimateTotal(l.target, d.definition, s);
+      estimatedTotal = n === null || estimatedTotal === null ? null : estimatedTotal + n;
+    }
+  }
+  return {
+    outcome: 'ready',
+    driver: d.kind,
+    database: l.database,
+    releaseVersion: l.requirement.introduced_in,
+    scopes: wanted,
+    estimatedTotal,
+  };
+}
+
+/**
+ * The owning database decides whether a service batch may run, as it does for the sql driver: the job must be
+ * prepared (a run row for the scope) and not paused, so pause/resume mean the same for both drivers.
+ */
+async function checkRunnable(target: DatabaseTarget, input: RunBatchInput): Promise<void> {
+  const job = await readStatus(target, input.id);
+  const run = job.scopes.find((s) => s.scope.kind === input.scope.kind && s.scope.value === input.scope.value);
+  if (!run) {
+    throw failure(
+      FailureType.InvalidInput,
+      `${input.id}: no run row for scope "${input.scope.kind}/${input.scope.value}"; prepare the job first`,
+    );
+  }
+  if (job.status === 'paused' || run.status === 'paused') {
+    throw ApplicationFailure.create({
+      type: DATA_MIGRATION_PAUSED,
+      nonRetryable: true,
+      message: `${input.id} is paused; resume it (frameworks cluster data-migrate resume ${input.service}.${input.id}) before running batches`,
+    });
+  }
+}
+
+/**
+ * Copies the service's answer into the scope's run row, so gates, doctor and `setStatus('completed')` read the
+ * service's progress from the owning database. Absolute values (the answer's cumulative counts and
+ * checkpoint), never increments: a retried activity or a service that writes the same row itself converge on
+ * the same row. A pause that landed meanwhile is kept unless the scope finished.
+ */
+async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunBatchResult): Promise<void> {
+  await withClient(target, (client) =>
+    client.query(
+      `UPDATE _data_migration_runs SET
+         checkpoint = $4::jsonb,
+         scanned_count = $5, changed_count = $6, skipped_count = $7, error_count = $8,
+         attempt_count = attempt_count + CASE WHEN status IN ('running', 'completed') THEN 0 ELSE 1 END,
+         status = CASE WHEN $9::boolean THEN 'completed' WHEN status = 'paused' THEN 'paused' ELSE 'running' END,
+         started_at = COALESCE(started_at, NOW()),
+         completed_at = CASE WHEN $9::boolean THEN COALESCE(completed_at, NOW()) ELSE completed_at END,
+         updated_at = NOW()
+       WHERE id = $1 AND scope_kind = $2 AND scope_value = $3`,
+      [
+        input.id,
+        input.scope.kind,
+        input.scope.value,
+        JSON.stringify(r.checkpoint ?? {}),
+        r.counts.scanned,
+        r.counts.changed,
+        r.counts.skipped,
+        r.counts.errors,
+        r.done,
+      ],
+    ),
+  );
+}
+
+export async function batch(cluster: LoadedCluster, input: RunBatchInput): Promise<RunBatchResult> {
+  const l = located(cluster, input);
+  const d = l.driver;
+  const timer = setInterval(beat, 2_000);
+  try {
+    if (d.kind === 'sql') return await runBatch(l.target, d.definition, input);
+    await checkRunnable(l.target, input);
+    const r = await withService(cluster, l, d, (t) =>
+      serviceRunBatch(t, {
+        id: input.id,
+        scope: input.scope,
+        expectedCheckpoint: input.expectedCheckpoint,
+        batchSize: input.batchSize,
+      }),
+    );
+    await mirrorBatch(l.target, input, r);
+    return r;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function setStatus(
+  cluster: LoadedCluster,
+  ref: MigrationRef,
+  status: DataMigrationStatus,
+  error?: string,
+): Promise<JobState> {
+  const l = located(cluster, ref);
+  return withClient(l.target, async (client) => {
+    await ensureStateTables(client);
+    await setJobStatus(client, ref.id, status, error, l.requirement.introduced_in);
+    return readJobState(client, ref.id);
+  });
+}
+
+export async function status(cluster: LoadedCluster, ref: MigrationRef): Promise<JobState> {
+  return readStatus(located(cluster, ref).target, ref.id);
+}
+
+export async function verifyMigration(cluster: LoadedCluster, ref: MigrationRef): Promise<VerifyCheck[]> {
+  const l = located(cluster, ref);
+  const d = l.driver;
+  if (d.kind === 'sql') return verify(l.target, d.definition);
+  return withService(cluster, l, d, (t) => serviceVerify(t, ref.id));
+}
+
+export async function dryRun(
+  cluster: LoadedCluster,
+  ref: MigrationRef,
+  batchSize: number,
+  scope?: Scope,
+): Promise<{ scope: Scope; batch: Counts; done: boolean }[]> {
+  const l = located(cluster, ref);
+  const d = l.driver;
+  const out: { scope: Scope; batch: Counts; done: boolean }[] = [];
+  if (d.kind === 'sql') {
+    const scopes = scope ? [scope] : await discoverScopes(l.target, d.definition);
+    for (const s of scopes) {
+      const r = await dryRunBatch(l.target, d.definition, s, batchSize);
+      out.push({ scope: s, batch: r.batch, done: r.done });
+    }
+    return out;
+  }
+  const stored = await readStatus(l.target, ref.id);
+  return withService(cluster, l, d, async (t) => {
+    for (const s of scope ? [scope] : await serviceScopes(t, ref.id)) {
+      const row = stored.scopes.find((x) => x.scope.kind === s.kind && x.scope.value === s.value);
+      const one = (expectedCheckpoint: RunBatchResult['checkpoint']) =>
+        serviceRunBatch(t, { id: ref.id, scope: s, expectedCheckpoint, batchSize, dryRun: true });
+      let r = await one(row?.checkpoint ?? null);
+      // The mirror may lag the service; a stale answer carries the service's own checkpoint, so ask once more
+      // from there, and the dry run shows the batch a real run would apply next.
+      if (r.outcome === 'stale') r = await one(r.checkpoint);
+      out.push({ scope: s, batch: r.batch, done: r.done });
+    }
+    return out;
+  });
+}

@@ -1,0 +1,91 @@
+// One SSH session to a cluster host, built from cluster.yaml alone: the host's address and port from `hosts`, the
+// user, identity file and known_hosts file from `ssh`. Both files are read at connect time (not when the worker
+// starts), so an operator who fixes a key or pins a re-keyed host needs no worker restart.
+//
+// Paths follow the rest of the manifest (cluster-config.ts): relative to the manifest's folder, `~` allowed.
+// Settings problems are non-retryable InvalidInput failures that name the cluster.yaml key to fix; an unknown or
+// changed host key is connectSsh's non-retryable HostKeyMismatch; transport failures stay retryable SshErrors.
+// No message built here contains file contents, only paths and errno codes, so the private key cannot leak.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { FailureType } from '../../errors';
+import type { LoadedCluster } from '../cluster-config';
+import { failure } from '../failures';
+import { connectSsh, type ConnectOptions, type SshConnection } from '../ssh/client';
+
+/** How long close() may wait for the peer: a connection that already died never emits 'close' again. */
+const CLOSE_WAIT_MS = 5_000;
+
+function manifestPathOf(cluster: LoadedCluster, p: string): string {
+  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(dirname(cluster.manifestPath), p);
+}
+
+function readSetting(cluster: LoadedCluster, key: 'identity_file' | 'known_hosts'): { path: string; text: string } {
+  const path = manifestPathOf(cluster, cluster.manifest.ssh[key]);
+  try {
+    return { path, text: readFileSync(path, 'utf8') };
+  } catch (err) {
+    // Only the errno code: a message from a partially read file must never carry its bytes.
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw failure(
+      FailureType.InvalidInput,
+      `cannot read ${path} (ssh.${key} in ${cluster.manifestPath}): ${code}; the worker needs it to reach cluster hosts`,
+    );
+  }
+}
+
+/** The first host of `service` in manifest order (where service-side commands run), or undefined if not deployed. */
+export function serviceHost(cluster: LoadedCluster, service: string): string | undefined {
+  const svc = Object.hasOwn(cluster.manifest.services, service) ? cluster.manifest.services[service] : undefined;
+  return svc?.hosts[0];
+}
+
+/** Everything connectSsh needs for `hostName`, read from cluster.yaml and the files it names. */
+export function hostConnectOptions(cluster: LoadedCluster, hostName: string): ConnectOptions {
+  const host = Object.hasOwn(cluster.manifest.hosts, hostName) ? cluster.manifest.hosts[hostName] : undefined;
+  if (!host) {
+    throw failure(FailureType.InvalidInput, `host "${hostName}" is not declared in ${cluster.manifestPath} (hosts)`);
+  }
+  const identity = readSetting(cluster, 'identity_file');
+  const knownHosts = readSetting(cluster, 'known_hosts');
+  return {
+    host: host.address,
+    port: host.port,
+    username: cluster.manifest.ssh.user,
+    privateKey: identity.text,
+    knownHosts: knownHosts.text,
+    knownHostsFile: knownHosts.path,
+  };
+}
+
+async function closeBounded(conn: SshConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((done) => {
+    timer = setTimeout(() => {
+      conn.client.destroy();
+      done();
+    }, CLOSE_WAIT_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([conn.close(), gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connects to `hostName` with its pinned host key, runs fn, and always closes the session. */
+export async function withHostSsh<T>(
+  cluster: LoadedCluster,
+  hostName: string,
+  fn: (conn: SshConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await connectSsh(hostConnectOptions(cluster, hostName));
+  try {
+    return await fn(conn);
+  } finally {
+    await closeBounded(conn);
+  }
+}

@@ -1,0 +1,162 @@
+// `frameworks cluster runs list|watch|cancel`: the cluster's runs from Temporal visibility (FwCluster), and
+// reattaching to one. Watching renders the same progress the Web UI shows, from the run's own query.
+import type { Client } from '@temporalio/client';
+import Table from 'cli-table3';
+import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
+import { ExitError } from '../../errors';
+import { connectClient, webUiLink } from '../../temporal/connection';
+import { FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
+import { approveUpdate, cancelUpdate, dataStatusQuery, migrateProgressQuery } from '../../workflows/messages';
+import { loadClusterContext } from '../context';
+import { follow } from '../follow';
+import { createOutput } from '../output';
+import { canPrompt, confirm } from '../prompt';
+import { describeRunFailure, operatorName } from '../runs';
+import { renderMigrateProgress } from './migrate';
+import { progressLine } from './data-migrate';
+
+export interface RunsOptions {
+  manifest?: string;
+  json?: boolean;
+  limit?: string;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  type: string;
+  operation?: string;
+  state?: string;
+  status: string;
+  operator?: string;
+  startTime: string;
+  closeTime?: string;
+  webUi?: string;
+}
+
+export async function listRuns(
+  client: Client,
+  address: { address: string; namespace: string },
+  cluster: string,
+  limit: number,
+): Promise<RunSummary[]> {
+  const out: RunSummary[] = [];
+  for await (const wf of client.workflow.list({
+    query: `FwCluster = "${cluster}" ORDER BY StartTime DESC`,
+    pageSize: limit,
+  })) {
+    const link = webUiLink(address, wf.workflowId);
+    out.push({
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      type: wf.type,
+      ...(wf.typedSearchAttributes.get(FwOperation) ? { operation: wf.typedSearchAttributes.get(FwOperation) } : {}),
+      ...(wf.typedSearchAttributes.get(FwState) ? { state: wf.typedSearchAttributes.get(FwState) } : {}),
+      status: wf.status.name,
+      ...(wf.typedSearchAttributes.get(FwOperator) ? { operator: wf.typedSearchAttributes.get(FwOperator) } : {}),
+      startTime: wf.startTime.toISOString(),
+      ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
+      ...(link ? { webUi: link } : {}),
+    });
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+export async function runsCommand(
+  verb: string,
+  id: string | undefined,
+  opts: RunsOptions,
+  globals: { color?: boolean },
+): Promise<void> {
+  const out = createOutput({ color: globals.color !== false });
+  const { client, target } = await connectClient();
+  try {
+    if (verb === 'list') {
+      const ctx = loadClusterContext(opts.manifest);
+      const limit = Number(opts.limit ?? 20);
+      const runs = await listRuns(client, target, ctx.manifest.name, Number.isInteger(limit) && limit > 0 ? limit : 20);
+      if (opts.json) {
+        out.json(runs);
+        return;
+      }
+      if (runs.length === 0) {
+        out.line(`No runs of cluster ${ctx.manifest.name} yet.`);
+        return;
+      }
+      const t = new Table({
+        head: ['workflow id', 'operation', 'state', 'status', 'operator', 'started'],
+        style: { head: [], border: [] },
+      });
+      for (const r of runs)
+        t.push([r.workflowId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
+      out.line(t.toString());
+      const ui = runs[0]?.webUi?.replace(/\/workflows\/.*$/, '/workflows');
+      if (ui) out.line(out.dim(`Web UI: ${ui}?query=${encodeURIComponent(`FwCluster="${ctx.manifest.name}"`)}`));
+      return;
+    }
+    if (!id) throw new ExitError(`runs ${verb} needs a workflow id (see \`frameworks cluster runs list\`)`, 2);
+    const handle = client.workflow.getHandle(id);
+    let d;
+    try {
+      d = await handle.describe();
+    } catch {
+      throw new ExitError(`no run with id ${id} in namespace ${target.namespace}`, 1);
+    }
+    if (verb === 'cancel') {
+      if (d.status.name !== 'RUNNING') throw new ExitError(`${id} is ${d.status.name}; nothing to cancel`, 1);
+      if (d.type === 'schemaMigrate') {
+        try {
+          await handle.executeUpdate(cancelUpdate, { args: [{ reason: `cancelled by ${operatorName()}` }] });
+          out.ok(`${id} cancelled before applying anything`);
+          return;
+        } catch {
+          // Already applying: fall through to a workflow cancellation request.
+        }
+      }
+      await handle.cancel();
+      out.ok(`cancellation requested for ${id}; the run stops at its next safe point`);
+      return;
+    }
+    // watch
+    const link = webUiLink(target, id);
+    out.line(out.dim(`Watching ${id} (${d.type}, ${d.status.name})${link ? ` — ${link}` : ''}`));
+    try {
+      if (d.type === 'schemaMigrate') {
+        const final = await follow<SchemaMigrateProgress>({
+          handle,
+          query: () => handle.query(migrateProgressQuery),
+          render: renderMigrateProgress,
+          done: (p) => ['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired'].includes(p.state),
+          waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
+          onWaiting: async (p) => {
+            if (await confirm(`Apply ${p.migrations.length} ${p.phase} migration(s) (target ${p.target})?`)) {
+              await handle.executeUpdate(approveUpdate, { args: [{ planHash: p.planHash, operator: operatorName() }] });
+              return true;
+            }
+            return false;
+          },
+          reattach: `frameworks cluster runs watch ${id}`,
+        });
+        out.line(`${id}: ${final.state}`);
+      } else if (d.type === 'dataMigration') {
+        for (;;) {
+          const v = await handle.query(dataStatusQuery);
+          out.line(progressLine(v));
+          if (['completed', 'failed', 'refused'].includes(v.state)) break;
+          await new Promise((r) => setTimeout(r, 2_000));
+        }
+      } else {
+        await handle.result();
+        out.ok(`${id} completed`);
+      }
+      if (d.status.name !== 'RUNNING' || d.type !== 'schemaMigrate') await handle.result();
+    } catch (err) {
+      const why = describeRunFailure(err);
+      if (why) throw new ExitError(`${id} failed: ${why}`, 1);
+      throw err;
+    }
+  } finally {
+    await client.connection.close();
+  }
+}

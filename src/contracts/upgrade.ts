@@ -1,0 +1,119 @@
+// `cluster upgrade` (SPEC §6): the cluster run, the per-service child run, host detection and progress.
+import { z } from 'zod';
+import { ArtifactSchema, GateCheckSchema } from './plan';
+
+export const ClusterUpgradeInputSchema = z
+  .object({
+    cluster: z.string().regex(/^[a-z0-9-]+$/),
+    /** `all` for --all, else exactly one service. */
+    services: z.union([z.literal('all'), z.array(z.string()).length(1)]),
+    selector: z.string().default(''),
+    cliVersion: z.string(),
+    dryRun: z.boolean().default(false),
+    approved: z.boolean().default(false),
+    noRollback: z.boolean().default(false),
+    skipValidation: z.boolean().default(false),
+    skipMigrationCheck: z.boolean().default(false),
+    skipDataMigrationCheck: z.boolean().default(false),
+    unsafeIgnoreCliVersionFloor: z.boolean().default(false),
+    operator: z.string().default(''),
+    approvalTimeout: z.string().default('15 minutes'),
+    healthInterval: z.string().default('5 seconds'),
+    healthDeadline: z.string().default('90 seconds'),
+  })
+  .strict();
+export type ClusterUpgradeInput = z.input<typeof ClusterUpgradeInputSchema>;
+
+/** What is running on one host, as detected (content identity, not the version label). */
+export const HostDetectionSchema = z.object({
+  host: z.string(),
+  present: z.boolean(),
+  /** native: `sha256:<tarball hex>`; docker: the image digest `sha256:<hex>`. */
+  identity: z.string().nullable(),
+  version: z.string().nullable(),
+  configHash: z.string().nullable(),
+  running: z.boolean(),
+  /** e.g. linux-amd64 (native hosts). */
+  arch: z.string().nullable(),
+  error: z.string().optional(),
+});
+export type HostDetection = z.infer<typeof HostDetectionSchema>;
+
+export const ServiceUpgradeInputSchema = z.object({
+  cluster: z.string(),
+  service: z.string(),
+  mode: z.enum(['native', 'docker']),
+  hosts: z.array(z.string()),
+  version: z.string(),
+  /** docker: image@digest. */
+  imageRef: z.string().optional(),
+  /** native: artifacts by arch. */
+  artifacts: z.array(ArtifactSchema),
+  carriedFrom: z.string().optional(),
+  /** Hash of the rendered config the hosts must end up with. */
+  configHash: z.string(),
+  rollback: z.boolean(),
+  skipValidation: z.boolean(),
+  healthInterval: z.string(),
+  healthDeadline: z.string(),
+});
+export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
+
+export const HostOutcomeSchema = z.object({
+  host: z.string(),
+  action: z.enum(['skipped', 'upgraded', 'reloaded', 'rolled-back', 'failed', 'rollback-failed', 'not-attempted']),
+  from: z.string().nullable(),
+  to: z.string(),
+  detail: z.string().optional(),
+});
+export type HostOutcome = z.infer<typeof HostOutcomeSchema>;
+
+export const ServiceUpgradeResultSchema = z.object({
+  service: z.string(),
+  outcome: z.enum(['upgraded', 'skipped', 'rolled-back', 'failed', 'rollback-failed']),
+  hosts: z.array(HostOutcomeSchema),
+  error: z.string().optional(),
+});
+export type ServiceUpgradeResult = z.infer<typeof ServiceUpgradeResultSchema>;
+
+export const UpgradeStateSchema = z.enum([
+  'planning',
+  'awaiting-approval',
+  'upgrading',
+  'completed',
+  'failed',
+  'refused',
+  'dry-run',
+  'cancelled',
+  'expired',
+]);
+export type UpgradeState = z.infer<typeof UpgradeStateSchema>;
+
+export const ClusterUpgradeProgressSchema = z.object({
+  cluster: z.string(),
+  target: z.string(),
+  state: UpgradeStateSchema,
+  order: z.array(z.string()),
+  checks: z.array(GateCheckSchema),
+  warnings: z.array(z.string()),
+  /** Dry-run and approval display: per service and host, what would happen. */
+  preview: z.array(z.object({ service: z.string(), host: z.string(), line: z.string() })),
+  services: z.array(
+    z.object({
+      service: z.string(),
+      status: z.enum(['pending', 'upgrading', 'upgraded', 'skipped', 'failed', 'rolled-back', 'rollback-failed']),
+      result: ServiceUpgradeResultSchema.optional(),
+    }),
+  ),
+  planHash: z.string(),
+  summary: z
+    .object({
+      succeeded: z.array(z.string()),
+      failed: z.array(z.string()),
+      rolledBack: z.array(z.string()),
+      remaining: z.array(z.string()),
+    })
+    .optional(),
+  error: z.string().optional(),
+});
+export type ClusterUpgradeProgress = z.infer<typeof ClusterUpgradeProgressSchema>;

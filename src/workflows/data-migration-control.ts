@@ -1,0 +1,87 @@
+// Short read-mostly operations on data migrations that need the worker's database access but no batch loop:
+// status/verify/list (read-only), dry-run (one batch, rolled back), and pause/resume of a migration that has
+// no running workflow (the row is marked, so `run` refuses until resumed). Unique ids, no lock.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { Counts, JobState, Scope, VerifyCheck } from '../contracts/data-migrate';
+import type { DataMigrationRequirement } from '../contracts/catalog';
+import type { LiveState } from '../domain/data-migrations/gates';
+import { catalogRequirements, noRequirementsMessage, requirementKey } from '../domain/data-migrations/gates';
+import { serviceDatabase } from '../domain/catalog';
+import { validateVersion } from '../domain/version';
+import { NON_RETRYABLE_FAILURES } from '../errors';
+import { decide } from './util';
+
+const act = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+export type DataControlInput =
+  | { action: 'status' | 'verify' | 'pause' | 'resume'; cluster: string; service: string; id: string }
+  | { action: 'dry-run'; cluster: string; service: string; id: string; batchSize: number; scope?: Scope }
+  | { action: 'list'; cluster: string; toVersion: string };
+
+export interface ListedRequirement {
+  requirement: DataMigrationRequirement;
+  key: string;
+  live: LiveState;
+}
+
+export type DataControlResult =
+  | { action: 'status' | 'pause' | 'resume'; job: JobState }
+  | { action: 'verify'; checks: VerifyCheck[] }
+  | { action: 'dry-run'; scopes: { scope: Scope; batch: Counts; done: boolean }[] }
+  | { action: 'list'; target: string; requirements: ListedRequirement[]; message?: string; catalogError?: string };
+
+export async function dataMigrationControl(input: DataControlInput): Promise<DataControlResult> {
+  switch (input.action) {
+    case 'status':
+      return { action: 'status', job: await act.dmStatus(input) };
+    case 'pause':
+      return { action: 'pause', job: await act.dmSetStatus({ ...input, status: 'paused' }) };
+    case 'resume':
+      return { action: 'resume', job: await act.dmSetStatus({ ...input, status: 'pending' }) };
+    case 'verify':
+      return { action: 'verify', checks: await act.dmVerify(input) };
+    case 'dry-run':
+      return { action: 'dry-run', scopes: await act.dmDryRun(input) };
+    case 'list': {
+      const topology = await act.describeCluster({ cluster: input.cluster });
+      const target =
+        input.toVersion !== ''
+          ? decide(() => validateVersion(input.toVersion, '--to-version'))
+          : (
+              await act.fetchReleaseSlice({
+                cluster: input.cluster,
+                channel: topology.channel,
+                version: 'latest',
+                services: [],
+              })
+            ).platformVersion;
+      const catalog = await act.loadCatalog({ cluster: input.cluster });
+      if (!catalog.ok) return { action: 'list', target, requirements: [], catalogError: catalog.error };
+      // All requirements up to the target, without the gates' windowing (reference §5.7).
+      const reqs = decide(() => catalogRequirements(catalog.catalog, target));
+      if (reqs.length === 0)
+        return { action: 'list', target, requirements: [], message: noRequirementsMessage(catalog.catalog, target) };
+      const live = await act.readDataMigrationStates({
+        cluster: input.cluster,
+        requirements: reqs.map((r) => {
+          const owner = serviceDatabase(catalog.catalog, r.service);
+          return { key: requirementKey(r), id: r.id, database: owner.declared ? owner.database : null };
+        }),
+      });
+      return {
+        action: 'list',
+        target,
+        requirements: reqs.map((r) => ({
+          requirement: r,
+          key: requirementKey(r),
+          live: live[requirementKey(r)] ?? { kind: 'fetch_error', error: 'no state reported' },
+        })),
+      };
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// A purser database at v0.2.0 expand holding N invoices written "by v0.1.0 binaries" (lines only in the JSONB
+// column), for the invoice-line-items data migration. The rows come from one set-based INSERT over
+// generate_series with arithmetic instead of random(), so every run seeds the same data (1M invoices in
+// seconds), and the expected aggregates are read back with plain SQL over the JSONB source.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
+import { splitSqlStatements } from '../../src/domain/migrations/sql-lexer';
+
+export interface PurserSeedOptions {
+  /** Give every 7th draft/open invoice a stale total_cents (off by 100–149), for the migration to recalculate. */
+  staleOpenTotals?: boolean;
+}
+
+export interface PurserSeed {
+  invoices: number;
+  /** Sum of jsonb_array_length(line_items): the rows invoice_line_items must end up with. */
+  lineItems: number;
+  /** Sum over all JSON lines of round(quantity * unit_price_cents). */
+  amountCents: number;
+  byStatus: Record<'draft' | 'open' | 'finalized' | 'void', number>;
+  /** Draft/open invoices whose total_cents differs from the sum of their lines. */
+  staleTotals: number;
+}
+
+const PURSER_DIR = join(SHIPPED_MIGRATIONS_DIR, 'purser');
+
+async function applyPhase(client: pg.Client, version: string, phase: string): Promise<void> {
+  const dir = join(PURSER_DIR, version, phase);
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    if (file.endsWith('.notx.sql')) {
+      // CREATE INDEX CONCURRENTLY refuses a transaction, and a multi-statement query string is one.
+      for (const stmt of splitSqlStatements(text)) await client.query(stmt.text);
+    } else {
+      await client.query('BEGIN');
+      await client.query(text);
+      await client.query('COMMIT');
+    }
+  }
+}
+
+// Status by id modulo 10: 2 draft, 2 open, 5 finalized, 1 void. 1–5 lines; a third of the quantities are
+// whole numbers, the rest have three decimals; prices 0.50–199.99.
+const INSERT_INVOICES = `
+INSERT INTO invoices (id, tenant_id, number, status, line_items, total_cents, issued_at, finalized_at, created_at, updated_at)
+SELECT g, md5('tenant-' || (g % 97))::uuid,
+       CASE WHEN s.status = 'draft' THEN NULL ELSE 'INV-' || lpad(g::text, 8, '0') END,
+       s.status,
+       li.items,
+       li.cents + CASE WHEN $2::boolean AND s.status IN ('draft', 'open') AND g % 7 = 0 THEN 100 + g % 50 ELSE 0 END,
+       CASE WHEN s.status <> 'draft' THEN ts.created + interval '1 hour' END,
+       CASE WHEN s.status = 'finalized' THEN ts.created + interval '2 hours' END,
+       ts.created,
+       ts.created + interval '2 hours'
+  FROM generate_series(1, $1::int) AS g
+ CROSS JOIN LATERAL (
+   SELECT (ARRAY['draft','open','finalized','finalized','void','draft','open','finalized','finalized','finalized'])[1 + g % 10] AS status
+ ) s
+ CROSS JOIN LATERAL (SELECT timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute' AS created) ts
+ CROSS JOIN LATERAL (
+   SELECT jsonb_agg(jsonb_build_object('description', 'Item ' || k || ' of invoice ' || g, 'quantity', q,
+                                       'unit_price_cents', p) ORDER BY k) AS items,
+          sum(round(q * p))::bigint AS cents
+     FROM (SELECT k,
+                  CASE WHEN (g + k) % 3 = 0 THEN ((g * 7 + k) % 10 + 1)::numeric
+                       ELSE round((((g * 13 + k * 31) % 9999) + 1)::numeric / 1000, 3) END AS q,
+                  50 + ((g * 97 + k * 89) % 19950) AS p
+             FROM generate_series(1, 1 + (g / 10) % 5) AS k) x
+ ) li`;
+
+const AGGREGATES = `
+SELECT (SELECT count(*) FROM invoices) AS invoices,
+       (SELECT COALESCE(sum(jsonb_array_length(line_items)), 0) FROM invoices) AS line_items,
+       (SELECT COALESCE(sum(round((e ->> 'quantity')::numeric * (e ->> 'unit_price_cents')::numeric)), 0)
+          FROM invoices, jsonb_array_elements(line_items) AS e) AS amount_cents,
+       (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM invoices GROUP BY status) x) AS by_status,
+       (SELECT count(*) FROM invoices i
+         WHERE i.status IN ('draft', 'open')
+           AND i.total_cents <> (SELECT COALESCE(sum(round((e ->> 'quantity')::numeric * (e ->> 'unit_price_cents')::numeric)), 0)
+                                   FROM jsonb_array_elements(i.line_items) AS e)) AS stale`;
+
+/** Recreates `dbName` on the server at `databaseUrl` (no database in the URL) and seeds `rows` invoices. */
+export async function seedPurser(
+  databaseUrl: string,
+  dbName: string,
+  rows: number,
+  opts: PurserSeedOptions = {},
+): Promise<PurserSeed> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error(`seedPurser: "${dbName}" is not a plain identifier`);
+  const admin = new pg.Client({ connectionString: `${databaseUrl}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${dbName}`);
+  } finally {
+    await admin.end();
+  }
+  const client = new pg.Client({ connectionString: `${databaseUrl}/${dbName}` });
+  await client.connect();
+  try {
+    // The order of a real upgrade: v0.1.0 binaries wrote the invoices, then v0.2.0 expand ran over them.
+    await applyPhase(client, 'v0.1.0', 'expand');
+    await client.query(INSERT_INVOICES, [rows, opts.staleOpenTotals ?? true]);
+    // Ids are g itself (deterministic whatever the sequence did); later inserts continue after them.
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence('invoices', 'id'), GREATEST($1::bigint, 1), $1::bigint > 0)`,
+      [rows],
+    );
+    await applyPhase(client, 'v0.2.0', 'expand');
+    await client.query('ANALYZE invoices');
+    const r = await client.query<{
+      invoices: string;
+      line_items: string;
+      amount_cents: string;
+      by_status: Record<string, number> | null;
+      stale: string;
+    }>(AGGREGATES);
+    const a = r.rows[0]!;
+    const by = a.by_status ?? {};
+    return {
+      invoices: Number(a.invoices),
+      lineItems: Number(a.line_items),
+      amountCents: Number(a.amount_cents),
+      byStatus: { draft: by.draft ?? 0, open: by.open ?? 0, finalized: by.finalized ?? 0, void: by.void ?? 0 },
+      staleTotals: Number(a.stale),
+    };
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,112 @@
+// `frameworks cluster data-migrate …` as an operator runs it: list, dry-run, a run whose CLI is killed (the run
+// continues, status shows progress, run again reattaches), pause/resume acknowledgements, verify's exit code.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePurserCluster } from '../helpers/fixtures';
+import { frameworksAsync, startFrameworks } from '../helpers/cli';
+import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
+import { startWorkers, type RunningWorkers } from '../helpers/worker';
+
+const URL_ENV = 'FW_TEST_CLI_DM_URL';
+const DB = 'cli_dm_purser';
+let workers: RunningWorkers;
+let manifest: string;
+let seed: PurserSeed;
+const env = (): NodeJS.ProcessEnv => ({ TEMPORAL_ADDRESS: temporalAddress(), [URL_ENV]: databaseUrl() });
+const cli = (args: string[]) => frameworksAsync(['cluster', 'data-migrate', ...args, '--manifest', manifest], env());
+
+beforeAll(async () => {
+  process.env[URL_ENV] = databaseUrl();
+  seed = await seedPurser(databaseUrl(), DB, 30_000);
+  manifest = writePurserCluster('cli-dm', DB, URL_ENV);
+  workers = await startWorkers([manifest]);
+});
+afterAll(async () => {
+  await workers?.stop();
+});
+
+describe('frameworks cluster data-migrate', () => {
+  it('list shows the requirements up to the target with live status', async () => {
+    const r = await cli(['list', '--to-version', 'v0.2.0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Required data migrations up to v0.2.0:');
+    expect(r.stdout).toContain(
+      'purser.invoice-line-items (introduced v0.2.0, required before contract) — status: pending',
+    );
+    const json = await cli(['list', '--to-version', 'v0.1.0', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ target_version: 'v0.1.0', requirements: [] });
+  });
+
+  it('rejects bad references and flags before anything runs', async () => {
+    expect((await cli(['run', 'invoice-line-items'])).stderr).toContain('expected <service>.<id>');
+    const r = await cli(['run', 'purser.invoice-line-items', '--scope-value', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--scope-value needs --scope-kind');
+  });
+
+  it('dry-run prints one batch and writes nothing', async () => {
+    const r = await cli(['run', 'purser.invoice-line-items', '--dry-run', '--batch-size', '100']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /invoice-line-items\/<whole-job> dry-run: scanned=100 changed=\d+ skipped=\d+ errors=0 done=false/,
+    );
+    expect(await sql(DB, "SELECT 1 FROM pg_tables WHERE tablename = '_data_migrations'")).toEqual([]);
+  });
+
+  it('the CLI killed mid-run: the run continues; status shows progress; run again reattaches; pause/resume ack', async () => {
+    const child = startFrameworks(
+      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', '--batch-size', '50', '--manifest', manifest],
+      env(),
+    );
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    // Off a terminal a progress line is printed on each state change and every 5 s.
+    for (let i = 0; i < 300 && !/running: [\d,]+ of/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    expect(out).toMatch(/purser\.invoice-line-items running: [\d,]+ of ~[\d,]+ rows scanned/);
+
+    const status = await cli(['status', 'purser.invoice-line-items', '--json']);
+    expect(status.code).toBe(0);
+    const s1 = JSON.parse(status.stdout) as { state: string; totals: { scanned: number } };
+    expect(s1.state).toBe('running');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const s2 = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as {
+      totals: { scanned: number };
+    };
+    expect(s2.totals.scanned).toBeGreaterThan(s1.totals.scanned);
+
+    const paused = await cli(['pause', 'purser.invoice-line-items']);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain(
+      'purser.invoice-line-items paused (acknowledged by run fw/cli-dm/data/purser.invoice-line-items)',
+    );
+    const resumed = await cli(['resume', 'purser.invoice-line-items']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/purser\.invoice-line-items (running|completed) \(acknowledged/);
+
+    const again = await cli(['run', 'purser.invoice-line-items']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Attaching to the running purser.invoice-line-items');
+    expect(again.stdout).toContain('purser.invoice-line-items completed');
+    const [agg] = await sql<{ n: number }>(DB, 'SELECT count(*)::int AS n FROM invoice_line_items');
+    expect(agg!.n).toBe(seed.lineItems);
+
+    const done = await cli(['run', 'purser.invoice-line-items']);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('already completed');
+  });
+
+  it('verify prints a table of checks and exits 1 on any mismatch', async () => {
+    const ok = await cli(['verify', 'purser.invoice-line-items']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('verified');
+    await sql(
+      DB,
+      'UPDATE invoice_line_items SET amount_cents = amount_cents + 1 WHERE id = (SELECT min(id) FROM invoice_line_items)',
+    );
+    const bad = await cli(['verify', 'purser.invoice-line-items']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('MISMATCH');
+    expect(bad.stderr).toMatch(/check\(s\) do not match/);
+  });
+});

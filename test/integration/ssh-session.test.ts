@@ -1,0 +1,183 @@
+// withHostSsh against a REAL sshd on loopback, configured only through a cluster.yaml: address and port from
+// `hosts`, user / identity file / known_hosts from `ssh` (paths relative to the manifest's folder, `~` allowed).
+// Unknown and changed host keys are refused before fn runs; settings problems name the key to fix; no error
+// carries the private key.
+import { ApplicationFailure } from '@temporalio/common';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClusterConfig, type LoadedCluster } from '../../src/activities/cluster-config';
+import { serviceHost, withHostSsh } from '../../src/activities/hosts/ssh-session';
+import { exec, type SshConnection } from '../../src/activities/ssh/client';
+import { FailureType } from '../../src/errors';
+import { FIXTURES } from '../helpers/fixtures';
+import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
+
+let sshd: TestSshd;
+let work: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  work = mkdtempSync(join(tmpdir(), 'fw-ssh-session-'));
+});
+afterAll(async () => {
+  await sshd?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface ClusterFiles {
+  identityFile?: string;
+  knownHosts?: string;
+  /** Written to <dir>/keys/id_ed25519 unless null (a missing identity file). */
+  privateKey?: string | null;
+  /** Written to <dir>/known_hosts. */
+  knownHostsText?: string;
+}
+
+/** A cluster.yaml in a fresh folder whose only host is the test sshd; returns it loaded as the worker would. */
+function cluster(files: ClusterFiles = {}): LoadedCluster {
+  const dir = mkdtempSync(join(work, 'cluster-'));
+  mkdirSync(join(dir, 'keys'));
+  if (files.privateKey !== null) {
+    writeFileSync(join(dir, 'keys', 'id_ed25519'), files.privateKey ?? sshd.privateKey, { mode: 0o600 });
+  }
+  writeFileSync(join(dir, 'known_hosts'), files.knownHostsText ?? `${sshd.knownHostsLine}\n`);
+  writeFileSync(
+    join(dir, 'cluster.yaml'),
+    [
+      'name: ssh-session',
+      'release_repositories:',
+      `  - ${join(FIXTURES, 'release-repo')}`,
+      'ssh:',
+      `  user: ${sshd.user}`,
+      `  identity_file: ${files.identityFile ?? 'keys/id_ed25519'}`,
+      `  known_hosts: ${files.knownHosts ?? './known_hosts'}`,
+      'hosts:',
+      `  edge1: { address: ${sshd.host}, port: ${sshd.port} }`,
+      `  edge2: { address: ${sshd.host}, port: ${sshd.port} }`,
+      'services:',
+      '  foghorn: { mode: native, hosts: [edge2, edge1] }',
+      '  bridge: { mode: native, hosts: [edge1] }',
+      '',
+    ].join('\n'),
+  );
+  return loadClusterConfig(join(dir, 'cluster.yaml'));
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  return err as Error;
+}
+
+const KEY_MATERIAL = /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/;
+
+describe('withHostSsh', () => {
+  it('connects with the settings of cluster.yaml, runs fn, and closes the session afterwards', async () => {
+    let kept: SshConnection | undefined;
+    const out = await withHostSsh(cluster(), 'edge1', async (conn) => {
+      kept = conn;
+      return exec(conn, ['echo', 'from', 'edge1'], { timeoutMs: 10_000 });
+    });
+    expect(out).toMatchObject({ code: 0, stdout: 'from edge1\n' });
+    // Closed: the session cannot start another command.
+    await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
+  });
+
+  it('closes the session when fn throws, and passes the error through unchanged', async () => {
+    let kept: SshConnection | undefined;
+    const boom = new Error('fn failed');
+    const err = await rejection(
+      withHostSsh(cluster(), 'edge1', (conn) => {
+        kept = conn;
+        return Promise.reject(boom);
+      }),
+    );
+    expect(err).toBe(boom);
+    await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
+  });
+
+  it('expands ~ in ssh.identity_file to the home directory of the worker', async () => {
+    const home = mkdtempSync(join(work, 'home-'));
+    writeFileSync(join(home, 'fw_key'), sshd.privateKey, { mode: 0o600 });
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const r = await withHostSsh(cluster({ identityFile: '~/fw_key' }), 'edge1', (c) =>
+        exec(c, ['echo', 'ok'], { timeoutMs: 10_000 }),
+      );
+      expect(r.stdout).toBe('ok\n');
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
+  it('refuses a host whose key is not in known_hosts (HostKeyMismatch, fn never runs)', async () => {
+    let ran = false;
+    const err = await rejection(
+      withHostSsh(cluster({ knownHostsText: '# nothing pinned yet\n' }), 'edge1', () => {
+        ran = true;
+        return Promise.resolve();
+      }),
+    );
+    expect(ran).toBe(false);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe(FailureType.HostKeyMismatch);
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect(err.message).toContain('unknown host');
+    expect(err.message).toContain('known_hosts');
+  });
+
+  it('refuses a host that presents a different key than the pinned one', async () => {
+    const other = generateEd25519(mkdtempSync(join(work, 'other-')), 'impostor');
+    const pinned = `[${sshd.host}]:${sshd.port} ${other.type} ${other.blob}\n`;
+    const err = await rejection(withHostSsh(cluster({ knownHostsText: pinned }), 'edge1', () => Promise.resolve()));
+    expect((err as ApplicationFailure).type).toBe(FailureType.HostKeyMismatch);
+    expect(err.message).toContain('HOST KEY CHANGED');
+  });
+
+  it('names the cluster.yaml key when the identity or known_hosts file is missing', async () => {
+    const noKey = await rejection(withHostSsh(cluster({ privateKey: null }), 'edge1', () => Promise.resolve()));
+    expect((noKey as ApplicationFailure).type).toBe(FailureType.InvalidInput);
+    expect(noKey.message).toMatch(/cannot read .*keys\/id_ed25519 \(ssh\.identity_file in .*cluster\.yaml\): ENOENT/);
+
+    const noKh = await rejection(
+      withHostSsh(cluster({ knownHosts: 'nowhere/known_hosts' }), 'edge1', () => Promise.resolve()),
+    );
+    expect(noKh.message).toMatch(/nowhere\/known_hosts \(ssh\.known_hosts in .*\): ENOENT/);
+
+    const noHost = await rejection(withHostSsh(cluster(), 'edge9', () => Promise.resolve()));
+    expect(noHost.message).toContain('host "edge9" is not declared');
+  });
+
+  it('never puts the private key into an error (unauthorized key, corrupt key)', async () => {
+    const stranger = generateEd25519(mkdtempSync(join(work, 'stranger-')), 'stranger');
+    const denied = await rejection(
+      withHostSsh(cluster({ privateKey: stranger.privateKey }), 'edge1', () => Promise.resolve()),
+    );
+    expect(denied.message).toMatch(/authentication/i);
+    expect(denied.message).not.toMatch(KEY_MATERIAL);
+
+    const lines = sshd.privateKey.split('\n');
+    const corrupt = [lines[0], ...lines.slice(1, -3).map((l) => l.replace(/[A-M]/g, '#')), ...lines.slice(-3)].join(
+      '\n',
+    );
+    const broken = await rejection(withHostSsh(cluster({ privateKey: corrupt }), 'edge1', () => Promise.resolve()));
+    expect(broken.message).not.toMatch(KEY_MATERIAL);
+    for (const line of lines.filter((l) => l.length > 20)) expect(broken.message).not.toContain(line);
+  });
+});
+
+describe('serviceHost', () => {
+  it('is the first host of the service in manifest order; undefined when the cluster does not deploy it', () => {
+    const c = cluster();
+    expect(serviceHost(c, 'foghorn')).toBe('edge2');
+    expect(serviceHost(c, 'bridge')).toBe('edge1');
+    expect(serviceHost(c, 'purser')).toBeUndefined();
+    expect(serviceHost(c, 'constructor')).toBeUndefined();
+  });
+});
