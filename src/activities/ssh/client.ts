@@ -164,14 +164,20 @@ export function connectSsh(opts: ConnectOptions): Promise<SshConnection> {
   if (algorithms) config.algorithms = { serverHostKey: algorithms };
 
   return new Promise((resolve, reject) => {
+    let settled = false;
     const onError = (err: Error): void => {
+      // A refused handshake can raise a second error (e.g. ECONNRESET as the socket closes); only the first
+      // one settles, the rest must still have a listener or they would crash the process.
+      if (settled) return;
+      settled = true;
       client.end();
       if (refusal) reject(refusal);
       else if (algorithms && /no matching host key/i.test(err.message)) reject(hostKeyRefusal(opts, kh, found));
       else reject(new SshError(`ssh ${opts.username}@${target}: ${scrub(err.message)}`));
     };
-    client.once('error', onError);
+    client.on('error', onError);
     client.once('ready', () => {
+      settled = true;
       client.off('error', onError);
       // A later connection error (peer gone) surfaces on the open channels; keep it from crashing the process.
       client.on('error', () => undefined);
