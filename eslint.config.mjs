@@ -4,7 +4,9 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'lib/**', '.tools/**', '.data/**', 'test-artifacts/**', 'eslint.config.mjs'] },
+  {
+    ignores: ['node_modules/**', 'lib/**', '.tools/**', '.data/**', 'test-artifacts/**', 'eslint.config.mjs', 'test/fixtures/**/*.js'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -4,6 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
+import { ensurePostgres, reachableDataDir } from '../lab/postgres';
+import { insertInvoices } from '../lab/purser-invoices';
 import { locateOrInstallTemporal, PROJECT_ROOT } from '../temporal-dev/locate';
 import { freePort, isPortFree, startDevServer, waitForTemporal } from '../temporal-dev/server';
 
@@ -16,6 +19,8 @@ interface DemoState {
   pid?: number;
   address: string;
   uiUrl?: string;
+  pgUrl?: string;
+  pgPid?: number;
 }
 
 const say = (text: string): void => console.log(`\n\x1b[1m▶ ${text}\x1b[0m`);
@@ -57,7 +62,9 @@ async function ensureTemporal(): Promise<DemoState> {
     address: server.address,
     ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}),
   };
-  writeFileSync(STATE_FILE, JSON.stringify(state));
+  // Merge: the PostgreSQL of an earlier run may still be recorded (and running).
+  const before = existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as Partial<DemoState>) : {};
+  writeFileSync(STATE_FILE, JSON.stringify({ ...before, ...state }));
   return state;
 }
 
@@ -70,6 +77,10 @@ function down(): void {
   if (alive(state.pid)) {
     process.kill(state.pid!, 'SIGTERM');
     console.log(`Stopped the demo's Temporal dev server (pid ${state.pid}).`);
+  }
+  if (alive(state.pgPid)) {
+    process.kill(state.pgPid!, 'SIGINT');
+    console.log(`Stopped the demo's PostgreSQL (pid ${state.pgPid}).`);
   }
   rmSync(STATE_FILE, { force: true });
 }
@@ -107,30 +118,104 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof sp
   return worker;
 }
 
+async function ensureDatabases(): Promise<string> {
+  const dataDir = reachableDataDir(join(STATE_DIR, 'pg'), 'fw-demo-pg');
+  const state = existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as DemoState) : undefined;
+  let url = state?.pgUrl;
+  if (!url || !alive(state?.pgPid)) {
+    const pg0 = await ensurePostgres({ dataDir, fast: true });
+    url = pg0.url;
+    writeFileSync(STATE_FILE, JSON.stringify({ ...(state ?? {}), pgUrl: url, ...(pg0.pid ? { pgPid: pg0.pid } : {}) }));
+  }
+  // Fresh, empty databases each run, so the demo always shows the same story.
+  const admin = new pg.Client({ connectionString: `${url}/postgres` });
+  await admin.connect();
+  try {
+    for (const db of ['quartermaster', 'purser', 'commodore', 'foghorn']) {
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${db}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  return url;
+}
+
+async function seedInvoices(url: string, rows: number): Promise<void> {
+  const c = new pg.Client({ connectionString: `${url}/purser` });
+  await c.connect();
+  try {
+    await insertInvoices(c, rows);
+  } finally {
+    await c.end();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--down')) return down();
-  say('1. Temporal dev server (durable runs + Web UI)');
+  say('1. Temporal dev server (durable runs + Web UI) and PostgreSQL');
   const temporal = await ensureTemporal();
   console.log(`Temporal at ${temporal.address}; Web UI ${temporal.uiUrl ?? '(from TEMPORAL_ADDRESS)'}`);
+  const dbUrl = await ensureDatabases();
+  console.log(`PostgreSQL at ${dbUrl} with empty databases quartermaster, purser, commodore, foghorn`);
   const ui = temporal.uiUrl;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: temporal.address,
+    FRAMEWORKS_DATABASE_URL: dbUrl,
     ...(ui ? { FRAMEWORKS_TEMPORAL_UI_URL: ui } : {}),
     FRAMEWORKS_CACHE_DIR: join(STATE_DIR, 'cache'),
   };
+  const m = ['--manifest', MANIFEST];
 
-  say('2. A worker for cluster "lab" (test/fixtures/cluster/cluster.yaml)');
+  say('2. A worker for cluster "lab" (test/fixtures/cluster/cluster.yaml); it alone holds the database URL');
   const worker = await startWorker(env);
   try {
-    say('3. What would upgrading to v0.2.0 do? (a read-only workflow on the worker)');
-    runCli(['cluster', 'upgrade', 'plan', '--manifest', MANIFEST, '--version', 'v0.2.0'], env, 0);
+    say('3. The cluster as a v0.1.0 release left it: its schema, and 20,000 invoices written by v0.1.0 binaries');
+    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.1.0', '--yes'], env, 0);
+    await seedInvoices(dbUrl, 20_000);
+    console.log('(seeded 20,000 purser invoices with their line items in the old JSONB column)');
 
-    say('4. The rc channel: resolved through channels/rc.yaml and pinned to a concrete version');
-    runCli(['cluster', 'upgrade', 'plan', '--manifest', MANIFEST, '--version', 'rc'], env, 0);
+    say('4. What would upgrading to v0.2.0 do? (a read-only workflow: order, pinned identities, migrations, gates)');
+    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'v0.2.0'], env, 0);
 
-    say('5. Bad input is refused before any run starts (non-canonical version)');
-    runCli(['cluster', 'upgrade', 'plan', '--manifest', MANIFEST, '--version', 'v0.02.0'], env, 1);
+    say('5. Preview, then apply, the v0.2.0 expand migrations (additive; old and new binaries both work)');
+    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.2.0', '--dry-run'], env, 0);
+    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.2.0', '--yes'], env, 0);
+
+    say('6. Contract is refused: the required data migration has not completed (gates fail closed)');
+    runCli(['cluster', 'migrate', ...m, '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 1);
+
+    say('7. The data migration: list, start detached, pause (acknowledged), status, resume, reattach until done');
+    runCli(['cluster', 'data-migrate', 'list', ...m, '--to-version', 'v0.2.0'], env, 0);
+    runCli(
+      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m, '--batch-size', '500', '--dry-run'],
+      env,
+      0,
+    );
+    runCli(
+      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m, '--batch-size', '200', '--detach'],
+      env,
+      0,
+    );
+    runCli(['cluster', 'data-migrate', 'pause', 'purser.invoice-line-items', ...m], env, 0);
+    runCli(['cluster', 'data-migrate', 'status', 'purser.invoice-line-items', ...m], env, 0);
+    runCli(['cluster', 'data-migrate', 'resume', 'purser.invoice-line-items', ...m], env, 0);
+    runCli(['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m], env, 0);
+
+    say('8. Verify: counts and totals of the old and new shapes; finalized invoices untouched');
+    runCli(['cluster', 'data-migrate', 'verify', 'purser.invoice-line-items', ...m], env, 0);
+
+    say('9. Postdeploy, then contract (drops the old JSONB column; needs --yes)');
+    runCli(['cluster', 'migrate', ...m, '--phase', 'postdeploy', '--to-version', 'v0.2.0', '--yes'], env, 0);
+    runCli(['cluster', 'migrate', ...m, '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 0);
+
+    say('10. The rc channel resolves through channels/rc.yaml; bad input is refused before any run starts');
+    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'rc'], env, 0);
+    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'v0.02.0'], env, 1);
+
+    say('11. Every run of this cluster, from Temporal visibility');
+    runCli(['cluster', 'runs', 'list', ...m], env, 0);
   } finally {
     worker.kill('SIGTERM');
   }
@@ -141,9 +226,11 @@ async function main(): Promise<void> {
       `Every run above is in the Web UI: ${ui}/namespaces/default/workflows?query=${encodeURIComponent('FwCluster="lab"')}`,
     );
   }
-  console.log('Coming next (see the open issues): migrate with the checksum ledger, data-migrate with pause/resume,');
-  console.log('upgrade --all on a lab of network-namespace hosts with rollback, then status, doctor and release.');
-  console.log('The Temporal dev server keeps running for exploring; stop it with: npm run demo -- --down');
+  console.log('Service upgrades on real hosts (`upgrade --all`, rollback) run on the network-namespace lab:');
+  console.log(
+    '`npx tsx lab/cli.ts up` builds it; the end-to-end upgrade demo on it is the next step (see the issues).',
+  );
+  console.log('Temporal and PostgreSQL keep running for exploring; stop them with: npm run demo -- --down');
 }
 
 main().catch((err: unknown) => {

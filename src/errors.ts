@@ -26,6 +26,14 @@ export const FailureType = {
   MigrationFailed: 'MigrationFailed',
   /** A data migration (or one of its scopes) is paused: resume it first. */
   DataMigrationPaused: 'DataMigrationPaused',
+  /** A release tarball is unsafe (absolute paths, `..`, links leaving the tree) or unreadable. */
+  UnsafeArtifact: 'UnsafeArtifact',
+  /** A remote step on a host exited non-zero (retryable: hosts recover). */
+  HostCommandFailed: 'HostCommandFailed',
+  /** Activate was called before stage: a workflow bug, never retried. */
+  NotStaged: 'NotStaged',
+  /** Nothing recorded to roll back to. */
+  RollbackUnavailable: 'RollbackUnavailable',
   /** A service upgrade failed (rolled back or not); the sequence stopped. */
   UpgradeFailed: 'UpgradeFailed',
   /** Another holder has the per-database migration lock (retryable: it is released when that run ends). */
@@ -46,6 +54,9 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.MigrationFailed,
   FailureType.UpgradeFailed,
   FailureType.DataMigrationPaused,
+  FailureType.UnsafeArtifact,
+  FailureType.NotStaged,
+  FailureType.RollbackUnavailable,
 ];
 
 /** One problem found in an input, located by file and key path (e.g. `services[2].digest`). */

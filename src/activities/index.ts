@@ -25,10 +25,14 @@ import type {
   VerifyCheck,
 } from '../contracts/data-migrate';
 import * as dm from './data-migrations/activities';
+import type { HostDetection } from '../contracts/upgrade';
+import * as up from './hosts/upgrade';
 
 export interface ActivityDeps {
   clusters: Record<string, LoadedCluster>;
   fetcher: ReleaseFetcher;
+  /** Where the worker keeps downloaded artifacts (verified, content-addressed). */
+  cacheDir: string;
 }
 
 export interface FetchReleaseSliceInput {
@@ -137,6 +141,51 @@ export function createActivities(deps: ActivityDeps) {
       input: dm.MigrationRef & { batchSize: number; scope?: Scope },
     ): Promise<{ scope: Scope; batch: Counts; done: boolean }[]> {
       return asActivity(() => dm.dryRun(clusterOf(input.cluster), input, input.batchSize, input.scope));
+    },
+
+    // ---- upgrades (SPEC §6) ----
+    /** What runs on every host of each service (read-only; unreachable hosts are reported, not thrown). */
+    async detectServices(input: { cluster: string; services: string[] }): Promise<Record<string, HostDetection[]>> {
+      return asActivity(async () => {
+        const cluster = clusterOf(input.cluster);
+        const out: Record<string, HostDetection[]> = {};
+        for (const svc of input.services) {
+          const hosts = cluster.manifest.services[svc]?.hosts ?? [];
+          out[svc] = await Promise.all(
+            hosts.map((host) => up.detectOnHost(cluster, { cluster: input.cluster, service: svc, host })),
+          );
+        }
+        return out;
+      });
+    },
+    /** The hash of each service's rendered config (what activate will write). */
+    async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {
+      return asActivity(() => {
+        const cluster = clusterOf(input.cluster);
+        return Object.fromEntries(input.services.map((s) => [s, up.configFor(cluster, s).hash]));
+      });
+    },
+    /** Registry digest checks; returns the problems (empty = every digest resolves). */
+    async checkImageDigests(input: { cluster: string; refs: string[] }): Promise<string[]> {
+      return asActivity(() => up.digestProblems(input.refs));
+    },
+    async detectServiceOnHost(input: up.HostStepInput): Promise<HostDetection> {
+      return asActivity(() => up.detectOnHost(clusterOf(input.cluster), input));
+    },
+    async stageServiceOnHost(input: Parameters<typeof up.stageOnHost>[1]): Promise<{ action: string }> {
+      return asActivity(() => up.stageOnHost(clusterOf(input.cluster), input, deps.cacheDir));
+    },
+    async activateServiceOnHost(input: Parameters<typeof up.activateOnHost>[1]): Promise<{ action: string }> {
+      return asActivity(() => up.activateOnHost(clusterOf(input.cluster), input));
+    },
+    async probeServiceHealth(input: up.HostStepInput): Promise<{ healthy: boolean; error?: string }> {
+      return asActivity(() => up.probeOnHost(clusterOf(input.cluster), input));
+    },
+    async finalizeServiceOnHost(input: Parameters<typeof up.finalizeOnHost>[1]): Promise<void> {
+      return asActivity(() => up.finalizeOnHost(clusterOf(input.cluster), input));
+    },
+    async rollbackServiceOnHost(input: Parameters<typeof up.rollbackOnHost>[1]): Promise<{ action: string }> {
+      return asActivity(() => up.rollbackOnHost(clusterOf(input.cluster), input));
     },
   };
 }

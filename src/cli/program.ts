@@ -1,6 +1,9 @@
 // The command tree. Every command of SPEC §5 is registered here with its flags and help; each action loads its
 // module lazily so `frameworks --help` stays fast and a command's dependencies load only when it runs.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
+import { ExitError } from '../errors';
 import { ORCHESTRATOR_VERSION } from '../version';
 import { notAvailableYet } from './commands/not-available';
 
@@ -228,8 +231,25 @@ export function buildProgram(): Command {
   dev
     .command('lab')
     .argument('<action>', 'up | down | status')
-    .description('the local lab cluster (network-namespace hosts, sshd, dockerd, registry)')
-    .action(() => notAvailableYet('dev lab', 'SPEC §10 (upgrade issue)'));
+    .description('the local lab cluster: three network-namespace hosts with sshd, dockerd, a registry (root only)')
+    .addHelpText(
+      'after',
+      '\nWrites .data/lab/cluster.yaml and .data/lab/lab.env (FRAMEWORKS_DATABASE_URL); see lab/README.md.',
+    )
+    .action((action) => {
+      if (!['up', 'down', 'status'].includes(action))
+        throw new ExitError(`dev lab: unknown action "${action}" (up | down | status)`, 2);
+      // The lab is development tooling in TypeScript next to the sources; run it through tsx.
+      const root = join(__dirname, '..', '..');
+      const r = spawnSync(
+        process.execPath,
+        [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lab', 'cli.ts'), action],
+        {
+          stdio: 'inherit',
+        },
+      );
+      if (r.status !== 0) throw new ExitError('', r.status ?? 1);
+    });
 
   return program;
 }

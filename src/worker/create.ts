@@ -16,6 +16,11 @@ export interface ClusterWorkersOptions {
   workflowBundle?: WorkflowBundle;
   cacheDir?: string;
   warn?: (message: string) => void;
+  /**
+   * Replace some activity implementations (workflow tests whose subject is the workflow logic stub the hosts);
+   * production never passes this.
+   */
+  activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export function defaultCacheDir(): string {
@@ -32,11 +37,12 @@ export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise
     }
     byName[c.manifest.name] = c;
   }
-  const fetcher = createReleaseFetcher({
-    cacheDir: opts.cacheDir ?? defaultCacheDir(),
-    ...(opts.warn ? { warn: opts.warn } : {}),
-  });
-  const activities = createActivities({ clusters: byName, fetcher });
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const fetcher = createReleaseFetcher({ cacheDir, ...(opts.warn ? { warn: opts.warn } : {}) });
+  const activities = {
+    ...createActivities({ clusters: byName, fetcher, cacheDir }),
+    ...(opts.activityOverrides ?? {}),
+  };
   const workflowSource = opts.workflowBundle
     ? { workflowBundle: opts.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };

@@ -3,3 +3,5 @@ export { upgradePlan } from './upgrade-plan';
 export { schemaMigrate } from './schema-migrate';
 export { dataMigration } from './data-migration';
 export { dataMigrationControl } from './data-migration-control';
+export { clusterUpgrade } from './cluster-upgrade';
+export { serviceUpgrade } from './service-upgrade';

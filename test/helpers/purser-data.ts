@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 import { splitSqlStatements } from '../../src/domain/migrations/sql-lexer';
+import { AGGREGATES, INSERT_INVOICES } from '../../lab/purser-invoices';
 
 export interface PurserSeedOptions {
   /** Give every 7th draft/open invoice a stale total_cents (off by 100–149), for the migration to recalculate. */
@@ -42,46 +43,6 @@ async function applyPhase(client: pg.Client, version: string, phase: string): Pr
     }
   }
 }
-
-// Status by id modulo 10: 2 draft, 2 open, 5 finalized, 1 void. 1–5 lines; a third of the quantities are
-// whole numbers, the rest have three decimals; prices 0.50–199.99.
-const INSERT_INVOICES = `
-INSERT INTO invoices (id, tenant_id, number, status, line_items, total_cents, issued_at, finalized_at, created_at, updated_at)
-SELECT g, md5('tenant-' || (g % 97))::uuid,
-       CASE WHEN s.status = 'draft' THEN NULL ELSE 'INV-' || lpad(g::text, 8, '0') END,
-       s.status,
-       li.items,
-       li.cents + CASE WHEN $2::boolean AND s.status IN ('draft', 'open') AND g % 7 = 0 THEN 100 + g % 50 ELSE 0 END,
-       CASE WHEN s.status <> 'draft' THEN ts.created + interval '1 hour' END,
-       CASE WHEN s.status = 'finalized' THEN ts.created + interval '2 hours' END,
-       ts.created,
-       ts.created + interval '2 hours'
-  FROM generate_series(1, $1::int) AS g
- CROSS JOIN LATERAL (
-   SELECT (ARRAY['draft','open','finalized','finalized','void','draft','open','finalized','finalized','finalized'])[1 + g % 10] AS status
- ) s
- CROSS JOIN LATERAL (SELECT timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute' AS created) ts
- CROSS JOIN LATERAL (
-   SELECT jsonb_agg(jsonb_build_object('description', 'Item ' || k || ' of invoice ' || g, 'quantity', q,
-                                       'unit_price_cents', p) ORDER BY k) AS items,
-          sum(round(q * p))::bigint AS cents
-     FROM (SELECT k,
-                  CASE WHEN (g + k) % 3 = 0 THEN ((g * 7 + k) % 10 + 1)::numeric
-                       ELSE round((((g * 13 + k * 31) % 9999) + 1)::numeric / 1000, 3) END AS q,
-                  50 + ((g * 97 + k * 89) % 19950) AS p
-             FROM generate_series(1, 1 + (g / 10) % 5) AS k) x
- ) li`;
-
-const AGGREGATES = `
-SELECT (SELECT count(*) FROM invoices) AS invoices,
-       (SELECT COALESCE(sum(jsonb_array_length(line_items)), 0) FROM invoices) AS line_items,
-       (SELECT COALESCE(sum(round((e ->> 'quantity')::numeric * (e ->> 'unit_price_cents')::numeric)), 0)
-          FROM invoices, jsonb_array_elements(line_items) AS e) AS amount_cents,
-       (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM invoices GROUP BY status) x) AS by_status,
-       (SELECT count(*) FROM invoices i
-         WHERE i.status IN ('draft', 'open')
-           AND i.total_cents <> (SELECT COALESCE(sum(round((e ->> 'quantity')::numeric * (e ->> 'unit_price_cents')::numeric)), 0)
-                                   FROM jsonb_array_elements(i.line_items) AS e)) AS stale`;
 
 /** Recreates `dbName` on the server at `databaseUrl` (no database in the URL) and seeds `rows` invoices. */
 export async function seedPurser(

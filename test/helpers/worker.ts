@@ -51,7 +51,10 @@ async function waitForPollers(queues: string[]): Promise<void> {
 }
 
 /** Starts real workers for the given cluster manifests; stop() shuts them down and waits. */
-export async function startWorkers(manifests: string[]): Promise<RunningWorkers> {
+export async function startWorkers(
+  manifests: string[],
+  activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>,
+): Promise<RunningWorkers> {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const workers = await createClusterWorkers({
     connection,
@@ -59,6 +62,7 @@ export async function startWorkers(manifests: string[]): Promise<RunningWorkers>
     clusters: manifests.map((m) => loadClusterConfig(m)),
     workflowBundle: await workflowBundle(),
     cacheDir: mkdtempSync(join(tmpdir(), 'fw-cache-')),
+    ...(activityOverrides ? { activityOverrides } : {}),
   });
   const running = workers.map((w) => w.run());
   await waitForPollers(manifests.map((m) => taskQueueFor(loadClusterConfig(m).manifest.name)));

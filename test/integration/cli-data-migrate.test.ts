@@ -96,6 +96,21 @@ describe('frameworks cluster data-migrate', () => {
     expect(done.stdout).toContain('already completed');
   });
 
+  it('runs list shows the runs of this cluster from visibility; runs watch reattaches to a finished one', async () => {
+    const list = await frameworksAsync(['cluster', 'runs', 'list', '--manifest', manifest, '--json'], env());
+    expect(list.code).toBe(0);
+    const runs = JSON.parse(list.stdout) as { workflowId: string; operation?: string; status: string }[];
+    expect(
+      runs.some((r) => r.workflowId === 'fw/cli-dm/data/purser.invoice-line-items' && r.operation === 'data-migrate'),
+    ).toBe(true);
+    const watch = await frameworksAsync(
+      ['cluster', 'runs', 'watch', 'fw/cli-dm/data/purser.invoice-line-items'],
+      env(),
+    );
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toMatch(/purser\.invoice-line-items completed/);
+  });
+
   it('verify prints a table of checks and exits 1 on any mismatch', async () => {
     const ok = await cli(['verify', 'purser.invoice-line-items']);
     expect(ok.code).toBe(0);

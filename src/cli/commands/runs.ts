@@ -42,7 +42,8 @@ export async function listRuns(
 ): Promise<RunSummary[]> {
   const out: RunSummary[] = [];
   for await (const wf of client.workflow.list({
-    query: `FwCluster = "${cluster}" ORDER BY StartTime DESC`,
+    // No ORDER BY: the dev server's SQLite visibility rejects it; lists come newest first anyway.
+    query: `FwCluster = "${cluster}"`,
     pageSize: limit,
   })) {
     const link = webUiLink(address, wf.workflowId);

@@ -1,0 +1,320 @@
+// Docker per-host steps through the Engine API (dockerode), over SSH to the host's dockerd or a unix socket:
+// detect, stage (pull by digest), activate, finalize, rollback (SPEC §6).
+//
+// Decisions:
+// - Identity is the image's REGISTRY digest (the release manifest's `digest`), read from the image's RepoDigests
+//   for the container's repository, never from a tag or the local image id.
+// - `frameworks-<svc>` is the live container; during activation the old one is stopped and renamed
+//   `frameworks-<svc>-previous` (stopped, because it holds the same host port) and kept until `finalizeDocker`
+//   after the host is healthy. Every step is ordered so that a retry after a crash at any point converges: a
+//   missing main with a present -previous means "create the new one", a main with the target identity that is
+//   not running means "start it".
+// - Over SSH, docker-modem opens its own ssh2 connections (one per request) and runs `docker system dial-stdio`
+//   on the host, so the host key is pinned HERE with the same known_hosts rules as ssh/client.ts
+//   (known-hosts.ts: revoked keys, negotiation limited to the pinned key types, no trust on first use).
+import Docker from 'dockerode';
+import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import { assertServiceName, renderEnvFile } from '../../domain/hosts/commands';
+import { errorMessage, FailureType } from '../../errors';
+import { failure } from '../failures';
+import type { ConnectOptions } from '../ssh/client';
+import { keyTypeOfBlob, lookupHost, parseKnownHosts, sha256Fingerprint, verdictFor } from '../ssh/known-hosts';
+import { HOST_COMMAND_FAILED, hostFailure, ROLLBACK_UNAVAILABLE } from './native';
+
+// ---- pure: names, references, the container spec (tested by value in test/unit/host-commands.test.ts) ----
+
+export const containerName = (svc: string): string => (assertServiceName(svc), `frameworks-${svc}`);
+export const previousContainerName = (svc: string): string => `${containerName(svc)}-previous`;
+
+export interface ImageRef {
+  /** Registry/repository without tag or digest: `10.77.1.1:5000/frameworks/purser`. */
+  repository: string;
+  /** `sha256:<hex>` */
+  digest: string;
+}
+
+/** `repo[:tag]@sha256:<hex>` ⇒ repository + digest; a reference without a digest is refused (tags move). */
+export function parseImageRef(ref: string): ImageRef {
+  const m = /^([a-z0-9][a-z0-9._:/-]*?)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[0-9a-f]{64})$/.exec(ref);
+  if (!m || m[1]!.endsWith('/')) {
+    throw failure(FailureType.InvalidInput, `image reference "${ref}" is not <repository>[:tag]@sha256:<64 hex>`);
+  }
+  return { repository: m[1]!, digest: m[2]! };
+}
+
+export interface DockerServiceConfig {
+  imageRef: string;
+  version: string;
+  env: Record<string, string>;
+  port: number;
+  /** configHash(renderEnvFile(env)), recorded as a label so detect can compare without the env. */
+  configHash: string;
+  /** `bridge` (default): publish <port>/tcp on the same host port. `host`: share the host's network (tests). */
+  networkMode?: 'bridge' | 'host';
+}
+
+export function dockerContainerSpec(svc: string, c: DockerServiceConfig): Docker.ContainerCreateOptions {
+  const ref = parseImageRef(c.imageRef);
+  if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw new Error(`invalid port ${c.port}`);
+  const portKey = `${c.port}/tcp`;
+  const host = c.networkMode === 'host';
+  return {
+    name: containerName(svc),
+    Image: `${ref.repository}@${ref.digest}`,
+    // Same validation and order as the native env file.
+    Env: renderEnvFile(c.env)
+      .split('\n')
+      .filter((l) => l !== ''),
+    Labels: {
+      'frameworks.service': svc,
+      'frameworks.version': c.version,
+      'frameworks.config_hash': c.configHash,
+    },
+    ...(host ? {} : { ExposedPorts: { [portKey]: {} } }),
+    HostConfig: {
+      RestartPolicy: { Name: 'unless-stopped' },
+      ...(host ? { NetworkMode: 'host' } : { PortBindings: { [portKey]: [{ HostPort: String(c.port) }] } }),
+    },
+  };
+}
+
+// ---- clients ----
+
+const refusals = new WeakMap<Docker, () => Error | undefined>();
+
+export function dockerOverSocket(socketPath: string): Docker {
+  return new Docker({ socketPath });
+}
+
+export function dockerOverSsh(opts: ConnectOptions): Docker {
+  const target = `${opts.host}:${opts.port}`;
+  const found = lookupHost(parseKnownHosts(opts.knownHosts), opts.host, opts.port);
+  let refusal: Error | undefined;
+  const types = [...new Set(found.keys.map((k) => k.keyType))];
+  const algos = types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
+  const sshOptions: ConnectConfig = {
+    privateKey: opts.privateKey,
+    ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}),
+    readyTimeout: opts.readyTimeoutMs ?? 20_000,
+    ...(algos.length > 0 ? { algorithms: { serverHostKey: algos as ServerHostKeyAlgorithm[] } } : {}),
+    hostVerifier: (key: Buffer): boolean => {
+      if (verdictFor(found, keyTypeOfBlob(key) ?? '', key) === 'match') return true;
+      refusal = failure(
+        FailureType.HostKeyMismatch,
+        `host key verification failed for ${target} (docker over ssh): presented ${keyTypeOfBlob(key) ?? 'unknown'} ` +
+          `${sha256Fingerprint(key)}, ${found.keys.length > 0 ? 'which is not the pinned key' : 'and no key is pinned'} ` +
+          `for ${found.name} in ${opts.knownHostsFile ?? 'the known_hosts file'} (ssh.known_hosts in cluster.yaml).`,
+      );
+      return false;
+    },
+  };
+  const docker = new Docker({ protocol: 'ssh', host: opts.host, port: opts.port, username: opts.username, sshOptions });
+  refusals.set(docker, () => refusal);
+  return docker;
+}
+
+const statusOf = (err: unknown): number | undefined => (err as { statusCode?: number }).statusCode;
+
+/** A failure leaving this module: the host-key refusal if that is what happened, else a retryable host failure. */
+function dockerFailure(docker: Docker, what: string, err: unknown): Error {
+  const refused = refusals.get(docker)?.();
+  if (refused) return refused;
+  return hostFailure(HOST_COMMAND_FAILED, `docker: ${what}: ${errorMessage(err)}`, false);
+}
+
+async function call<T>(docker: Docker, what: string, body: () => Promise<T>, ok: number[] = []): Promise<T | null> {
+  try {
+    return await body();
+  } catch (err) {
+    if (ok.includes(statusOf(err) ?? 0)) return null;
+    throw dockerFailure(docker, what, err);
+  }
+}
+
+// ---- detect ----
+
+export interface ContainerState {
+  containerId: string;
+  running: boolean;
+  /** `sha256:<hex>` registry digest, or null when the image has none for the container's repository. */
+  imageDigest: string | null;
+  imageRef: string;
+  version: string | null;
+  configHash: string | null;
+}
+
+async function containerState(docker: Docker, name: string): Promise<ContainerState | null> {
+  const info = await call(docker, `inspect ${name}`, () => docker.getContainer(name).inspect(), [404]);
+  if (!info) return null;
+  const imageRef = info.Config.Image;
+  const repository = imageRef.split('@')[0]!.replace(/:[^:/]*$/, '');
+  const image = await call(docker, `inspect image of ${name}`, () => docker.getImage(info.Image).inspect(), [404]);
+  const match = (image?.RepoDigests ?? []).find((d) => d.startsWith(`${repository}@`));
+  const labels = info.Config.Labels ?? {};
+  return {
+    containerId: info.Id,
+    running: info.State.Running,
+    imageDigest: match ? match.slice(repository.length + 1) : null,
+    imageRef,
+    version: labels['frameworks.version'] ?? null,
+    configHash: labels['frameworks.config_hash'] ?? null,
+  };
+}
+
+export interface DockerDetection {
+  present: boolean;
+  imageRef?: string;
+  imageDigest: string | null;
+  version: string | null;
+  configHash: string | null;
+  running: boolean;
+  containerId: string | null;
+  /** The container kept by an activation that was not finalized (or a rollback target). */
+  previous: ContainerState | null;
+}
+
+export async function detectDocker(docker: Docker, svc: string): Promise<DockerDetection> {
+  const [cur, previous] = [
+    await containerState(docker, containerName(svc)),
+    await containerState(docker, previousContainerName(svc)),
+  ];
+  if (!cur) {
+    return {
+      present: false,
+      imageDigest: null,
+      version: null,
+      configHash: null,
+      running: false,
+      containerId: null,
+      previous,
+    };
+  }
+  return { ...cur, present: true, previous };
+}
+
+// ---- stage ----
+
+async function hasImage(docker: Docker, ref: ImageRef): Promise<boolean> {
+  const img = await call(
+    docker,
+    'inspect image',
+    () => docker.getImage(`${ref.repository}@${ref.digest}`).inspect(),
+    [404],
+  );
+  return !!img && img.RepoDigests.includes(`${ref.repository}@${ref.digest}`);
+}
+
+/** Pulls `repository@digest` unless present. A digest the registry does not have ⇒ DigestMismatch. */
+export async function stageDocker(docker: Docker, imageRef: string): Promise<{ action: 'pulled' | 'present' }> {
+  const ref = parseImageRef(imageRef);
+  const pinned = `${ref.repository}@${ref.digest}`;
+  if (await hasImage(docker, ref)) return { action: 'present' };
+  const missing = (detail: string): Error =>
+    failure(
+      FailureType.DigestMismatch,
+      `image ${pinned} is not in the registry (${detail}). The release manifest pins a digest that ${ref.repository} ` +
+        'does not serve: check the digest in the release, or push the image it was built from.',
+    );
+  try {
+    const stream = await docker.pull(pinned);
+    const events = await new Promise<{ error?: string }[]>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) =>
+        err ? reject(err) : resolve(out),
+      ),
+    );
+    const error = events.find((e) => e.error)?.error;
+    if (error)
+      throw Object.assign(new Error(error), { statusCode: /manifest unknown|not found/i.test(error) ? 404 : 0 });
+  } catch (err) {
+    if (statusOf(err) === 404) throw missing(errorMessage(err));
+    throw dockerFailure(docker, `pull ${pinned}`, err);
+  }
+  if (!(await hasImage(docker, ref))) throw missing('pulled, but the image does not carry that digest');
+  return { action: 'pulled' };
+}
+
+// ---- activate / finalize / rollback ----
+
+async function stop(docker: Docker, name: string): Promise<void> {
+  // 304: already stopped; 404: gone. Both are the state we want.
+  await call(docker, `stop ${name}`, () => docker.getContainer(name).stop({ t: 10 }), [304, 404]);
+}
+
+async function remove(docker: Docker, name: string): Promise<boolean> {
+  const removed = async (): Promise<true> => {
+    await docker.getContainer(name).remove({ force: true });
+    return true;
+  };
+  return (await call(docker, `remove ${name}`, removed, [404])) === true;
+}
+
+export interface ActivateDockerResult {
+  action: 'none' | 'started' | 'created' | 'replaced';
+  containerId: string;
+  /** The container kept as `frameworks-<svc>-previous`, if any. */
+  previous: ContainerState | null;
+}
+
+export async function activateDocker(
+  docker: Docker,
+  svc: string,
+  config: DockerServiceConfig,
+): Promise<ActivateDockerResult> {
+  const spec = dockerContainerSpec(svc, config);
+  const ref = parseImageRef(config.imageRef);
+  const [main, prev] = [containerName(svc), previousContainerName(svc)];
+  const cur = await containerState(docker, main);
+  if (cur && cur.imageDigest === ref.digest && cur.configHash === config.configHash) {
+    const previous = await containerState(docker, prev);
+    if (cur.running) return { action: 'none', containerId: cur.containerId, previous };
+    await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
+    return { action: 'started', containerId: cur.containerId, previous };
+  }
+  if (cur) {
+    // What runs now is the rollback target; an older, unfinalized -previous is superseded by it.
+    await remove(docker, prev);
+    await stop(docker, main);
+    await call(docker, `rename ${main}`, () => docker.getContainer(main).rename({ name: prev }));
+  }
+  const created = await call(docker, `create ${main}`, () => docker.createContainer(spec));
+  await call(docker, `start ${main}`, () => created!.start());
+  const previous = await containerState(docker, prev);
+  return { action: cur ? 'replaced' : 'created', containerId: created!.id, previous };
+}
+
+/** After the host is healthy: drop the kept previous container. */
+export async function finalizeDocker(docker: Docker, svc: string): Promise<{ removed: boolean }> {
+  return { removed: await remove(docker, previousContainerName(svc)) };
+}
+
+export interface RollbackDockerResult {
+  action: 'none' | 'rolled-back';
+  containerId: string;
+  imageDigest: string | null;
+  version: string | null;
+}
+
+/**
+ * Removes the new container and brings `-previous` back under the live name. `to` (the digest detected before
+ * the upgrade) lets a retry that finds the rollback already done succeed instead of reporting "no previous".
+ */
+export async function rollbackDocker(
+  docker: Docker,
+  svc: string,
+  to?: { imageDigest: string },
+): Promise<RollbackDockerResult> {
+  const [main, prev] = [containerName(svc), previousContainerName(svc)];
+  const kept = await containerState(docker, prev);
+  if (!kept) {
+    const cur = await containerState(docker, main);
+    if (!cur || !to || cur.imageDigest !== to.imageDigest) {
+      throw hostFailure(ROLLBACK_UNAVAILABLE, `cannot roll back ${svc}: there is no ${prev} container`, true);
+    }
+    if (!cur.running) await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
+    return { action: 'none', containerId: cur.containerId, imageDigest: cur.imageDigest, version: cur.version };
+  }
+  await remove(docker, main);
+  await call(docker, `rename ${prev}`, () => docker.getContainer(prev).rename({ name: main }));
+  await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
+  return { action: 'rolled-back', containerId: kept.containerId, imageDigest: kept.imageDigest, version: kept.version };
+}

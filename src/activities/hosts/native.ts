@@ -1,0 +1,351 @@
+// Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect, stage, activate, rollback.
+// Every remote command comes from src/domain/hosts/commands.ts (data); this module decides and executes.
+//
+// Decisions:
+// - Each step converges on a target instead of replaying actions, so a retried activity (worker crash, lost
+//   connection) finishes the job or does nothing. Activation writes `.fw-pending` BEFORE it switches anything
+//   and removes it after the restart/reload, so "installed.json says target but the old process still runs"
+//   (a crash between the two) is seen and completed on retry rather than read as "already done".
+// - installed.json keeps ONE previous record: the last fully activated (identity, config). A retry after the
+//   record was written must not shift it (previous would become the target itself), hence the comparisons.
+// - Rollback needs the previous CONFIG too, which the layout does not store: the env file the previous record
+//   ran with is kept as `env.previous`, and rollback refuses when it does not hash to previous.config_hash.
+// - SIGHUP reload only when the release is unchanged, the service declares reload_on_sighup and it is running;
+//   a failed reload (no pid file, no ExecReload) falls back to a restart: a config change must take effect.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ServiceManager } from '../../contracts/cluster';
+import {
+  configHash,
+  copyFileAtomicCommand,
+  extractReleaseCommand,
+  identityHex,
+  mkdirCommand,
+  nativePaths,
+  parseInstalledJson,
+  parseNativeProbe,
+  probeNativeCommand,
+  reloadCommand,
+  removeCommand,
+  renderInstalledJson,
+  restartCommand,
+  sha256FileCommand,
+  statusCommand,
+  switchCurrentCommand,
+  systemdMainPidCommand,
+  writeFileAtomicCommand,
+  type Argv,
+  type InstalledEntry,
+  type InstalledRecord,
+  type NativeProbe,
+} from '../../domain/hosts/commands';
+import { errorMessage, FailureType } from '../../errors';
+import { failure } from '../failures';
+import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
+import { hashFile, inspectTarball } from './tarball';
+
+/** TODO(errors.ts): these become FailureType members once added there. */
+export const HOST_COMMAND_FAILED = 'HostCommandFailed'; // retryable: a remote step exited non-zero
+export const NOT_STAGED = 'NotStaged'; // non-retryable: activate before stage is a workflow bug
+export const ROLLBACK_UNAVAILABLE = 'RollbackUnavailable'; // non-retryable: nothing recorded to go back to
+
+export function hostFailure(type: string, message: string, nonRetryable: boolean): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable });
+}
+
+const STEP_MS = 30_000;
+const RESTART_MS = 120_000;
+const EXTRACT_MS = 300_000;
+
+async function run(conn: SshConnection, argv: Argv, what: string, timeoutMs = STEP_MS, stdin?: string) {
+  const r: ExecResult = await exec(conn, argv, { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
+  if (r.code !== 0) {
+    const err = (r.stderr.trim() || r.stdout.trim()).slice(0, 2000) || '(no output)';
+    throw hostFailure(
+      HOST_COMMAND_FAILED,
+      `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`,
+      false,
+    );
+  }
+  return r;
+}
+
+interface Observed extends NativeProbe {
+  installed: InstalledRecord | null;
+}
+
+async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<Observed> {
+  const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
+  const probe = parseNativeProbe(r.stdout);
+  let installed: InstalledRecord | null = null;
+  if (probe.installedText !== null) {
+    try {
+      installed = parseInstalledJson(probe.installedText);
+    } catch (err) {
+      throw failure(
+        FailureType.InvalidInput,
+        `${conn.target}: ${nativePaths(svc, base).installed} is malformed (${errorMessage(err)}); the install ` +
+          'state is unknown, so nothing was changed. Repair or reinstall the service on this host.',
+      );
+    }
+  }
+  return { ...probe, installed };
+}
+
+async function isRunning(conn: SshConnection, svc: string, manager: ServiceManager): Promise<boolean> {
+  const r = await exec(conn, statusCommand(manager, svc), { timeoutMs: STEP_MS });
+  // 126/127: the status command itself is missing, a misconfigured host, not a stopped service.
+  if (r.code === 126 || r.code === 127) {
+    throw hostFailure(HOST_COMMAND_FAILED, `${conn.target}: status of ${svc}: ${r.stderr.trim()}`, false);
+  }
+  return r.code === 0;
+}
+
+export interface NativeDetection {
+  /** installed.json exists (and parses). */
+  present: boolean;
+  /** `sha256:<hex>` of the installed tarball. */
+  identity: string | null;
+  version: string | null;
+  configHash: string | null;
+  running: boolean;
+  pid?: number;
+  previous: InstalledEntry | null;
+  /** Release dirs present on the host (hex identities). */
+  staged: string[];
+  /** An activation or rollback was interrupted between switch and restart. */
+  pending: boolean;
+}
+
+export async function detectNative(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  manager: ServiceManager,
+): Promise<NativeDetection> {
+  const st = await observe(conn, svc, base);
+  const running = await isRunning(conn, svc, manager);
+  let pid = st.pid ?? undefined;
+  if (manager.type === 'systemd' && running) {
+    const r = await exec(conn, systemdMainPidCommand(svc), { timeoutMs: STEP_MS });
+    const n = Number(r.stdout.trim());
+    if (r.code === 0 && Number.isSafeInteger(n) && n > 0) pid = n;
+  }
+  return {
+    present: st.installed !== null,
+    identity: st.installed?.identity ?? null,
+    version: st.installed?.version ?? null,
+    configHash: st.installed?.config_hash ?? null,
+    running,
+    ...(pid !== undefined ? { pid } : {}),
+    previous: st.installed?.previous ?? null,
+    staged: st.releases,
+    pending: st.pending !== null,
+  };
+}
+
+export interface StageResult {
+  action: 'staged' | 'skipped';
+  releaseDir: string;
+}
+
+/** Verifies and inspects the local tarball, then uploads and unpacks it to `releases/<hex>` (skip if there). */
+export async function stageNative(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  localTarball: string,
+  identity: string,
+): Promise<StageResult> {
+  const hex = identityHex(identity);
+  const p = nativePaths(svc, base);
+  const releaseDir = p.release(hex);
+  // Everything local comes first: a wrong or unsafe tarball must not create a single remote file.
+  const local = await hashFile(localTarball);
+  if (local.hex !== hex) {
+    throw failure(
+      FailureType.ChecksumMismatch,
+      `${localTarball} has sha256:${local.hex}, not the identity sha256:${hex} it is staged as; nothing uploaded`,
+    );
+  }
+  await inspectTarball(localTarball);
+
+  const present = await exec(conn, ['test', '-d', releaseDir], { timeoutMs: STEP_MS });
+  if (present.code === 0) return { action: 'skipped', releaseDir };
+
+  await run(conn, mkdirCommand(p.releases), `create ${p.releases}`);
+  const remoteTar = `${p.releases}/.${hex}.tar.gz`;
+  await uploadFile(conn, localTarball, remoteTar, 0o600);
+  const sum = await run(conn, sha256FileCommand(remoteTar), `checksum ${remoteTar}`);
+  if (!sum.stdout.startsWith(`${hex} `)) {
+    await exec(conn, removeCommand(remoteTar), { timeoutMs: STEP_MS });
+    // Retryable: the local file was verified, so this is a transfer or disk problem on the host.
+    throw hostFailure(HOST_COMMAND_FAILED, `${conn.target}: uploaded ${remoteTar} does not hash to ${hex}`, false);
+  }
+  await run(conn, extractReleaseCommand(remoteTar, releaseDir, `${p.releases}/.${hex}.tmp`), 'unpack', EXTRACT_MS);
+  return { action: 'staged', releaseDir };
+}
+
+export interface ActivateNativeInput {
+  identity: string;
+  version: string;
+  /** The rendered env file (renderEnvFile). */
+  envText: string;
+  manager: ServiceManager;
+  reloadOnSighup: boolean;
+}
+
+export interface ActivateNativeResult {
+  action: 'none' | 'started' | 'restarted' | 'reloaded';
+  identity: string;
+  configHash: string;
+  previous: InstalledEntry | null;
+}
+
+const entryOf = (r: InstalledRecord): InstalledEntry => ({
+  identity: r.identity,
+  version: r.version,
+  config_hash: r.config_hash,
+});
+
+async function restartOrReload(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  manager: ServiceManager,
+  mode: 'restart' | 'reload',
+): Promise<'restarted' | 'reloaded'> {
+  if (mode === 'reload' && (await isRunning(conn, svc, manager))) {
+    const r = await exec(conn, reloadCommand(manager, svc, base), { timeoutMs: STEP_MS });
+    if (r.code === 0) return 'reloaded';
+  }
+  await run(conn, restartCommand(manager, svc), `restart ${svc}`, RESTART_MS);
+  return 'restarted';
+}
+
+export async function activateNative(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  input: ActivateNativeInput,
+): Promise<ActivateNativeResult> {
+  const p = nativePaths(svc, base);
+  const hex = identityHex(input.identity);
+  const target: InstalledEntry = {
+    identity: `sha256:${hex}`,
+    version: input.version,
+    config_hash: configHash(input.envText),
+  };
+  const st = await observe(conn, svc, base);
+  if (!st.releases.includes(hex)) {
+    throw hostFailure(NOT_STAGED, `${conn.target}: release ${hex} of ${svc} is not staged; stage it first`, true);
+  }
+  const inst = st.installed;
+  const recorded = inst?.identity === target.identity && inst.config_hash === target.config_hash;
+  const linkOk = st.currentIdentity === hex;
+  const envOk = st.envSha256 === target.config_hash;
+  const previous = inst && !recorded ? entryOf(inst) : (inst?.previous ?? null);
+  const done = (action: ActivateNativeResult['action']): ActivateNativeResult => ({
+    action,
+    identity: target.identity,
+    configHash: target.config_hash,
+    previous,
+  });
+
+  if (recorded && linkOk && envOk && st.pending === null) {
+    if (inst.version !== input.version) {
+      const record = { ...target, previous: inst.previous };
+      await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
+    }
+    if (await isRunning(conn, svc, input.manager)) return done('none');
+    await run(conn, restartCommand(input.manager, svc), `start ${svc}`, RESTART_MS);
+    return done('started');
+  }
+
+  const onlyConfig = inst?.identity === target.identity && linkOk;
+  const mode = onlyConfig && input.reloadOnSighup && st.pending !== 'restart' ? 'reload' : 'restart';
+  // Keep the env the previous record ran with, but only while the env file still IS that env (not on a retry
+  // after it was overwritten).
+  if (inst && !recorded && st.envSha256 === inst.config_hash) {
+    await run(conn, copyFileAtomicCommand(p.env, p.envPrevious), 'keep the previous env file');
+  }
+  await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the activation', STEP_MS, mode);
+  if (!envOk) await run(conn, writeFileAtomicCommand(p.env), 'write the env file', STEP_MS, input.envText);
+  if (!linkOk) await run(conn, switchCurrentCommand(svc, hex, base), 'switch current');
+  const record: InstalledRecord = { ...target, previous };
+  await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
+  const action = await restartOrReload(conn, svc, base, input.manager, mode);
+  await run(conn, removeCommand(p.pending), 'clear the activation mark');
+  return done(action);
+}
+
+export interface RollbackNativeResult {
+  action: 'none' | 'rolled-back';
+  identity: string;
+  version: string;
+  configHash: string;
+}
+
+/** What the host ran before the upgrade (from detect): makes a retried or premature rollback converge. */
+export interface RollbackTarget {
+  identity: string;
+  configHash: string;
+}
+
+/**
+ * Converges the host back onto the release and config it ran before the upgrade: installed.json's `previous`,
+ * or, with `to`, whichever of the record or its `previous` is `to` (a retry after the record was rewritten, or an
+ * activation that died before writing the record). Then restarts if anything changed or the service is down.
+ */
+export async function rollbackNative(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  manager: ServiceManager,
+  to?: RollbackTarget,
+): Promise<RollbackNativeResult> {
+  const p = nativePaths(svc, base);
+  const st = await observe(conn, svc, base);
+  const inst = st.installed;
+  const unavailable = (why: string): ApplicationFailure =>
+    hostFailure(ROLLBACK_UNAVAILABLE, `${conn.target}: cannot roll back ${svc}: ${why}`, true);
+  if (!inst) throw unavailable(`no ${p.installed}`);
+  const is = (e: InstalledEntry | null, t: RollbackTarget): boolean =>
+    e !== null && e.identity === `sha256:${identityHex(t.identity)}` && e.config_hash === t.configHash;
+  let dest: InstalledEntry;
+  if (to === undefined) {
+    if (!inst.previous) throw unavailable(`${p.installed} records no previous release`);
+    dest = inst.previous;
+  } else if (is(inst, to)) dest = entryOf(inst);
+  else if (is(inst.previous, to)) dest = inst.previous!;
+  else
+    throw unavailable(`neither ${p.installed} nor its previous record is ${to.identity} with config ${to.configHash}`);
+
+  const destHex = identityHex(dest.identity);
+  if (!st.releases.includes(destHex)) throw unavailable(`${p.release(destHex)} is gone`);
+  const restoreEnv = st.envSha256 !== dest.config_hash;
+  if (restoreEnv && st.envPreviousSha256 !== dest.config_hash) {
+    throw unavailable(`${p.envPrevious} does not hold the previous config (hash ${dest.config_hash})`);
+  }
+  const rewrite = dest === inst.previous;
+  const result = (action: RollbackNativeResult['action']): RollbackNativeResult => ({
+    action,
+    identity: dest.identity,
+    version: dest.version,
+    configHash: dest.config_hash,
+  });
+  if (!restoreEnv && !rewrite && st.currentIdentity === destHex && st.pending === null) {
+    if (await isRunning(conn, svc, manager)) return result('none');
+  }
+
+  await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the rollback', STEP_MS, 'restart');
+  if (restoreEnv) await run(conn, copyFileAtomicCommand(p.envPrevious, p.env), 'restore the previous env file');
+  if (st.currentIdentity !== destHex) await run(conn, switchCurrentCommand(svc, destHex, base), 'switch back');
+  if (rewrite) {
+    // The failed release is not a rollback target, so the restored record has no previous.
+    const record: InstalledRecord = { ...dest, previous: null };
+    await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
+  }
+  await run(conn, restartCommand(manager, svc), `restart ${svc}`, RESTART_MS);
+  await run(conn, removeCommand(p.pending), 'clear the rollback mark');
+  return result('rolled-back');
+}

@@ -1,0 +1,370 @@
+// Native release artifacts on the WORKER side (SPEC §6 step 3): download once into a content-addressed cache,
+// verify SHA-256 and size before anything else, and inspect the tar entries before anything is uploaded.
+//
+// Decisions:
+// - The cache key is the expected checksum, so a URL that starts serving other bytes can never poison it: the
+//   bytes are verified before the rename into the cache, and a cached file is re-hashed on every use (a disk
+//   error or a hand-edited cache must not reach a host). Mismatch ⇒ ChecksumMismatch, non-retryable.
+// - The tar reader is ~100 lines over node:zlib instead of `tar -t` output: `tar -tv` output is locale- and
+//   version-dependent and quotes names differently across implementations, and what is checked here must be
+//   exactly what GNU tar on the host will see (ustar prefix, GNU long names, pax path/linkpath).
+// - Link safety is judged the way the kernel will resolve it after extraction into an EMPTY directory: symlink
+//   targets are resolved component by component, following the archive's own symlinks, and any entry stored
+//   beneath a symlink is refused (writing through a link is how tar escapes its directory).
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { ApplicationFailure } from '@temporalio/activity';
+import { errorMessage, FailureType } from '../../errors';
+import { failure } from '../failures';
+
+/** TODO(errors.ts): becomes FailureType.UnsafeArtifact (non-retryable) once added there. */
+export const UNSAFE_ARTIFACT = 'UnsafeArtifact';
+
+export function unsafeArtifact(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: UNSAFE_ARTIFACT, message, nonRetryable: true });
+}
+
+export interface FetchArtifactOptions {
+  /** `sha256:<64 hex>`, from the release manifest. */
+  checksum: string;
+  sizeBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface FetchedArtifact {
+  path: string;
+  /** `sha256:<hex>` — the artifact identity recorded on the host. */
+  identity: string;
+  sizeBytes: number;
+  cached: boolean;
+}
+
+// A platform service tarball is tens of MB; far beyond that is a wrong URL, not an artifact.
+const MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
+
+function expectedHex(checksum: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(checksum);
+  if (!m) throw failure(FailureType.InvalidInput, `invalid artifact checksum "${checksum}": expected sha256:<64 hex>`);
+  return m[1]!;
+}
+
+export async function hashFile(path: string): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { hex: hash.digest('hex'), size };
+}
+
+async function openSource(url: string, timeoutMs: number): Promise<Readable> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw failure(FailureType.InvalidInput, `artifact URL "${url}" is not a URL (expected file:// or http(s)://)`);
+  }
+  if (parsed.protocol === 'file:') {
+    const path = fileURLToPath(parsed);
+    await stat(path).catch((err: unknown) => {
+      throw failure(FailureType.ReleaseFetchFailed, `artifact ${url}: ${errorMessage(err)}`);
+    });
+    return createReadStream(path);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw failure(FailureType.InvalidInput, `artifact URL "${url}": unsupported scheme ${parsed.protocol}`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    throw failure(FailureType.ReleaseFetchFailed, `GET ${url}: ${errorMessage(err)}`);
+  }
+  if (res.status !== 200 || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    // 4xx (except 429) will not change by asking again; 5xx and 429 may.
+    const permanent = res.status >= 400 && res.status < 500 && res.status !== 429;
+    throw ApplicationFailure.create({
+      type: FailureType.ReleaseFetchFailed,
+      message: `GET ${url}: HTTP ${res.status}`,
+      nonRetryable: permanent,
+    });
+  }
+  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+function mismatch(url: string, wantHex: string, wantSize: number | undefined, gotHex: string, gotSize: number) {
+  return failure(
+    FailureType.ChecksumMismatch,
+    `artifact ${url}: expected sha256:${wantHex}${wantSize !== undefined ? ` (${wantSize} bytes)` : ''}, got ` +
+      `sha256:${gotHex} (${gotSize} bytes). The file served does not match the release manifest; nothing was ` +
+      'uploaded to any host. Fix the artifact or the manifest in the release repository.',
+  );
+}
+
+/** Downloads `url` once into `<cacheDir>/artifacts/sha256/<hex>`, verified; later calls reuse the cached file. */
+export async function fetchArtifact(
+  url: string,
+  cacheDir: string,
+  opts: FetchArtifactOptions,
+): Promise<FetchedArtifact> {
+  const hex = expectedHex(opts.checksum);
+  const dir = join(cacheDir, 'artifacts', 'sha256');
+  const path = join(dir, hex);
+  const cached = await hashFile(path).catch(() => undefined);
+  if (cached && cached.hex === hex && (opts.sizeBytes === undefined || cached.size === opts.sizeBytes)) {
+    return { path, identity: `sha256:${hex}`, sizeBytes: cached.size, cached: true };
+  }
+  // A corrupt cache entry is dropped and fetched again rather than trusted or reported as the release's fault.
+  if (cached) await rm(path, { force: true });
+
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${hex}.${randomBytes(6).toString('hex')}.part`);
+  const limit = opts.sizeBytes ?? MAX_ARTIFACT_BYTES;
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      // Stop as soon as the size is known to be wrong: do not download gigabytes to learn it.
+      if (size > limit) cb(mismatch(url, hex, opts.sizeBytes, '(aborted: too large)', size));
+      else {
+        hash.update(chunk);
+        cb(null, chunk);
+      }
+    },
+  });
+  try {
+    const source = await openSource(url, opts.timeoutMs ?? 10 * 60_000);
+    await pipeline(source, meter, createWriteStream(tmp, { mode: 0o644 })).catch((err: unknown) => {
+      if (err instanceof ApplicationFailure) throw err;
+      throw failure(FailureType.ReleaseFetchFailed, `download ${url}: ${errorMessage(err)}`);
+    });
+    const got = hash.digest('hex');
+    if ((opts.sizeBytes !== undefined && size !== opts.sizeBytes) || got !== hex) {
+      throw mismatch(url, hex, opts.sizeBytes, got, size);
+    }
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { path, identity: `sha256:${hex}`, sizeBytes: size, cached: false };
+}
+
+// ---- a minimal tar reader (ustar + GNU long names + pax path/linkpath; gzip done by the caller) ----
+
+export interface TarEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  size: number;
+  linkTarget?: string;
+  /** Why an `other` entry is not allowed. */
+  detail?: string;
+}
+
+const BLOCK = 512;
+// Long names and pax records are small; a huge one is an attack on the worker's memory, not a name.
+const MAX_META_BYTES = 1024 * 1024;
+
+/** Pulls exact byte counts out of a chunked stream without concatenating the file data it skips. */
+function byteReader(stream: AsyncIterable<Buffer>) {
+  const it = stream[Symbol.asyncIterator]();
+  let buf: Buffer = Buffer.alloc(0);
+  const fill = async (): Promise<boolean> => {
+    const next = await it.next();
+    if (next.done) return false;
+    buf = buf.length === 0 ? next.value : Buffer.concat([buf, next.value]);
+    return true;
+  };
+  return {
+    async read(n: number): Promise<Buffer> {
+      while (buf.length < n) if (!(await fill())) throw new Error('truncated archive');
+      const out = buf.subarray(0, n);
+      buf = buf.subarray(n);
+      return out;
+    },
+    async skip(n: number): Promise<void> {
+      while (n > buf.length) {
+        n -= buf.length;
+        buf = Buffer.alloc(0);
+        if (!(await fill())) throw new Error('truncated archive');
+      }
+      buf = buf.subarray(n);
+    },
+  };
+}
+
+function text(h: Buffer, at: number, len: number): string {
+  const field = h.subarray(at, at + len);
+  const nul = field.indexOf(0);
+  return field.subarray(0, nul < 0 ? len : nul).toString('utf8');
+}
+
+function numeric(h: Buffer, at: number, len: number): number {
+  // GNU base-256 for values that do not fit in octal (files over 8 GiB).
+  if ((h[at]! & 0x80) !== 0) return h.subarray(at + 1, at + len).reduce((n, b) => n * 256 + b, h[at]! & 0x7f);
+  const s = text(h, at, len).trim();
+  if (s !== '' && !/^[0-7]+$/.test(s)) throw new Error(`not a tar header (numeric field ${JSON.stringify(s)})`);
+  return s === '' ? 0 : parseInt(s, 8);
+}
+
+function paxRecords(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(0x20, at);
+    const len = Number(data.subarray(at, space).toString('latin1'));
+    if (space < 0 || !Number.isSafeInteger(len) || len <= 0) throw new Error('malformed pax header');
+    const record = data.subarray(space + 1, at + len - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    out.set(record.slice(0, eq), record.slice(eq + 1));
+    at += len;
+  }
+  return out;
+}
+
+const TYPES: Record<string, TarEntry['type']> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '5': 'dir',
+  '2': 'symlink',
+  '1': 'hardlink',
+};
+const SPECIAL: Record<string, string> = { '3': 'character device', '4': 'block device', '6': 'FIFO' };
+
+export async function readTarEntries(stream: AsyncIterable<Buffer>): Promise<TarEntry[]> {
+  const r = byteReader(stream);
+  const entries: TarEntry[] = [];
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let pax = new Map<string, string>();
+  for (;;) {
+    const h = await r.read(BLOCK);
+    if (h.every((b) => b === 0)) return entries; // end-of-archive marker
+    const sum = h.reduce((n, b, i) => n + (i >= 148 && i < 156 ? 0x20 : b), 0);
+    if (sum !== numeric(h, 148, 8)) throw new Error(`header checksum mismatch after ${entries.length} entries`);
+    const flag = String.fromCharCode(h[156]!);
+    const size = numeric(h, 124, 12);
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    if ('LKxg'.includes(flag)) {
+      if (size > MAX_META_BYTES) throw new Error(`oversized ${flag} header (${size} bytes)`);
+      const data = (await r.read(padded)).subarray(0, size);
+      if (flag === 'L') longName = text(data, 0, data.length);
+      else if (flag === 'K') longLink = text(data, 0, data.length);
+      else if (flag === 'x') pax = paxRecords(data);
+      continue; // global (g) records carry no per-entry names that matter here
+    }
+    const ustar = text(h, 257, 6) === 'ustar';
+    const prefix = ustar ? text(h, 345, 155) : '';
+    const path = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
+    const linkTarget = pax.get('linkpath') ?? longLink ?? text(h, 157, 100);
+    const type = TYPES[flag] ?? 'other';
+    const entry: TarEntry = { path, type, size: type === 'file' ? size : 0 };
+    if (type === 'symlink' || type === 'hardlink') entry.linkTarget = linkTarget;
+    if (type === 'other') entry.detail = `${SPECIAL[flag] ?? `unknown entry type "${flag}"`} not allowed in a release`;
+    entries.push(entry);
+    longName = longLink = undefined;
+    pax = new Map();
+    await r.skip(padded);
+  }
+}
+
+// ---- entry safety ----
+
+export interface TarballInspection {
+  entries: TarEntry[];
+  fileBytes: number;
+}
+
+function components(path: string): string[] {
+  return path.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+/** Would `link` (an archive path) pointing at `target` resolve outside the tree, following archive symlinks? */
+function linkEscapes(link: string, target: string, symlinks: Map<string, string>): string | null {
+  if (target.startsWith('/')) return `symlink to absolute path ${JSON.stringify(target)}`;
+  const stack = components(link).slice(0, -1);
+  const queue = components(target);
+  let follows = 0;
+  while (queue.length > 0) {
+    const c = queue.shift()!;
+    if (c === '..') {
+      if (stack.length === 0) return `symlink target ${JSON.stringify(target)} leaves the release directory`;
+      stack.pop();
+      continue;
+    }
+    stack.push(c);
+    const next = symlinks.get(stack.join('/'));
+    if (next === undefined) continue;
+    // Linux gives up after 40 links; a cycle must not hang the worker either.
+    if (++follows > 40) return `symlink target ${JSON.stringify(target)} loops`;
+    if (next.startsWith('/')) return `symlink target ${JSON.stringify(target)} leads to an absolute link`;
+    stack.pop();
+    queue.unshift(...components(next));
+  }
+  return null;
+}
+
+export function entryProblems(entries: readonly TarEntry[]): string[] {
+  const problems: string[] = [];
+  const symlinks = new Map<string, string>();
+  for (const e of entries) if (e.type === 'symlink') symlinks.set(components(e.path).join('/'), e.linkTarget ?? '');
+  const underSymlink = (parts: string[]): string | undefined => {
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (symlinks.has(prefix)) return prefix;
+    }
+    return undefined;
+  };
+  for (const e of entries) {
+    const at = `entry ${JSON.stringify(e.path)}`;
+    const parts = components(e.path);
+    if (e.path.startsWith('/')) problems.push(`${at}: absolute path`);
+    else if (parts.includes('..')) problems.push(`${at}: ".." component`);
+    else if (e.type === 'other') problems.push(`${at}: ${e.detail ?? 'unsupported entry type'}`);
+    else if (parts.length === 0 && e.type !== 'dir') problems.push(`${at}: names the release directory itself`);
+    else if (underSymlink(parts)) problems.push(`${at}: stored beneath the symlink "${underSymlink(parts)}"`);
+    else if (e.type === 'symlink') {
+      const why = linkEscapes(e.path, e.linkTarget ?? '', symlinks);
+      if (why) problems.push(`${at}: ${why}`);
+    } else if (e.type === 'hardlink') {
+      const t = e.linkTarget ?? '';
+      const tparts = components(t);
+      if (t.startsWith('/') || tparts.includes('..') || tparts.length === 0) {
+        problems.push(`${at}: hard link to ${JSON.stringify(t)} outside the release directory`);
+      } else if (underSymlink(tparts) || symlinks.has(tparts.join('/'))) {
+        problems.push(`${at}: hard link through a symlink (${JSON.stringify(t)})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Lists a .tar.gz and refuses (UnsafeArtifact) absolute paths, `..`, escaping links and special files. */
+export async function inspectTarball(path: string): Promise<TarballInspection> {
+  let entries: TarEntry[];
+  try {
+    entries = await readTarEntries(createReadStream(path).pipe(createGunzip()));
+  } catch (err) {
+    throw unsafeArtifact(`${path} is not a readable .tar.gz: ${errorMessage(err)}`);
+  }
+  const problems = entryProblems(entries);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20).map((p) => `  - ${p}`);
+    if (problems.length > 20) shown.push(`  - … and ${problems.length - 20} more`);
+    throw unsafeArtifact(
+      `unsafe tarball ${path}: ${problems.length} unsafe entr${problems.length === 1 ? 'y' : 'ies'}; refused ` +
+        `before upload (no host was touched):\n${shown.join('\n')}`,
+    );
+  }
+  const fileBytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  return { entries, fileBytes };
+}

@@ -1,0 +1,194 @@
+// Host-side activity bodies of `cluster upgrade` (SPEC §6): detection, config rendering, registry digest
+// checks, and the per-host steps (stage → activate → health → finalize, or rollback). Each step is idempotent:
+// stage skips what is there, activate is a no-op when identity and config already match, rollback converges on
+// the identity the host ran before (given by the workflow from its detection).
+import { loadCatalogFor } from '../catalog';
+import type { LoadedCluster } from '../cluster-config';
+import type { HostDetection } from '../../contracts/upgrade';
+import type { ServiceDefinition } from '../../contracts/catalog';
+import { renderServiceConfig } from '../../domain/hosts/service-config';
+import { FailureType, errorMessage } from '../../errors';
+import { failure } from '../failures';
+import { exec, type SshConnection } from '../ssh/client';
+import { probeHealth } from './health';
+import { activateNative, detectNative, rollbackNative, stageNative } from './native';
+import { withHostSsh } from './ssh-session';
+import { fetchArtifact } from './tarball';
+import { checkRegistryDigest } from './registry';
+import * as docker from './docker-steps';
+
+export interface HostStepInput {
+  cluster: string;
+  service: string;
+  host: string;
+}
+
+/** Where native services live on hosts; FRAMEWORKS_SERVICE_ROOT overrides it (tests, non-standard hosts). */
+export function serviceRoot(): string | undefined {
+  return process.env.FRAMEWORKS_SERVICE_ROOT || undefined;
+}
+
+function definition(cluster: LoadedCluster, service: string): ServiceDefinition | undefined {
+  const c = loadCatalogFor(cluster);
+  return c.ok ? c.services[service] : undefined;
+}
+
+function clusterService(cluster: LoadedCluster, service: string) {
+  const s = cluster.manifest.services[service];
+  if (!s) throw failure(FailureType.InvalidInput, `service ${service} is not in ${cluster.manifestPath}`);
+  return s;
+}
+
+export function configFor(cluster: LoadedCluster, service: string) {
+  return renderServiceConfig(service, clusterService(cluster, service), definition(cluster, service));
+}
+
+const ARCH: Record<string, string> = {
+  x86_64: 'linux-amd64',
+  amd64: 'linux-amd64',
+  aarch64: 'linux-arm64',
+  arm64: 'linux-arm64',
+};
+
+async function hostArch(conn: SshConnection, declared: string | undefined): Promise<string | null> {
+  const r = await exec(conn, ['uname', '-m'], { timeoutMs: 15_000 });
+  const detected = r.code === 0 ? ARCH[r.stdout.trim()] : undefined;
+  return detected ?? declared ?? null;
+}
+
+export async function detectOnHost(cluster: LoadedCluster, input: HostStepInput): Promise<HostDetection> {
+  const svc = clusterService(cluster, input.service);
+  const declaredArch = cluster.manifest.hosts[input.host]?.arch;
+  try {
+    return await withHostSsh(cluster, input.host, async (conn) => {
+      const arch = await hostArch(conn, declaredArch);
+      if (svc.mode === 'native') {
+        const d = await detectNative(conn, input.service, serviceRoot(), cluster.manifest.service_manager);
+        return {
+          host: input.host,
+          present: d.present,
+          identity: d.identity,
+          version: d.version,
+          configHash: d.configHash,
+          running: d.running,
+          arch,
+        };
+      }
+      const d = await docker.detect(cluster, input.host, input.service);
+      return { host: input.host, ...d, arch };
+    });
+  } catch (err) {
+    // Host key mismatches and bad SSH settings are refusals, not "not installed".
+    if (err instanceof Error && 'type' in err && err.type === FailureType.HostKeyMismatch) throw err;
+    return {
+      host: input.host,
+      present: false,
+      identity: null,
+      version: null,
+      configHash: null,
+      running: false,
+      arch: null,
+      error: errorMessage(err),
+    };
+  }
+}
+
+export async function stageOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput & {
+    mode: 'native' | 'docker';
+    imageRef?: string;
+    artifact?: { url: string; checksum: string; sizeBytes?: number };
+  },
+  cacheDir: string,
+): Promise<{ action: string }> {
+  if (input.mode === 'docker') {
+    if (!input.imageRef) throw failure(FailureType.InvalidInput, `${input.service}: no image reference to stage`);
+    return docker.stage(cluster, input.host, input.imageRef);
+  }
+  if (!input.artifact)
+    throw failure(FailureType.InvalidInput, `${input.service}: no artifact for ${input.host}'s architecture`);
+  // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload.
+  const local = await fetchArtifact(input.artifact.url, cacheDir, {
+    checksum: input.artifact.checksum,
+    ...(input.artifact.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
+  });
+  return withHostSsh(cluster, input.host, (conn) =>
+    stageNative(conn, input.service, serviceRoot(), local.path, local.identity),
+  );
+}
+
+export async function activateOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput & { mode: 'native' | 'docker'; identity: string; version: string; imageRef?: string },
+): Promise<{ action: string }> {
+  const config = configFor(cluster, input.service);
+  if (input.mode === 'docker') {
+    const def = definition(cluster, input.service);
+    return docker.activate(cluster, input.host, input.service, {
+      imageRef: input.imageRef ?? '',
+      version: input.version,
+      env: config.env,
+      port: def?.port ?? 0,
+      configHash: config.hash,
+    });
+  }
+  return withHostSsh(cluster, input.host, (conn) =>
+    activateNative(conn, input.service, serviceRoot(), {
+      identity: input.identity,
+      version: input.version,
+      envText: config.text,
+      manager: cluster.manifest.service_manager,
+      reloadOnSighup: definition(cluster, input.service)?.reload_on_sighup ?? false,
+    }),
+  );
+}
+
+export async function probeOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput,
+): Promise<{ healthy: boolean; error?: string }> {
+  const def = definition(cluster, input.service);
+  if (!def) return { healthy: false, error: `no service definition for ${input.service}` };
+  try {
+    return await withHostSsh(cluster, input.host, async (conn) => {
+      const r = await probeHealth(
+        conn,
+        {
+          port: def.port,
+          ...((def.health?.ready_path ?? def.health?.path) ? { path: def.health?.ready_path ?? def.health?.path } : {}),
+        },
+        10_000,
+      );
+      return r.healthy ? { healthy: true } : { healthy: false, error: r.error ?? `HTTP ${r.status ?? '?'}` };
+    });
+  } catch (err) {
+    return { healthy: false, error: errorMessage(err) };
+  }
+}
+
+export async function finalizeOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput & { mode: 'native' | 'docker' },
+): Promise<void> {
+  if (input.mode === 'docker') await docker.finalize(cluster, input.host, input.service);
+}
+
+export async function rollbackOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput & { mode: 'native' | 'docker'; to: { identity: string; configHash: string } },
+): Promise<{ action: string }> {
+  if (input.mode === 'docker') return docker.rollback(cluster, input.host, input.service);
+  return withHostSsh(cluster, input.host, (conn) =>
+    rollbackNative(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
+  );
+}
+
+export async function digestProblems(refs: string[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const ref of [...new Set(refs)]) {
+    const p = await checkRegistryDigest(ref);
+    if (p) problems.push(p);
+  }
+  return problems;
+}

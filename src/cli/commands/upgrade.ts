@@ -1,0 +1,191 @@
+// `frameworks cluster upgrade <service> | --all`: starts `clusterUpgrade` on the cluster's change lock, shows the
+// plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
+import { resolveSelector } from '../../domain/selector';
+import { ExitError, InputError } from '../../errors';
+import { connectClient, webUiLink } from '../../temporal/connection';
+import { changeWorkflowId, taskQueueFor } from '../../temporal/ids';
+import { ORCHESTRATOR_VERSION } from '../../version';
+import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
+import { loadClusterContext } from '../context';
+import { follow } from '../follow';
+import { createOutput, type Output } from '../output';
+import { canPrompt, confirm } from '../prompt';
+import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
+import { describeLockHolder } from './migrate';
+
+export interface UpgradeOptions {
+  manifest?: string;
+  all?: boolean;
+  version?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  rollback?: boolean;
+  skipValidation?: boolean;
+  skipMigrationCheck?: boolean;
+  skipDataMigrationCheck?: boolean;
+  unsafeIgnoreCliVersionFloor?: boolean;
+  detach?: boolean;
+  json?: boolean;
+}
+
+const STATUS_MARK: Record<string, string> = {
+  pending: '·',
+  upgrading: '…',
+  upgraded: '✓',
+  skipped: '=',
+  failed: '✗',
+  'rolled-back': '↩',
+  'rollback-failed': '✗✗',
+};
+
+export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
+  const lines: string[] = [];
+  if (p.target)
+    lines.push(
+      `Upgrading ${p.order.length} service(s) to ${p.target}${p.order.length ? `: ${p.order.join(' -> ')}` : ''}`,
+    );
+  for (const c of p.checks) {
+    lines.push(
+      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail.split('\n')[0]}`,
+    );
+    for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
+    if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
+  }
+  for (const w of p.warnings) lines.push(`WARNING: ${w}`);
+  if (p.state === 'dry-run' || p.state === 'awaiting-approval') for (const x of p.preview) lines.push(`  ${x.line}`);
+  for (const s of p.services) {
+    if (s.status === 'pending') continue;
+    lines.push(`  ${STATUS_MARK[s.status]} ${s.service}: ${s.status}`);
+    for (const h of s.result?.hosts ?? []) {
+      lines.push(
+        `      ${h.host}: ${h.action}${h.from ? ` (${h.from} → ${h.to})` : ` (→ ${h.to})`}${h.detail ? ` — ${h.detail}` : ''}`,
+      );
+    }
+  }
+  return lines;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
+
+export async function upgradeCommand(
+  service: string | undefined,
+  opts: UpgradeOptions,
+  globals: { color?: boolean },
+): Promise<void> {
+  const out: Output = createOutput({ color: globals.color !== false });
+  if (opts.all && service) throw new ExitError('--all and a service name are mutually exclusive', 2);
+  if (!opts.all && !service) throw new ExitError('requires exactly 1 service name (or use --all)', 2);
+  const ctx = loadClusterContext(opts.manifest);
+  const cluster = ctx.manifest.name;
+  if (service && !ctx.manifest.services[service]) {
+    throw new InputError(
+      ctx.manifestPath,
+      `services.${service}: unknown service (known: ${Object.keys(ctx.manifest.services).join(', ')})`,
+    );
+  }
+  const selector = opts.version ?? '';
+  if (selector.trim() !== '') {
+    const implied = resolveSelector(selector).channel;
+    if (implied !== ctx.manifest.channel) {
+      process.stderr.write(
+        `Warning: cluster channel is "${ctx.manifest.channel}" but upgrading from "${implied}" channel\n`,
+      );
+    }
+  }
+  if (!opts.yes && !opts.dryRun && !opts.detach && !canPrompt()) {
+    throw new ExitError('no terminal to ask for approval on: pass --yes to approve, or --dry-run to preview', 1);
+  }
+  const { client, target } = await connectClient();
+  try {
+    await requireWorker(client, cluster);
+    const workflowId = opts.dryRun ? newReadOnlyId(cluster, 'upgrade-dry-run') : changeWorkflowId(cluster);
+    let handle;
+    try {
+      handle = await client.workflow.start('clusterUpgrade', {
+        taskQueue: taskQueueFor(cluster),
+        workflowId,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [
+          {
+            cluster,
+            services: opts.all ? 'all' : [service!],
+            selector,
+            cliVersion: ORCHESTRATOR_VERSION,
+            dryRun: opts.dryRun ?? false,
+            approved: opts.yes ?? false,
+            noRollback: opts.rollback === false,
+            skipValidation: opts.skipValidation ?? false,
+            skipMigrationCheck: opts.skipMigrationCheck ?? false,
+            skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
+            unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
+            operator: operatorName(),
+          },
+        ],
+        typedSearchAttributes: runSearchAttributes(cluster, opts.all ? 'upgrade-all' : `upgrade-${service}`),
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new ExitError(await describeLockHolder(client, target, workflowId), 1);
+      throw err;
+    }
+    const link = webUiLink(target, workflowId);
+    if (!opts.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));
+    if (opts.detach) {
+      if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId, webUi: link });
+      else out.line(`Started; follow it with: frameworks cluster runs watch ${workflowId}`);
+      return;
+    }
+    let final: ClusterUpgradeProgress;
+    try {
+      final = await follow<ClusterUpgradeProgress>({
+        handle,
+        query: () => handle.query(upgradeProgressQuery),
+        render: (p) => (opts.json ? [] : renderUpgradeProgress(p)),
+        done: (p) => TERMINAL.has(p.state),
+        waiting: (p) => p.state === 'awaiting-approval',
+        onWaiting: async (p) => {
+          if (await confirm(`Upgrade ${p.order.length} service(s) of ${cluster} to ${p.target}?`)) {
+            await handle.executeUpdate(upgradeApproveUpdate, {
+              args: [{ planHash: p.planHash, operator: operatorName() }],
+            });
+            return true;
+          }
+          await handle.executeUpdate(upgradeCancelUpdate, { args: [{ reason: 'declined at the prompt' }] });
+          out.line('Cancelled');
+          return false;
+        },
+        reattach: `frameworks cluster runs watch ${workflowId}`,
+      });
+    } catch (err) {
+      const why = describeRunFailure(err);
+      if (why) throw new ExitError(`upgrade failed (run ${workflowId}): ${why}`, 1);
+      throw err;
+    }
+    if (final.state === 'failed') {
+      const why = await handle.result().then(
+        () => final.error,
+        (err: unknown) => describeRunFailure(err) ?? final.error,
+      );
+      if (opts.json) out.json({ ...final, run: { workflowId, webUi: link } });
+      throw new ExitError(`upgrade failed (run ${workflowId}): ${why ?? 'unknown'}`, 1);
+    }
+    const result = (await handle.result()) as ClusterUpgradeProgress;
+    if (opts.json) out.json({ ...result, run: { workflowId, webUi: link } });
+    else if (result.state === 'completed') {
+      out.ok(
+        `${result.order.length} service(s) at ${result.target} (${result.summary?.succeeded.length ?? 0} succeeded)`,
+      );
+      out.nextSteps([{ cmd: 'frameworks cluster status' }]);
+    } else if (result.state === 'dry-run') {
+      out.ok(`Dry-run complete: ${result.order.length} service(s) passed upgrade gates; nothing changed.`);
+    } else if (result.state === 'refused') {
+      out.fail(`upgrade to ${result.target} refused before any host changed`);
+    }
+    if (result.state === 'refused' || result.state === 'expired') throw new ExitError('', 1);
+  } finally {
+    await client.connection.close();
+  }
+}

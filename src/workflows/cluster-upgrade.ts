@@ -1,0 +1,314 @@
+// `cluster upgrade <service>|--all` (SPEC §6): pin the concrete version once, plan, run every gate before any
+// change, wait for approval of the plan hash (unless --yes), then one child workflow per service in order; the
+// first failure stops the sequence and the result lists succeeded / failed / rolled back / remaining.
+// Runs on the cluster's change lock fw/<cluster>/change.
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { ApproveInputSchema } from '../contracts/schema-migrate';
+import {
+  ClusterUpgradeInputSchema,
+  type ClusterUpgradeInput,
+  type ClusterUpgradeProgress,
+  type HostDetection,
+  type UpgradeState,
+} from '../contracts/upgrade';
+import { serviceDatabase } from '../domain/catalog';
+import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
+import { ownedDatabases, upgradeGates } from '../domain/gates/upgrade-gates';
+import { fingerprint } from '../domain/hash';
+import { resolveSelector } from '../domain/selector';
+import { buildUpgradePlan } from '../domain/upgrade-plan';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { serviceChildWorkflowId } from '../temporal/ids';
+import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
+import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
+import { serviceUpgrade } from './service-upgrade';
+import { decide } from './util';
+
+const act = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
+  const input = decide(() => ClusterUpgradeInputSchema.parse(rawInput));
+  const progress: ClusterUpgradeProgress = {
+    cluster: input.cluster,
+    target: '',
+    state: 'planning',
+    order: [],
+    checks: [],
+    warnings: [],
+    preview: [],
+    services: [],
+    planHash: '',
+  };
+  let approved = input.approved;
+  let cancelled = false;
+  const setState = (s: UpgradeState): void => {
+    progress.state = s;
+    upsertSearchAttributes([{ key: FwState, value: s }]);
+  };
+  setHandler(upgradeProgressQuery, () => progress);
+  setHandler(
+    upgradeApproveUpdate,
+    () => {
+      approved = true;
+      return progress;
+    },
+    {
+      validator: (raw) => {
+        const a = ApproveInputSchema.parse(raw);
+        if (progress.state !== 'awaiting-approval') throw new Error(`run is ${progress.state}, not awaiting approval`);
+        if (a.planHash !== progress.planHash) {
+          throw new Error(
+            `the plan changed since it was shown (hash ${a.planHash}, now ${progress.planHash}); look again`,
+          );
+        }
+      },
+    },
+  );
+  setHandler(
+    upgradeCancelUpdate,
+    (_req: { reason?: string }) => {
+      cancelled = true;
+      return progress;
+    },
+    {
+      validator: (_req: { reason?: string }) => {
+        if (progress.state !== 'planning' && progress.state !== 'awaiting-approval') {
+          throw new Error(`run is ${progress.state}: cancel is possible only before services are touched`);
+        }
+      },
+    },
+  );
+
+  // 1. Pin the concrete version once; every later step uses it.
+  const topology = await act.describeCluster({ cluster: input.cluster });
+  const resolved = decide(() =>
+    input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
+  );
+  const [catalog, release, migrations] = await Promise.all([
+    act.loadCatalog({ cluster: input.cluster }),
+    act.fetchReleaseSlice({
+      cluster: input.cluster,
+      channel: resolved.channel,
+      version: resolved.version,
+      services: Object.keys(topology.services).sort(),
+    }),
+    act.discoverMigrations({ cluster: input.cluster }),
+  ]);
+  const plan = decide(() =>
+    buildUpgradePlan({
+      topology,
+      selector: input.selector,
+      resolved,
+      catalog,
+      release,
+      cliVersion: input.cliVersion,
+      unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
+      migrationItems: migrations.items,
+    }),
+  );
+  const target = plan.platformVersion;
+  progress.target = target;
+  progress.warnings.push(...plan.warnings);
+  upsertSearchAttributes([{ key: FwTargetVersion, value: target }]);
+
+  // 2. Which services.
+  let services: string[];
+  if (input.services === 'all') services = plan.order;
+  else {
+    const svc = input.services[0]!;
+    if (!topology.services[svc]) {
+      progress.checks.push({
+        id: 'service',
+        label: 'service known',
+        status: 'refuse',
+        detail: `service ${svc} is not in ${topology.manifestPath}`,
+      });
+      setState('refused');
+      return progress;
+    }
+    if (!plan.order.includes(svc)) {
+      progress.checks.push({
+        id: 'service',
+        label: 'service upgradeable',
+        status: 'refuse',
+        detail: `${svc} is not a platform service (${plan.excluded.find((e) => e.service === svc)?.reason ?? 'excluded'})`,
+      });
+      setState('refused');
+      return progress;
+    }
+    services = [svc];
+  }
+  progress.order = services;
+  upsertSearchAttributes([{ key: FwServices, value: services }]);
+  progress.checks.push(...plan.checks.filter((c) => c.status !== 'not-checked'));
+  if (!catalog.ok) {
+    setState('refused');
+    return progress;
+  }
+
+  // 3. Facts from the live cluster, then every gate before any change.
+  const targets = plan.targets.filter((t) => services.includes(t.service));
+  const [detections, configs, digestProblems] = await Promise.all([
+    act.detectServices({ cluster: input.cluster, services }),
+    act.describeServiceConfigs({ cluster: input.cluster, services }),
+    act.checkImageDigests({ cluster: input.cluster, refs: targets.flatMap((t) => (t.imageRef ? [t.imageRef] : [])) }),
+  ]);
+  const dbs = ownedDatabases(catalog.catalog, catalog.services, services);
+  const ledgers = dbs.length > 0 ? await act.readDatabaseStates({ cluster: input.cluster, databases: dbs }) : [];
+  const window = preDeployWindow(catalogRequirements(catalog.catalog, target), target);
+  const liveStates =
+    window.length > 0
+      ? await act.readDataMigrationStates({
+          cluster: input.cluster,
+          requirements: window.map((r) => {
+            const owner = serviceDatabase(catalog.catalog, r.service);
+            return { key: requirementKey(r), id: r.id, database: owner.declared ? owner.database : null };
+          }),
+        })
+      : {};
+  const gates = upgradeGates({
+    target,
+    services,
+    targets,
+    catalog: catalog.catalog,
+    definitions: catalog.services,
+    detections,
+    migrationItems: migrations.items,
+    ledgers: ledgers.map((l) => l.ledger),
+    liveStates,
+    skipMigrationCheck: input.skipMigrationCheck,
+    skipDataMigrationCheck: input.skipDataMigrationCheck,
+  });
+  progress.checks.push(...gates.checks);
+  progress.checks.push(
+    digestProblems.length === 0
+      ? {
+          id: 'registry',
+          label: 'image digests in the registry',
+          status: 'pass',
+          detail: 'every pinned digest resolves',
+        }
+      : {
+          id: 'registry',
+          label: 'image digests in the registry',
+          status: 'refuse',
+          detail: digestProblems.join('; '),
+          fix: 'publish the images (by digest) to the registry',
+        },
+  );
+  progress.warnings.push(...gates.warnings);
+
+  // 4. What would happen, per host (dry-run output and the approval prompt).
+  const identityOf = (svc: string, d: HostDetection): string => {
+    const t = targets.find((x) => x.service === svc)!;
+    return t.mode === 'docker'
+      ? (t.imageRef ?? '').replace(/^.*@/, '')
+      : (t.artifacts.find((a) => a.arch === d.arch)?.checksum ?? '');
+  };
+  for (const svc of services) {
+    const t = targets.find((x) => x.service === svc)!;
+    for (const d of detections[svc] ?? []) {
+      const same = d.identity === identityOf(svc, d) && d.configHash === configs[svc];
+      progress.preview.push({
+        service: svc,
+        host: d.host,
+        line: same
+          ? `${svc} on ${d.host}: already at ${t.version ?? target} (identity and config match), skip`
+          : `would upgrade ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${t.version ?? target}${d.identity === identityOf(svc, d) ? ' (config changed)' : ''}${t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : ''}`,
+      });
+    }
+  }
+  progress.services = services.map((service) => ({ service, status: 'pending' }));
+  progress.planHash = fingerprint({ target, services, preview: progress.preview, configs });
+  upsertMemo({ summary: `${services.length} service(s) → ${target}` });
+  if (progress.checks.some((c) => c.status === 'refuse')) {
+    setState('refused');
+    return progress;
+  }
+  if (input.dryRun) {
+    setState('dry-run');
+    return progress;
+  }
+  if (!approved) {
+    setState('awaiting-approval');
+    const answered = await condition(() => approved || cancelled, input.approvalTimeout as Duration);
+    if (!answered) {
+      setState('expired');
+      return progress;
+    }
+    if (cancelled) {
+      setState('cancelled');
+      return progress;
+    }
+  }
+
+  // 5. One child per service, in order; stop at the first failure.
+  setState('upgrading');
+  const rollbackDisabled = new Set([
+    ...release.rollbackDisabled,
+    ...(catalog.catalog.releases.find((r) => r.version === target)?.rollback_disabled ?? []),
+  ]);
+  const succeeded: string[] = [];
+  for (const [i, svc] of services.entries()) {
+    const entry = progress.services[i]!;
+    const t = targets.find((x) => x.service === svc)!;
+    entry.status = 'upgrading';
+    const result = await executeChild(serviceUpgrade, {
+      workflowId: serviceChildWorkflowId(input.cluster, svc),
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      args: [
+        {
+          cluster: input.cluster,
+          service: svc,
+          mode: t.mode,
+          hosts: t.hosts,
+          version: t.version ?? target,
+          ...(t.imageRef ? { imageRef: t.imageRef } : {}),
+          artifacts: t.artifacts,
+          ...(t.carriedFrom ? { carriedFrom: t.carriedFrom } : {}),
+          configHash: configs[svc] ?? '',
+          rollback: !input.noRollback && !rollbackDisabled.has(svc),
+          skipValidation: input.skipValidation,
+          healthInterval: input.healthInterval,
+          healthDeadline: input.healthDeadline,
+        },
+      ],
+    });
+    entry.result = result;
+    entry.status = result.outcome;
+    if (result.outcome === 'upgraded' || result.outcome === 'skipped') {
+      succeeded.push(svc);
+      continue;
+    }
+    progress.summary = {
+      succeeded,
+      failed: [svc],
+      rolledBack: result.outcome === 'rolled-back' ? [svc] : [],
+      remaining: services.slice(i + 1),
+    };
+    progress.error = result.error ?? `${svc} failed`;
+    setState('failed');
+    throw ApplicationFailure.create({
+      type: FailureType.UpgradeFailed,
+      message: `${progress.error}. Stopping upgrade sequence. Succeeded: [${succeeded.join(', ')}], Failed: [${svc}], Remaining: [${services.slice(i + 1).join(', ')}]`,
+      nonRetryable: true,
+    });
+  }
+  progress.summary = { succeeded, failed: [], rolledBack: [], remaining: [] };
+  setState('completed');
+  return progress;
+}

@@ -1,0 +1,239 @@
+// The native host driver end to end over a REAL sshd: releases of a tiny Node service (test/fixtures/host/
+// fixture-service.js) are packed into tarballs here, staged and activated under a temp base dir, and run by the
+// pid-file supervisor of test/fixtures/host/supervisor through the `command` service manager. Pids prove what
+// happened: same pid ⇒ nothing restarted (or a SIGHUP reload), new pid ⇒ a restart.
+import { ApplicationFailure } from '@temporalio/common';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeHealth } from '../../src/activities/hosts/health';
+import {
+  activateNative,
+  detectNative,
+  NOT_STAGED,
+  ROLLBACK_UNAVAILABLE,
+  rollbackNative,
+  stageNative,
+} from '../../src/activities/hosts/native';
+import { UNSAFE_ARTIFACT } from '../../src/activities/hosts/tarball';
+import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
+import type { ServiceManager } from '../../src/contracts/cluster';
+import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
+import { FailureType } from '../../src/errors';
+import { startSshd, type TestSshd } from '../helpers/sshd';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'host');
+const SVC = 'quartermaster';
+
+let sshd: TestSshd;
+let conn: SshConnection;
+let work: string;
+let base: string;
+let port: number;
+let manager: ServiceManager;
+
+interface Release {
+  path: string;
+  identity: string;
+  version: string;
+}
+const releases: Record<string, Release> = {};
+
+function pack(version: string): Release {
+  const dir = join(work, `src-${version}`);
+  mkdirSync(dir);
+  const script = readFileSync(join(FIXTURES, 'fixture-service.js'), 'utf8');
+  // Pin the interpreter to this Node: the remote login's PATH may not have one.
+  writeFileSync(join(dir, SVC), `#!${process.execPath}\n${script}`);
+  chmodSync(join(dir, SVC), 0o755);
+  writeFileSync(join(dir, 'VERSION'), `${version}\n`);
+  const path = join(work, `${SVC}-${version}.tar.gz`);
+  execFileSync('tar', ['-czf', path, '-C', dir, '.']);
+  const identity = `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  return { path, identity, version };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  conn = await connectSsh({
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.user,
+    privateKey: sshd.privateKey,
+    knownHosts: sshd.knownHostsLine,
+  });
+  work = mkdtempSync(join(tmpdir(), 'fw-native-'));
+  base = join(work, 'opt');
+  port = await freePort();
+  const sup = `${join(FIXTURES, 'supervisor')} ${base}`;
+  manager = {
+    type: 'command',
+    restart: `${sup} restart {service}`,
+    stop: `${sup} stop {service}`,
+    status: `${sup} status {service} >/dev/null`,
+  };
+  for (const v of ['v0.1.0', 'v0.2.0']) releases[v] = pack(v);
+});
+afterAll(async () => {
+  if (conn && work) {
+    await exec(conn, [join(FIXTURES, 'supervisor'), base, 'stop', SVC], { timeoutMs: 15_000 });
+  }
+  await conn?.close();
+  await sshd?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const env = (greeting: string): string => renderEnvFile({ PORT: String(port), GREETING: greeting });
+
+async function served(expect_: { version: string; greeting: string }): Promise<{ pid: number; reloads: number }> {
+  await expect.poll(async () => (await probeHealth(conn, { port, path: '/health' }, 2_000)).healthy).toBe(true);
+  let body: { version: string; greeting: string; pid: number; reloads: number } | undefined;
+  await expect
+    .poll(async () => {
+      body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as typeof body;
+      return { version: body!.version, greeting: body!.greeting };
+    })
+    .toEqual(expect_);
+  return { pid: body!.pid, reloads: body!.reloads };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+const activate = (v: string, envText: string, reloadOnSighup = false) =>
+  activateNative(conn, SVC, base, {
+    identity: releases[v]!.identity,
+    version: v,
+    envText,
+    manager,
+    reloadOnSighup,
+  });
+
+describe('native driver over ssh', () => {
+  it('stages once, activates, and a repeated activation changes nothing', async () => {
+    expect(await detectNative(conn, SVC, base, manager)).toMatchObject({ present: false, running: false });
+    const r1 = releases['v0.1.0']!;
+    expect((await stageNative(conn, SVC, base, r1.path, r1.identity)).action).toBe('staged');
+    expect((await stageNative(conn, SVC, base, r1.path, r1.identity)).action).toBe('skipped');
+    expect(readFileSync(join(base, SVC, 'releases', r1.identity.slice(7), 'VERSION'), 'utf8')).toBe('v0.1.0\n');
+
+    expect(await activate('v0.1.0', env('hello'))).toMatchObject({ action: 'restarted', previous: null });
+    const first = await served({ version: 'v0.1.0', greeting: 'hello' });
+    const d = await detectNative(conn, SVC, base, manager);
+    expect(d).toMatchObject({
+      present: true,
+      identity: r1.identity,
+      version: 'v0.1.0',
+      configHash: configHash(env('hello')),
+      running: true,
+      pid: first.pid,
+      previous: null,
+      pending: false,
+    });
+    expect(readFileSync(join(base, SVC, 'env'), 'utf8')).toBe(env('hello'));
+
+    expect((await activate('v0.1.0', env('hello'))).action).toBe('none');
+    expect((await served({ version: 'v0.1.0', greeting: 'hello' })).pid).toBe(first.pid);
+  });
+
+  it('restarts for a config change, or reloads by SIGHUP when the service supports it', async () => {
+    const before = await served({ version: 'v0.1.0', greeting: 'hello' });
+    expect((await activate('v0.1.0', env('bonjour'))).action).toBe('restarted');
+    const restarted = await served({ version: 'v0.1.0', greeting: 'bonjour' });
+    expect(restarted.pid).not.toBe(before.pid);
+
+    const r = await activate('v0.1.0', env('hallo'), true);
+    expect(r.action).toBe('reloaded');
+    expect(r.previous).toMatchObject({ config_hash: configHash(env('bonjour')) });
+    const reloaded = await served({ version: 'v0.1.0', greeting: 'hallo' });
+    expect(reloaded).toEqual({ pid: restarted.pid, reloads: 1 });
+  });
+
+  it('upgrades to a new release and rolls back to the previous release and config', async () => {
+    const r2 = releases['v0.2.0']!;
+    const before = await served({ version: 'v0.1.0', greeting: 'hallo' });
+    const was = await detectNative(conn, SVC, base, manager);
+    await stageNative(conn, SVC, base, r2.path, r2.identity);
+    const up = await activate('v0.2.0', env('hej'), true); // new release ⇒ restart even with SIGHUP support
+    expect(up).toMatchObject({ action: 'restarted', previous: { identity: releases['v0.1.0']!.identity } });
+    const upgraded = await served({ version: 'v0.2.0', greeting: 'hej' });
+    expect(upgraded.pid).not.toBe(before.pid);
+
+    const to = { identity: was.identity!, configHash: was.configHash! };
+    const back = await rollbackNative(conn, SVC, base, manager, to);
+    expect(back).toMatchObject({ action: 'rolled-back', identity: releases['v0.1.0']!.identity, version: 'v0.1.0' });
+    const rolled = await served({ version: 'v0.1.0', greeting: 'hallo' });
+    expect(rolled.pid).not.toBe(upgraded.pid);
+    expect(await detectNative(conn, SVC, base, manager)).toMatchObject({
+      identity: was.identity,
+      configHash: was.configHash,
+      previous: null,
+      pid: rolled.pid,
+    });
+
+    // A retried rollback converges to the same place without touching the process.
+    expect((await rollbackNative(conn, SVC, base, manager, to)).action).toBe('none');
+    expect((await served({ version: 'v0.1.0', greeting: 'hallo' })).pid).toBe(rolled.pid);
+    const none = await failureOf(rollbackNative(conn, SVC, base, manager));
+    expect(none.type).toBe(ROLLBACK_UNAVAILABLE);
+    expect(none.message).toContain('records no previous release');
+  });
+
+  it('finishes an activation interrupted between the switch and the restart', async () => {
+    await activate('v0.2.0', env('hej'));
+    const running = await served({ version: 'v0.2.0', greeting: 'hej' });
+    // What a crash right after writing installed.json leaves behind: the mark, with the old process running.
+    writeFileSync(join(base, SVC, '.fw-pending'), 'restart');
+    expect((await detectNative(conn, SVC, base, manager)).pending).toBe(true);
+    expect((await activate('v0.2.0', env('hej'))).action).toBe('restarted');
+    expect((await served({ version: 'v0.2.0', greeting: 'hej' })).pid).not.toBe(running.pid);
+    expect(existsSync(join(base, SVC, '.fw-pending'))).toBe(false);
+  });
+
+  it('refuses to activate a release that was never staged', async () => {
+    const f = await failureOf(
+      activateNative(conn, SVC, base, {
+        identity: `sha256:${'0'.repeat(64)}`,
+        version: 'v9.9.9',
+        envText: env('x'),
+        manager,
+        reloadOnSighup: false,
+      }),
+    );
+    expect(f.type).toBe(NOT_STAGED);
+    expect(f.nonRetryable).toBe(true);
+  });
+
+  it('refuses an unsafe or mislabelled tarball before creating anything on the host', async () => {
+    const victim = join(work, 'victim.txt');
+    writeFileSync(victim, 'x');
+    const evil = join(work, 'evil.tar.gz');
+    execFileSync('tar', ['-czPf', evil, victim]); // -P keeps the absolute member name
+    const evilId = `sha256:${createHash('sha256').update(readFileSync(evil)).digest('hex')}`;
+    const f = await failureOf(stageNative(conn, 'evil-svc', base, evil, evilId));
+    expect(f.type).toBe(UNSAFE_ARTIFACT);
+    expect(f.message).toContain('absolute path');
+    const g = await failureOf(stageNative(conn, 'evil-svc', base, releases['v0.1.0']!.path, evilId));
+    expect(g.type).toBe(FailureType.ChecksumMismatch);
+    expect(existsSync(join(base, 'evil-svc'))).toBe(false);
+  });
+});

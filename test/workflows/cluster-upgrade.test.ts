@@ -1,0 +1,365 @@
+// `clusterUpgrade` + `serviceUpgrade` workflow logic on the real dev server, with the HOST activities stubbed
+// by an in-memory cluster (the subject here is orchestration: order, skip-on-identity, gates before any change,
+// approval, rollback, durable health waits). Catalog, release repository, migrations discovery and config
+// rendering are the real activities. The same flows run against real hosts in the lab e2e tests.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseReleaseManifest } from '../../src/contracts/release';
+import type { LedgerRow, MigrationItem } from '../../src/contracts/migrations';
+import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
+import { getServiceInfo } from '../../src/domain/release';
+import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
+import { discoverMigrations } from '../../src/activities/migrations/discover';
+import { taskQueueFor } from '../../src/temporal/ids';
+import { upgradeProgressQuery } from '../../src/workflows/messages';
+import type { upgradePlan } from '../../src/workflows/upgrade-plan';
+import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { temporalAddress } from '../helpers/servers';
+import { startWorkers, type RunningWorkers } from '../helpers/worker';
+
+const CLUSTER = 'wf-upgrade';
+const SERVICES: Record<string, { mode: 'native' | 'docker'; hosts: string[] }> = {
+  quartermaster: { mode: 'native', hosts: ['h1'] },
+  purser: { mode: 'native', hosts: ['h1'] },
+  commodore: { mode: 'docker', hosts: ['h2', 'h3'] },
+  foghorn: { mode: 'docker', hosts: ['h2'] },
+  bridge: { mode: 'docker', hosts: ['h3'] },
+};
+
+function identityIn(version: string, svc: string): string {
+  const m = parseReleaseManifest(
+    readFileSync(join(FIXTURES, 'release-repo', 'releases', `${version}.yaml`), 'utf8'),
+    version,
+  );
+  const info = getServiceInfo(m, svc)!;
+  return SERVICES[svc]!.mode === 'docker'
+    ? info.digest!
+    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+}
+
+interface HostState {
+  identity: string;
+  version: string;
+  configHash: string;
+  pid: number;
+  arch: string;
+}
+
+/** The in-memory cluster and a journal of every host-changing call. */
+class World {
+  hosts = new Map<string, HostState>();
+  staged: string[] = [];
+  activated: string[] = [];
+  rolledBack: string[] = [];
+  unhealthy = new Set<string>();
+  /** service@host → probes that fail before the first success. */
+  slowHealth = new Map<string, number>();
+  digestProblems: string[] = [];
+  ledgerRows: LedgerRow[] | null = null;
+  dataStatus = 'completed';
+  private nextPid = 100;
+  configs: Record<string, string> = {};
+
+  reset(version: string, configs: Record<string, string>): void {
+    this.hosts.clear();
+    this.staged = [];
+    this.activated = [];
+    this.rolledBack = [];
+    this.unhealthy.clear();
+    this.slowHealth.clear();
+    this.digestProblems = [];
+    this.ledgerRows = null;
+    this.dataStatus = 'completed';
+    this.configs = configs;
+    for (const [svc, s] of Object.entries(SERVICES)) {
+      for (const h of s.hosts) {
+        this.hosts.set(`${svc}@${h}`, {
+          identity: identityIn(version, svc),
+          version,
+          configHash: configs[svc]!,
+          pid: this.nextPid++,
+          arch: 'linux-amd64',
+        });
+      }
+    }
+  }
+
+  // The stubs are synchronous bodies behind the activity's async signature.
+  /* eslint-disable @typescript-eslint/require-await */
+  overrides(): Record<string, (...args: never[]) => Promise<unknown>> {
+    const detect = (svc: string, host: string): HostDetection => {
+      const s = this.hosts.get(`${svc}@${host}`);
+      return s
+        ? {
+            host,
+            present: true,
+            identity: s.identity,
+            version: s.version,
+            configHash: s.configHash,
+            running: true,
+            arch: s.arch,
+          }
+        : { host, present: false, identity: null, version: null, configHash: null, running: false, arch: null };
+    };
+    type Step = { service: string; host: string };
+    return {
+      detectServices: async (i: { services: string[] }) =>
+        Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))])),
+      detectServiceOnHost: async (i: Step) => detect(i.service, i.host),
+      checkImageDigests: async () => this.digestProblems,
+      // Default: every shipped migration is in the ledger (the schema gate passes); tests empty it to refuse.
+      readDatabaseStates: async (i: { databases: string[] }) =>
+        i.databases.map((database) => ({
+          database,
+          ledger: {
+            state: 'ok',
+            database,
+            tableExists: true,
+            rows: this.ledgerRows ?? SHIPPED.filter((m) => m.database === database).map(toRow),
+          },
+          marker: { state: 'ok', marker: '' },
+        })),
+      readDataMigrationStates: async (i: { requirements: { key: string }[] }) =>
+        Object.fromEntries(i.requirements.map((r) => [r.key, { kind: 'status', status: this.dataStatus }])),
+      stageServiceOnHost: async (i: Step) => {
+        this.staged.push(`${i.service}@${i.host}`);
+        return { action: 'staged' };
+      },
+      activateServiceOnHost: async (i: Step & { identity: string; version: string }) => {
+        const key = `${i.service}@${i.host}`;
+        const s = this.hosts.get(key)!;
+        this.activated.push(key);
+        this.hosts.set(key, {
+          ...s,
+          identity: i.identity,
+          version: i.version,
+          configHash: this.configs[i.service]!,
+          pid: this.nextPid++,
+        });
+        (this.hosts.get(key) as HostState & { previous?: HostState }).previous = s;
+        return { action: 'restarted' };
+      },
+      probeServiceHealth: async (i: Step) => {
+        const key = `${i.service}@${i.host}`;
+        const slow = this.slowHealth.get(key);
+        if (slow && slow > 0) {
+          this.slowHealth.set(key, slow - 1);
+          return { healthy: false, error: 'HTTP 503 warming up' };
+        }
+        return this.unhealthy.has(key) && this.hosts.get(key)!.identity !== identityIn('v0.1.0', i.service)
+          ? { healthy: false, error: 'HTTP 500 from /health' }
+          : { healthy: true };
+      },
+      finalizeServiceOnHost: async () => undefined,
+      rollbackServiceOnHost: async (i: Step) => {
+        const key = `${i.service}@${i.host}`;
+        const s = this.hosts.get(key) as HostState & { previous?: HostState };
+        this.rolledBack.push(key);
+        this.hosts.set(key, { ...s.previous!, pid: this.nextPid++ });
+        return { action: 'rolled-back' };
+      },
+    };
+  }
+  /* eslint-enable @typescript-eslint/require-await */
+}
+
+const SHIPPED: MigrationItem[] = discoverMigrations(SHIPPED_MIGRATIONS_DIR).items;
+const toRow = (m: MigrationItem): LedgerRow => ({
+  version: m.version,
+  phase: m.phase,
+  seq: m.seq,
+  filename: m.filename,
+  checksum: m.checksum,
+  transactional: m.transactional,
+});
+
+const world = new World();
+let client: Client;
+let workers: RunningWorkers;
+let manifest: string;
+let realConfigs: Record<string, string>;
+
+beforeAll(async () => {
+  manifest = writeFixtureCluster({ name: CLUSTER });
+  workers = await startWorkers([manifest], world.overrides());
+  client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+  // Real config rendering from cluster.yaml, through a short plan-free call of the real activity.
+  const { createActivities } = await import('../../src/activities');
+  const { loadClusterConfig } = await import('../../src/activities/cluster-config');
+  const acts = createActivities({
+    clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+    fetcher: undefined as never,
+    cacheDir: '/tmp',
+  });
+  realConfigs = await acts.describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(SERVICES) });
+});
+afterAll(async () => {
+  await workers?.stop();
+  await client?.connection.close();
+});
+beforeEach(() => world.reset('v0.1.0', realConfigs));
+
+let seq = 0;
+async function upgrade(input: Partial<ClusterUpgradeInput>) {
+  const handle = await client.workflow.start('clusterUpgrade', {
+    taskQueue: taskQueueFor(CLUSTER),
+    workflowId: `fw/${CLUSTER}/change-${++seq}`,
+    args: [
+      {
+        cluster: CLUSTER,
+        services: 'all',
+        selector: 'v0.2.0',
+        cliVersion: 'v0.3.0',
+        approved: true,
+        healthInterval: '200 milliseconds',
+        healthDeadline: '2 seconds',
+        ...input,
+      },
+    ],
+  });
+  return { handle, result: () => handle.result() as Promise<ClusterUpgradeProgress> };
+}
+
+const versions = () => Object.fromEntries([...world.hosts].map(([k, v]) => [k, v.version]));
+
+describe('clusterUpgrade', () => {
+  it('--all --yes upgrades in plan order, skips the carried service by content identity; a rerun changes nothing', async () => {
+    const plan = await client.workflow.execute<typeof upgradePlan>('upgradePlan', {
+      taskQueue: taskQueueFor(CLUSTER),
+      workflowId: `fw/${CLUSTER}/plan/${++seq}`,
+      args: [{ cluster: CLUSTER, selector: 'v0.2.0', cliVersion: 'v0.3.0' }],
+    });
+    const r = await (await upgrade({})).result();
+    expect(r.state).toBe('completed');
+    expect(r.order).toEqual(plan.order);
+    const foghornPid = world.hosts.get('foghorn@h2')!.pid;
+    expect(r.services.find((s) => s.service === 'foghorn')?.status).toBe('skipped');
+    expect(world.activated).not.toContain('foghorn@h2');
+    // Activation order follows the plan order, replicas one by one.
+    const firstIndex = (svc: string) => world.activated.findIndex((k) => k.startsWith(`${svc}@`));
+    const activatedOrder = r.order.filter((s) => s !== 'foghorn').sort((a, b) => firstIndex(a) - firstIndex(b));
+    expect(activatedOrder).toEqual(r.order.filter((s) => s !== 'foghorn'));
+    expect(world.activated.filter((k) => k.startsWith('commodore@'))).toEqual(['commodore@h2', 'commodore@h3']);
+    expect(versions()).toMatchObject({
+      'quartermaster@h1': 'v0.2.0',
+      'commodore@h3': 'v0.2.0',
+      'foghorn@h2': 'v0.1.0',
+    });
+
+    world.activated = [];
+    world.staged = [];
+    const again = await (await upgrade({})).result();
+    expect(again.state).toBe('completed');
+    expect(again.services.every((s) => s.status === 'skipped')).toBe(true);
+    expect(world.activated).toEqual([]);
+    expect(world.staged).toEqual([]);
+    expect(world.hosts.get('foghorn@h2')!.pid).toBe(foghornPid);
+  });
+
+  it('a failing service is rolled back; the run fails saying so; earlier stay upgraded, later untouched', async () => {
+    world.unhealthy.add('purser@h1');
+    const err = await (await upgrade({})).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const msg = String((err as WorkflowFailedError).cause?.message);
+    expect(msg).toMatch(/upgrade failed on h1, rolled back to v0\.1\.0/);
+    expect(msg).toMatch(/Failed: \[purser\]/);
+    expect(world.rolledBack).toEqual(['purser@h1']);
+    expect(world.hosts.get('purser@h1')!.version).toBe('v0.1.0');
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
+    const idx = p.order.indexOf('purser');
+    for (const svc of p.order.slice(0, idx)) expect(p.summary?.succeeded).toContain(svc);
+    expect(p.summary?.remaining).toEqual(p.order.slice(idx + 1));
+    for (const svc of p.summary!.remaining) {
+      for (const h of SERVICES[svc]!.hosts) expect(world.hosts.get(`${svc}@${h}`)!.version).toBe('v0.1.0');
+    }
+  });
+
+  it('with --no-rollback the failing service stays upgraded and the run fails', async () => {
+    world.unhealthy.add('purser@h1');
+    const err = await (await upgrade({ noRollback: true })).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(world.rolledBack).toEqual([]);
+    expect(world.hosts.get('purser@h1')!.version).toBe('v0.2.0');
+  });
+
+  const gateCases: [string, () => Partial<ClusterUpgradeInput> | undefined, string][] = [
+    ['orchestrator below min_cli_version', () => ({ cliVersion: 'v0.1.0' }), 'min-cli-version'],
+    [
+      'compatibility floor (v0.3.0 needs v0.2.0, cluster runs v0.1.0)',
+      () => ({ selector: 'rc' }),
+      'compatibility-floor',
+    ],
+    [
+      'digest missing from the registry',
+      () => ((world.digestProblems = ['registry.lab.test/frameworks/bridge:v0.2.0@sha256:…: digest not found']), {}),
+      'registry',
+    ],
+    ['no artifact for a host arch', () => ((world.hosts.get('purser@h1')!.arch = 'linux-riscv64'), {}), 'host-arch'],
+    ['missing expand migration (schema gate)', () => ((world.ledgerRows = []), {}), 'schema'],
+  ];
+  for (const [what, setup, gate] of gateCases) {
+    it(`refuses before any host changes: ${what}`, async () => {
+      const input = setup() ?? {};
+      if (gate !== 'schema') world.ledgerRows = null;
+      const before = versions();
+      const r = await (await upgrade(input)).result();
+      expect(r.state).toBe('refused');
+      expect(r.checks.find((c) => c.id === gate)?.status).toBe('refuse');
+      expect(world.staged).toEqual([]);
+      expect(world.activated).toEqual([]);
+      expect(versions()).toEqual(before);
+    });
+  }
+
+  it('refuses a pending required data migration of a prior release', async () => {
+    // Pretend the cluster already runs v0.2.0 so the compatibility floor passes, then aim at v0.3.0-rc1.
+    world.reset('v0.2.0', realConfigs);
+    world.dataStatus = 'running';
+    const r = await (await upgrade({ selector: 'rc' })).result();
+    expect(r.state).toBe('refused');
+    const gate = r.checks.find((c) => c.id === 'data-migrations');
+    expect(gate?.status).toBe('refuse');
+    expect(gate?.detail).toContain('purser/invoice-line-items');
+    expect(world.staged).toEqual([]);
+  });
+
+  it('waits for approval of the exact plan; dry-run previews per host and changes nothing', async () => {
+    const dry = await (await upgrade({ dryRun: true, approved: false })).result();
+    expect(dry.state).toBe('dry-run');
+    expect(dry.preview.map((p) => p.line)).toContain('would upgrade commodore on h2 from v0.1.0 to v0.2.0');
+    expect(dry.preview.find((p) => p.service === 'foghorn')?.line).toMatch(/already at v0\.1\.0.*skip/);
+    expect(world.staged).toEqual([]);
+
+    const run = await upgrade({ approved: false });
+    let p = await run.handle.query(upgradeProgressQuery);
+    for (let i = 0; i < 100 && p.state !== 'awaiting-approval'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      p = await run.handle.query(upgradeProgressQuery);
+    }
+    expect(world.activated).toEqual([]);
+    const stale = await run.handle.executeUpdate('approve', { args: [{ planHash: 'other' }] }).catch((e: unknown) => e);
+    expect(String((stale as { cause?: Error }).cause?.message)).toMatch(/plan changed/);
+    await run.handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
+    expect((await run.result()).state).toBe('completed');
+  });
+
+  it('a worker restarted during a health wait resumes on durable timers without restarting the service again', async () => {
+    world.slowHealth.set('quartermaster@h1', 6);
+    const run = await upgrade({
+      services: ['quartermaster'],
+      healthDeadline: '30 seconds',
+      healthInterval: '500 milliseconds',
+    });
+    for (let i = 0; i < 100 && !world.activated.includes('quartermaster@h1'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await workers.stop();
+    await new Promise((r) => setTimeout(r, 1_000));
+    workers = await startWorkers([manifest], world.overrides());
+    const r = await run.result();
+    expect(r.state).toBe('completed');
+    expect(world.activated.filter((k) => k === 'quartermaster@h1')).toHaveLength(1);
+    expect(world.rolledBack).toEqual([]);
+  });
+});
