@@ -5,7 +5,6 @@
 import {
   ApplicationFailure,
   ParentClosePolicy,
-  condition,
   executeChild,
   proxyActivities,
   setHandler,
@@ -14,7 +13,6 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { ApproveInputSchema } from '../contracts/schema-migrate';
 import {
   ClusterUpgradeInputSchema,
   type ClusterUpgradeInput,
@@ -31,6 +29,7 @@ import { buildUpgradePlan } from '../domain/upgrade-plan';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
+import { approvalGate } from './approval';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
 import { serviceUpgrade } from './service-upgrade';
 import { decide } from './util';
@@ -53,45 +52,19 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     services: [],
     planHash: '',
   };
-  let approved = input.approved;
-  let cancelled = false;
   const setState = (s: UpgradeState): void => {
     progress.state = s;
     upsertSearchAttributes([{ key: FwState, value: s }]);
   };
   setHandler(upgradeProgressQuery, () => progress);
-  setHandler(
-    upgradeApproveUpdate,
-    () => {
-      approved = true;
-      return progress;
-    },
-    {
-      validator: (raw) => {
-        const a = ApproveInputSchema.parse(raw);
-        if (progress.state !== 'awaiting-approval') throw new Error(`run is ${progress.state}, not awaiting approval`);
-        if (a.planHash !== progress.planHash) {
-          throw new Error(
-            `the plan changed since it was shown (hash ${a.planHash}, now ${progress.planHash}); look again`,
-          );
-        }
-      },
-    },
-  );
-  setHandler(
-    upgradeCancelUpdate,
-    (_req: { reason?: string }) => {
-      cancelled = true;
-      return progress;
-    },
-    {
-      validator: (_req: { reason?: string }) => {
-        if (progress.state !== 'planning' && progress.state !== 'awaiting-approval') {
-          throw new Error(`run is ${progress.state}: cancel is possible only before services are touched`);
-        }
-      },
-    },
-  );
+  const approval = approvalGate({
+    progress,
+    approvedUpFront: input.approved,
+    approve: upgradeApproveUpdate,
+    cancel: upgradeCancelUpdate,
+    cancellableIn: ['planning', 'awaiting-approval'],
+    changing: 'any host changes',
+  });
 
   // 1. Pin the concrete version once; every later step uses it.
   const topology = await act.describeCluster({ cluster: input.cluster });
@@ -243,15 +216,11 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     setState('dry-run');
     return progress;
   }
-  if (!approved) {
+  if (!input.approved) {
     setState('awaiting-approval');
-    const answered = await condition(() => approved || cancelled, input.approvalTimeout as Duration);
-    if (!answered) {
-      setState('expired');
-      return progress;
-    }
-    if (cancelled) {
-      setState('cancelled');
+    const answer = await approval.wait(input.approvalTimeout as Duration);
+    if (answer !== 'approved') {
+      setState(answer);
       return progress;
     }
   }

@@ -3,7 +3,6 @@
 // shows exactly which one ran or failed. Runs on the cluster's change lock (fw/<cluster>/change).
 import {
   ApplicationFailure,
-  condition,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -13,7 +12,6 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
-  ApproveInputSchema,
   SchemaMigrateInputSchema,
   type MigrationRunState,
   type SchemaMigrateInput,
@@ -24,6 +22,7 @@ import { phaseGateRequirements, planSchemaMigration } from '../domain/migrations
 import { validateVersion } from '../domain/version';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
+import { approvalGate } from './approval';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from './messages';
 import { decide } from './util';
 
@@ -51,46 +50,19 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
     planHash: '',
     warnings: [],
   };
-  let approved = input.approved;
-  let cancelled = false;
   const setState = (state: MigrationRunState): void => {
     progress.state = state;
     upsertSearchAttributes([{ key: FwState, value: state }]);
   };
-
   setHandler(migrateProgressQuery, () => progress);
-  setHandler(
-    approveUpdate,
-    () => {
-      approved = true;
-      return progress;
-    },
-    {
-      validator: (raw) => {
-        const a = ApproveInputSchema.parse(raw);
-        if (progress.state !== 'awaiting-approval') throw new Error(`run is ${progress.state}, not awaiting approval`);
-        if (a.planHash !== progress.planHash) {
-          throw new Error(
-            `the plan changed since it was shown (hash ${a.planHash}, now ${progress.planHash}); look again`,
-          );
-        }
-      },
-    },
-  );
-  setHandler(
-    cancelUpdate,
-    (_req: { reason?: string }) => {
-      cancelled = true;
-      return progress;
-    },
-    {
-      validator: (_req: { reason?: string }) => {
-        if (progress.state !== 'planning' && progress.state !== 'awaiting-approval') {
-          throw new Error(`run is ${progress.state}: cancel is possible only before migrations start`);
-        }
-      },
-    },
-  );
+  const approval = approvalGate({
+    progress,
+    approvedUpFront: input.approved,
+    approve: approveUpdate,
+    cancel: cancelUpdate,
+    cancellableIn: ['planning', 'awaiting-approval'],
+    changing: 'migrations start',
+  });
 
   const topology = await reads.describeCluster({ cluster: input.cluster });
   const target =
@@ -168,15 +140,11 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
     setState('completed');
     return progress;
   }
-  if (!approved) {
+  if (!input.approved) {
     setState('awaiting-approval');
-    const answered = await condition(() => approved || cancelled, input.approvalTimeout as Duration);
-    if (!answered) {
-      setState('expired');
-      return progress;
-    }
-    if (cancelled) {
-      setState('cancelled');
+    const answer = await approval.wait(input.approvalTimeout as Duration);
+    if (answer !== 'approved') {
+      setState(answer);
       return progress;
     }
   }

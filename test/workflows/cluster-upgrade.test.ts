@@ -16,6 +16,7 @@ import { taskQueueFor } from '../../src/temporal/ids';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
@@ -231,7 +232,9 @@ describe('clusterUpgrade', () => {
       workflowId: `fw/${CLUSTER}/plan/${++seq}`,
       args: [{ cluster: CLUSTER, selector: 'v0.2.0', cliVersion: 'v0.3.0' }],
     });
-    const r = await (await upgrade({})).result();
+    const run = await upgrade({});
+    const r = await run.result();
+    await captureHistory(client, run.handle.workflowId, 'cluster-upgrade-all', run.handle.firstExecutionRunId);
     expect(r.state).toBe('completed');
     expect(r.order).toEqual(plan.order);
     const foghornPid = world.hosts.get('foghorn@h2')!.pid;

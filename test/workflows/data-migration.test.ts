@@ -12,6 +12,7 @@ import type {
 } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/messages';
 import { writePurserCluster } from '../helpers/fixtures';
+import { captureHistory } from '../helpers/history';
 import { seedPurser } from '../helpers/purser-data';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
@@ -132,6 +133,7 @@ describe('dataMigration', () => {
     expect(['running', 'completed']).toContain(resumed.state);
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
+    await captureHistory(client, handle.workflowId, 'data-migration-pause-resume', handle.firstExecutionRunId);
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);

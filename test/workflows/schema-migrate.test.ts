@@ -10,6 +10,7 @@ import type { SchemaMigrateInput, SchemaMigrateProgress } from '../../src/contra
 import { taskQueueFor } from '../../src/temporal/ids';
 import { migrateProgressQuery } from '../../src/workflows/messages';
 import { writeFixtureCluster } from '../helpers/fixtures';
+import { captureHistory } from '../helpers/history';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
@@ -70,7 +71,14 @@ describe('schemaMigrate', () => {
       'mig_a/v0.3.0/expand/001_future.sql': 'CREATE TABLE future (id int);\n',
     });
     const cluster = await clusterWith('sm-apply', ['mig_a'], root);
-    const first = await (await migrate(cluster, {})).result();
+    const firstRun = await migrate(cluster, {});
+    const first = await firstRun.result();
+    await captureHistory(
+      client,
+      firstRun.handle.workflowId,
+      'schema-migrate-expand',
+      firstRun.handle.firstExecutionRunId,
+    );
     expect(first.state).toBe('completed');
     expect(first.migrations.map((m) => `${m.version}/${m.filename}:${m.status}`)).toEqual([
       'v0.1.0/001_accounts.sql:applied',
