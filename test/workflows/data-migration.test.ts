@@ -133,7 +133,7 @@ describe('dataMigration', () => {
     expect(['running', 'completed']).toContain(resumed.state);
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
-    await captureHistory(client, handle.workflowId, 'data-migration-pause-resume', handle.firstExecutionRunId);
+    await captureHistory(client, handle.workflowId, 'data-migration-pause-resume');
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);
