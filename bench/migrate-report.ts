@@ -1,0 +1,144 @@
+// The migrate benchmark's result: the comparisons for the table (ours vs the target baseline, plus diagnostic
+// rows), headline numbers, the method in words, and the findings built from the measured numbers.
+import { cpus } from 'node:os';
+import { explain } from './migrate-findings';
+import type { ApplyCosts } from './migrate-db';
+import type { MigrateRun } from './migrate';
+import { LABEL, type DispatchProbe, type Variant } from './migrate-sides';
+import { BENCH_VERSION, psqlBinary } from './migrate-tree';
+import { median, round, type BenchOutcome, type Comparison, type Target } from './types';
+
+export const TARGET_RATIO = 1.5;
+
+export interface ReportInput {
+  count: number;
+  reps: number;
+  runs: MigrateRun[];
+  costs: ApplyCosts;
+  /** Median `--version` start-to-exit of the psql binary used, and of `psql` on PATH. */
+  psqlStart: { binary: number; onPath: number };
+  probe: DispatchProbe;
+}
+
+function method(x: ReportInput): string[] {
+  const wrapper = x.psqlStart.onPath - x.psqlStart.binary;
+  return [
+    `${x.count} generated expand migrations, 10 per table: CREATE TABLE, ADD COLUMN (nullable, constant default, ` +
+      'jsonb), CREATE INDEX ×2, CHECK and FOREIGN KEY NOT VALID, COMMENT, a child table with its index; all pass ' +
+      'the project lint. One folder, one database, one release version, all transactional (no .notx).',
+    'workflow (ours): `schemaMigrate` {phase: expand, toVersion: v0.1.0, approved: true} started with a Temporal ' +
+      'Client and timed from start() to result(): planning activities (describe, catalog, discovery with ' +
+      'checksums, ledger read, previews), then one applyMigration activity per file (own connection, ' +
+      'ensureLedger, advisory xact lock, ledger check, the SQL, ledger row, one transaction), real worker from ' +
+      'src/worker/create.ts in the bench process, dev server with in-memory persistence.',
+    'psql, one process per file (the target baseline): a `sh` script with `set -e` running ' +
+      '`psql -X -q -v ON_ERROR_STOP=1 -f <driver>` once per migration; each driver does the same database work ' +
+      'as applyMigration: BEGIN, pg_advisory_xact_lock, ledger check by key and checksum (\\gset/\\if), `\\i` of ' +
+      'the original file, ledger INSERT, COMMIT. This is the shape of the tooling being replaced (one invocation ' +
+      'per migration that locks, runs the file and records it). To keep the baseline as fast as it fairly can ' +
+      `be, it runs the real binary (${psqlBinary()}, ${x.psqlStart.binary.toFixed(1)} ms to start) rather than ` +
+      `\`psql\` on PATH${Number.isFinite(wrapper) && wrapper > 1 ? ` (Debian's Perl pg_wrapper, ${x.psqlStart.onPath.toFixed(1)} ms to start)` : ''}, ` +
+      'with SSL/GSS negotiation off as node-postgres does.',
+    'psql, one session (diagnostic, the SQL floor): the same per-migration blocks in one psql process and connection.',
+    'our apply code, no Temporal (diagnostic): `applyMigrationTo` from src/activities/postgres/apply.ts in a plain ' +
+      'loop, re-reading and re-hashing each file as the activity does.',
+    'Temporal floor (diagnostic, no database): a bench-only workflow (bench/workflows/activity-loop.ts) calling a ' +
+      `no-op activity ${x.count} times in sequence on the same server, with the same Worker defaults as ours. ` +
+      `A dispatch probe runs the same loop (${x.probe.activities} activities) once with sticky execution on and ` +
+      'once off (maxCachedWorkflows: 0), to see where workflow-task dispatch time goes.',
+    'Every database side gets a fresh database per repetition and a CHECKPOINT before it starts; the order rotates ' +
+      'per repetition; after each run the ledger is compared with the files (key, name, checksum) and the tables ' +
+      'counted, so every side provably did the same work. A warm-up of every side (20 migrations) runs first and ' +
+      'is not recorded. History events come from the server (`handle.fetchHistory()`), per-activity timings from ' +
+      `its event timestamps; connect and ensureLedger costs are medians of ${x.costs.samples} isolated samples.`,
+  ];
+}
+
+export function report(x: ReportInput): BenchOutcome {
+  const { count, reps, runs, costs } = x;
+  const wall = (v: Variant): number => round(median(runs.filter((r) => r.variant === v).map((r) => r.wallMs)), 1);
+  const ours = wall('workflow');
+  const perFile = wall('psql-per-file');
+  const session = wall('psql-session');
+  const direct = wall('direct');
+  const floor = wall('temporal-floor');
+  const target: Target = {
+    metric: `wall time, ${count} migrations: workflow vs psql per file`,
+    op: '<=',
+    value: TARGET_RATIO,
+    text: `workflow / psql (one process per file) ≤ ${TARGET_RATIO}× (median of ${reps})`,
+  };
+  const cmp = (metric: string, a: Variant, b: Variant): Comparison => {
+    const [va, vb] = [wall(a), wall(b)];
+    return {
+      metric,
+      unit: 'ms',
+      ours: va,
+      oursLabel: LABEL[a],
+      baseline: vb,
+      baselineLabel: LABEL[b],
+      ratio: round(va / vb, 2),
+    };
+  };
+  const workflowRuns = runs.filter((r) => r.variant === 'workflow');
+  const floorRuns = runs.filter((r) => r.variant === 'temporal-floor');
+  const events = median(workflowRuns.map((r) => r.historyEvents ?? Number.NaN));
+  return {
+    params: {
+      migrations: count,
+      repetitions: reps,
+      statistic: 'median',
+      version: BENCH_VERSION,
+      phase: 'expand',
+      psql: `${psqlBinary()} (sslmode=disable, gssencmode=disable)`,
+      temporal: 'dev server, in-memory persistence, worker in the bench process (default Worker options)',
+      postgres: process.env.DATABASE_URL
+        ? 'DATABASE_URL'
+        : `private Debian server, ${process.env.BENCH_PG_FAST === '1' ? 'fsync off' : 'durable (fsync on)'}`,
+    },
+    runs,
+    comparisons: [
+      { ...cmp(target.metric, 'workflow', 'psql-per-file'), target },
+      cmp(`wall time, ${count} migrations: workflow vs psql one session`, 'workflow', 'psql-session'),
+      cmp(
+        `wall time, ${count} migrations: our apply code without Temporal vs psql one session`,
+        'direct',
+        'psql-session',
+      ),
+      cmp(`wall time, ${count} sequential no-op activities vs psql per file`, 'temporal-floor', 'psql-per-file'),
+    ],
+    target,
+    metrics: {
+      workflowMs: ours,
+      psqlPerFileMs: perFile,
+      psqlSessionMs: session,
+      directMs: direct,
+      temporalFloorMs: floor,
+      historyEvents: events,
+      historyEventsPerMigration: round(events / count, 2),
+      resultBytes: median(workflowRuns.map((r) => r.resultBytes ?? Number.NaN)),
+      connectMs: costs.connectMs,
+      ensureLedgerMs: costs.ensureLedgerMs,
+      psqlStartMs: round(x.psqlStart.binary, 2),
+      psqlOnPathStartMs: round(x.psqlStart.onPath, 2),
+      stickyWorkflowTaskDispatchMs: x.probe.sticky.medianMs,
+      nonStickyWorkflowTaskDispatchMs: x.probe.nonSticky.medianMs,
+    },
+    method: method(x),
+    findings: explain({
+      count,
+      ours,
+      perFile,
+      session,
+      direct,
+      floor,
+      runs,
+      workflowRuns,
+      floorRuns,
+      costs,
+      probe: x.probe,
+      target: TARGET_RATIO,
+      cores: cpus().length,
+    }),
+  };
+}

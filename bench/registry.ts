@@ -1,0 +1,19 @@
+// The benchmark table: name, what it needs started, and a lazy loader, so `npm run bench -- <name>` loads
+// (and starts servers for) only what it runs. Add new benchmarks here.
+import type { Benchmark, Need } from './types';
+
+export interface BenchmarkEntry {
+  name: string;
+  summary: string;
+  needs: Need[];
+  load(): Promise<Benchmark>;
+}
+
+export const BENCHMARKS: BenchmarkEntry[] = [
+  {
+    name: 'migrate',
+    summary: '1,000 small migrations via the schemaMigrate workflow vs psql running the same files (SPEC §12)',
+    needs: ['postgres', 'temporal'],
+    load: async () => (await import('./migrate')).migrateBenchmark,
+  },
+];
