@@ -78,9 +78,10 @@ export function buildProgram(): Command {
       "deploy even if this orchestrator is below the release's min_cli_version",
     )
     .option('--detach', 'start the run and print its id instead of following it')
-    .action(() =>
-      notAvailableYet('cluster upgrade', 'SPEC §6 (upgrade issue); `frameworks cluster upgrade plan` works now'),
-    );
+    .action(async (service, opts) => {
+      const { upgradeCommand } = load<typeof import('./commands/upgrade')>('./commands/upgrade');
+      await upgradeCommand(service, opts, program.opts());
+    });
 
   upgrade
     .command('plan')

@@ -39,6 +39,12 @@ const act = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
+/** The message of an activity failure's cause (what the activity said), else the failure's own. */
+function causeMessage(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+}
+
 export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
   const input = decide(() => ClusterUpgradeInputSchema.parse(rawInput));
   const progress: ClusterUpgradeProgress = {
@@ -135,11 +141,29 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
 
   // 3. Facts from the live cluster, then every gate before any change.
   const targets = plan.targets.filter((t) => services.includes(t.service));
-  const [detections, configs, digestProblems] = await Promise.all([
-    act.detectServices({ cluster: input.cluster, services }),
+  const [detected, configs, digestProblems] = await Promise.all([
+    // Unreachable hosts come back as detections with an error (the `detect` gate refuses them). Detection that
+    // fails outright is non-retryable by design (a changed or unknown host key, unreadable ssh settings): that is
+    // an unknown fact before any change, so it is a refusal naming the cause, not a failed run.
+    act.detectServices({ cluster: input.cluster, services }).then(
+      (d) => ({ ok: true as const, d }),
+      (err: unknown) => ({ ok: false as const, why: causeMessage(err) }),
+    ),
     act.describeServiceConfigs({ cluster: input.cluster, services }),
     act.checkImageDigests({ cluster: input.cluster, refs: targets.flatMap((t) => (t.imageRef ? [t.imageRef] : [])) }),
   ]);
+  if (!detected.ok) {
+    progress.checks.push({
+      id: 'detect',
+      label: 'services detected on every host',
+      status: 'refuse',
+      detail: detected.why,
+      fix: "verify the host's key out of band, then pin it in ssh.known_hosts of cluster.yaml (or fix the ssh settings)",
+    });
+    setState('refused');
+    return progress;
+  }
+  const detections = detected.d;
   const dbs = ownedDatabases(catalog.catalog, catalog.services, services);
   const ledgers = dbs.length > 0 ? await act.readDatabaseStates({ cluster: input.cluster, databases: dbs }) : [];
   const window = preDeployWindow(catalogRequirements(catalog.catalog, target), target);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
 import {
   parseChannelPointer,
   parseClusterManifest,
@@ -29,13 +30,18 @@ const paths = () => labPaths(state.root);
 const address = (h: string) => HOSTS.find((x) => x.name === h)!.address;
 
 beforeAll(async () => {
+  await acquireLabForTest();
   const started = Date.now();
   state = await labUp({ log: (l) => console.error(`[lab] ${l}`) });
   console.error(`[lab] up (or reused) in ${Date.now() - started} ms`);
 }, 150_000);
 
 afterAll(async () => {
-  if (!down) await labDown();
+  try {
+    if (!down) await labDown();
+  } finally {
+    releaseLabForTest();
+  }
 }, 120_000);
 
 describe('lab hosts', () => {

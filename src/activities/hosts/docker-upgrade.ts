@@ -40,7 +40,11 @@ export async function activateForUpgrade(
   service: string,
   input: { imageRef: string; version: string; env: Record<string, string>; port: number; configHash: string },
 ): Promise<{ action: string }> {
-  return withDocker(cluster, host, (docker) => activateDocker(docker, service, input));
+  // The container also gets FRAMEWORKS_CONFIG_HASH (the lab layout contract, as `up` installs it): services
+  // report it in /health so an operator can see which config a replica runs. It is not part of the config
+  // itself: the label and the hash stay those of cluster.yaml's `env` alone.
+  const env = { ...input.env, FRAMEWORKS_CONFIG_HASH: input.configHash };
+  return withDocker(cluster, host, (docker) => activateDocker(docker, service, { ...input, env }));
 }
 
 export async function finalizeForUpgrade(cluster: LoadedCluster, host: string, service: string): Promise<void> {

@@ -1,5 +1,7 @@
 // Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect, stage, activate, rollback.
 // Every remote command comes from src/domain/hosts/commands.ts (data); this module decides and executes.
+// `current` is switched to a RELATIVE `releases/<hex>` (the on-host layout contract, lab/README.md): an absolute
+// target breaks as soon as the folder is seen through another mount (the lab's root namespace, a rescue shell).
 //
 // Decisions:
 // - Each step converges on a target instead of replaying actions, so a retried activity (worker crash, lost
@@ -30,7 +32,7 @@ import {
   restartCommand,
   sha256FileCommand,
   statusCommand,
-  switchCurrentCommand,
+  switchSymlinkCommand,
   systemdMainPidCommand,
   writeFileAtomicCommand,
   type Argv,
@@ -51,6 +53,10 @@ export const ROLLBACK_UNAVAILABLE = 'RollbackUnavailable'; // non-retryable: not
 export function hostFailure(type: string, message: string, nonRetryable: boolean): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable });
 }
+
+/** Points `current` at `releases/<hex>`, relative to the service folder (see the header). */
+const switchCurrent = (p: ReturnType<typeof nativePaths>, hex: string): Argv =>
+  switchSymlinkCommand(`releases/${hex}`, p.current);
 
 const STEP_MS = 30_000;
 const RESTART_MS = 120_000;
@@ -270,7 +276,7 @@ export async function activateNative(
   }
   await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the activation', STEP_MS, mode);
   if (!envOk) await run(conn, writeFileAtomicCommand(p.env), 'write the env file', STEP_MS, input.envText);
-  if (!linkOk) await run(conn, switchCurrentCommand(svc, hex, base), 'switch current');
+  if (!linkOk) await run(conn, switchCurrent(p, hex), 'switch current');
   const record: InstalledRecord = { ...target, previous };
   await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
   const action = await restartOrReload(conn, svc, base, input.manager, mode);
@@ -339,7 +345,7 @@ export async function rollbackNative(
 
   await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the rollback', STEP_MS, 'restart');
   if (restoreEnv) await run(conn, copyFileAtomicCommand(p.envPrevious, p.env), 'restore the previous env file');
-  if (st.currentIdentity !== destHex) await run(conn, switchCurrentCommand(svc, destHex, base), 'switch back');
+  if (st.currentIdentity !== destHex) await run(conn, switchCurrent(p, destHex), 'switch back');
   if (rewrite) {
     // The failed release is not a rollback target, so the restored record has no previous.
     const record: InstalledRecord = { ...dest, previous: null };

@@ -4,7 +4,7 @@ import { ExitError } from '../../errors';
 export function notAvailableYet(command: string, where: string): never {
   throw new ExitError(
     `\`frameworks ${command}\` is not available yet in this build (planned: ${where}).\n` +
-      'Available now: `frameworks cluster upgrade plan`, `migrate`, `migrate validate`, `data-migrate`, `runs`, `frameworks worker`.',
+      'Available now: `frameworks cluster upgrade` (and `upgrade plan`), `migrate`, `migrate validate`, `data-migrate`, `runs`, `frameworks worker`.',
     1,
   );
 }

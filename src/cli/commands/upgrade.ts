@@ -58,13 +58,27 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
   for (const s of p.services) {
     if (s.status === 'pending') continue;
     lines.push(`  ${STATUS_MARK[s.status]} ${s.service}: ${s.status}`);
+    // The service is named on every host line: follow() prints each distinct line once, so a bare
+    // "h2: upgraded (v0.1.0 → v0.2.0)" of a second service on the same host would be swallowed.
     for (const h of s.result?.hosts ?? []) {
       lines.push(
-        `      ${h.host}: ${h.action}${h.from ? ` (${h.from} → ${h.to})` : ` (→ ${h.to})`}${h.detail ? ` — ${h.detail}` : ''}`,
+        `      ${s.service} on ${h.host}: ${h.action}${h.from ? ` (${h.from} → ${h.to})` : ` (→ ${h.to})`}${h.detail ? ` — ${h.detail}` : ''}`,
       );
     }
   }
   return lines;
+}
+
+/**
+ * Health-wait overrides, deliberately NOT in --help (SPEC §6 fixes 5 s / 90 s for operators; the workflow input
+ * makes them configurable): FRAMEWORKS_HEALTH_INTERVAL and FRAMEWORKS_HEALTH_DEADLINE take a Temporal duration
+ * ("500 milliseconds", "10 seconds"). They exist so the lab e2e can fail a bad release in seconds instead of
+ * waiting out the 90 s deadline; unset or empty ⇒ the workflow's defaults.
+ */
+function healthOverrides(): { healthInterval?: string; healthDeadline?: string } {
+  const interval = process.env.FRAMEWORKS_HEALTH_INTERVAL?.trim();
+  const deadline = process.env.FRAMEWORKS_HEALTH_DEADLINE?.trim();
+  return { ...(interval ? { healthInterval: interval } : {}), ...(deadline ? { healthDeadline: deadline } : {}) };
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
@@ -122,6 +136,7 @@ export async function upgradeCommand(
             skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
             unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
             operator: operatorName(),
+            ...healthOverrides(),
           },
         ],
         typedSearchAttributes: runSearchAttributes(cluster, opts.all ? 'upgrade-all' : `upgrade-${service}`),
@@ -142,7 +157,18 @@ export async function upgradeCommand(
     try {
       final = await follow<ClusterUpgradeProgress>({
         handle,
-        query: () => handle.query(upgradeProgressQuery),
+        query: async () => {
+          const p = await handle.query(upgradeProgressQuery);
+          if (TERMINAL.has(p.state)) return p;
+          // A run that failed before reaching a terminal progress state (an activity failing non-retryably
+          // during planning) still answers the query with its last state, forever: without this the CLI
+          // would poll a closed run until Ctrl-C. Closed ⇒ its progress is final (asked again: it may have
+          // finished between the two calls); still not terminal ⇒ failed, and handle.result() says why below.
+          const { status } = await handle.describe();
+          if (status.name === 'RUNNING') return p;
+          const last = await handle.query(upgradeProgressQuery);
+          return TERMINAL.has(last.state) ? last : { ...last, state: 'failed' as const };
+        },
         render: (p) => (opts.json ? [] : renderUpgradeProgress(p)),
         done: (p) => TERMINAL.has(p.state),
         waiting: (p) => p.state === 'awaiting-approval',
