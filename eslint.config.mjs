@@ -5,7 +5,15 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'lib/**', '.tools/**', '.data/**', 'test-artifacts/**', 'eslint.config.mjs', 'test/fixtures/**/*.js'],
+    ignores: [
+      'node_modules/**',
+      'lib/**',
+      '.tools/**',
+      '.data/**',
+      'test-artifacts/**',
+      'eslint.config.mjs',
+      'test/fixtures/**/*.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
