@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   }
   console.log('Service upgrades on real hosts (`upgrade --all`, rollback) run on the network-namespace lab:');
   console.log(
-    '`npx tsx lab/cli.ts up` builds it; the end-to-end upgrade demo on it is the next step (see the issues).',
+    '`frameworks dev lab up` builds it (test/e2e/upgrade-lab.test.ts drives it); adding it to this demo is next.',
   );
   console.log('Temporal and PostgreSQL keep running for exploring; stop them with: npm run demo -- --down');
 }
