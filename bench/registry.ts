@@ -16,4 +16,10 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     needs: ['postgres', 'temporal'],
     load: async () => (await import('./migrate')).migrateBenchmark,
   },
+  {
+    name: 'data-migrate',
+    summary: 'rows/s of the dataMigration workflow vs a plain keyset loop and set-based SQL; pause latency (SPEC §12)',
+    needs: ['postgres', 'temporal'],
+    load: async () => (await import('./data-migrate')).dataMigrateBenchmark,
+  },
 ];
