@@ -24,12 +24,11 @@ import { serviceDatabase } from '../domain/catalog';
 import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
 import { ownedDatabases, upgradeGates } from '../domain/gates/upgrade-gates';
 import { fingerprint } from '../domain/hash';
-import { resolveSelector } from '../domain/selector';
-import { buildUpgradePlan } from '../domain/upgrade-plan';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { approvalGate } from './approval';
+import { gatherAndPlan } from './plan-steps';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
 import { serviceUpgrade } from './service-upgrade';
 import { decide } from './util';
@@ -73,32 +72,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   });
 
   // 1. Pin the concrete version once; every later step uses it.
-  const topology = await act.describeCluster({ cluster: input.cluster });
-  const resolved = decide(() =>
-    input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
-  );
-  const [catalog, release, migrations] = await Promise.all([
-    act.loadCatalog({ cluster: input.cluster }),
-    act.fetchReleaseSlice({
-      cluster: input.cluster,
-      channel: resolved.channel,
-      version: resolved.version,
-      services: Object.keys(topology.services).sort(),
-    }),
-    act.discoverMigrations({ cluster: input.cluster }),
-  ]);
-  const plan = decide(() =>
-    buildUpgradePlan({
-      topology,
-      selector: input.selector,
-      resolved,
-      catalog,
-      release,
-      cliVersion: input.cliVersion,
-      unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
-      migrationItems: migrations.items,
-    }),
-  );
+  const { topology, catalog, release, migrations, plan } = await gatherAndPlan(act, input);
   const target = plan.platformVersion;
   progress.target = target;
   progress.warnings.push(...plan.warnings);

@@ -1,0 +1,46 @@
+// Gathering what an upgrade plan needs and deciding it: shared by `upgradePlan` (read-only) and `clusterUpgrade`
+// (which then runs the live gates). Same activities, same order, so both workflows' histories look alike.
+import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { UpgradePlan } from '../contracts/plan';
+import { resolveSelector } from '../domain/selector';
+import { buildUpgradePlan } from '../domain/upgrade-plan';
+import { decide } from './util';
+
+export interface PlanRequest {
+  cluster: string;
+  selector: string;
+  cliVersion: string;
+  unsafeIgnoreCliVersionFloor: boolean;
+}
+
+export async function gatherAndPlan(acts: ActivityInterfaceFor<Activities>, input: PlanRequest) {
+  const topology = await acts.describeCluster({ cluster: input.cluster });
+  // Empty selector = the cluster's channel (reference §1.1), resolved once and pinned for the whole run.
+  const resolved = decide(() =>
+    input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
+  );
+  const [catalog, release, migrations] = await Promise.all([
+    acts.loadCatalog({ cluster: input.cluster }),
+    acts.fetchReleaseSlice({
+      cluster: input.cluster,
+      channel: resolved.channel,
+      version: resolved.version,
+      services: Object.keys(topology.services).sort(),
+    }),
+    acts.discoverMigrations({ cluster: input.cluster }),
+  ]);
+  const plan: UpgradePlan = decide(() =>
+    buildUpgradePlan({
+      topology,
+      selector: input.selector,
+      resolved,
+      catalog,
+      release,
+      cliVersion: input.cliVersion,
+      unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
+      migrationItems: migrations.items,
+    }),
+  );
+  return { topology, catalog, release, migrations, plan };
+}
