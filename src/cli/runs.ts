@@ -2,10 +2,16 @@
 // polls the cluster's task queue (instead of a run that waits forever), and failures rendered as one message.
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitError } from '../errors';
-import { readOnlyWorkflowId, taskQueueFor } from '../temporal/ids';
+import { webUiLink, type TemporalTarget } from '../temporal/connection';
+import { changeWorkflowId, readOnlyWorkflowId, taskQueueFor } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwState } from '../temporal/search-attributes';
 
 export function operatorName(): string {
@@ -56,4 +62,57 @@ export function describeRunFailure(err: unknown): string | undefined {
   let cause: unknown = err.cause;
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   return cause instanceof Error ? cause.message : err.message;
+}
+
+/** A change is already running on the lock: say who, what, since when, and how to watch it. */
+export async function describeLockHolder(client: Client, target: TemporalTarget, workflowId: string): Promise<string> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    const op = d.typedSearchAttributes.get(FwOperation) ?? d.type;
+    const who = d.typedSearchAttributes.get(FwOperator) ?? 'unknown operator';
+    const link = webUiLink(target, workflowId);
+    return (
+      `another change is already running on this cluster: ${op} (${d.type}) started by ${who} at ` +
+      `${d.startTime.toISOString()}, run ${d.runId}.\n` +
+      `Watch it: frameworks cluster runs watch ${workflowId}${link ? `\nWeb UI: ${link}` : ''}`
+    );
+  } catch {
+    return `another change is already running on this cluster (${workflowId}); watch it: frameworks cluster runs watch ${workflowId}`;
+  }
+}
+
+/**
+ * Starts a mutating run on the cluster's change lock (SPEC §4: workflow id `fw/<cluster>/change`, conflict
+ * policy FAIL), or under a unique read-only id for a dry-run, which changes nothing and takes no lock. A held
+ * lock becomes one message saying who holds it, since when, and how to watch it.
+ */
+export async function startChange(
+  client: Client,
+  target: TemporalTarget,
+  opts: {
+    cluster: string;
+    workflowType: string;
+    dryRunOperation: string;
+    dryRun: boolean;
+    args: unknown[];
+    typedSearchAttributes: ReturnType<typeof runSearchAttributes>;
+  },
+): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; workflowId: string }> {
+  const workflowId = opts.dryRun ? newReadOnlyId(opts.cluster, opts.dryRunOperation) : changeWorkflowId(opts.cluster);
+  try {
+    const handle = await client.workflow.start(opts.workflowType, {
+      taskQueue: taskQueueFor(opts.cluster),
+      workflowId,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: opts.args,
+      typedSearchAttributes: opts.typedSearchAttributes,
+    });
+    return { handle, workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new ExitError(await describeLockHolder(client, target, workflowId), 1);
+    }
+    throw err;
+  }
 }

@@ -1,20 +1,17 @@
 // `frameworks cluster migrate --phase P [--to-version T] [--dry-run] [--yes]`: starts `schemaMigrate` on the
 // cluster's change lock, shows the gates and pending migrations, asks for approval (unless --yes), and follows
 // the run until it ends. Ctrl-C detaches.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Phase } from '../../contracts/migrations';
 import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
 import { validateVersion } from '../../domain/version';
 import { ExitError } from '../../errors';
-import { connectClient, webUiLink, type TemporalTarget } from '../../temporal/connection';
-import { changeWorkflowId, taskQueueFor } from '../../temporal/ids';
-import { FwOperation, FwOperator } from '../../temporal/search-attributes';
+import { connectClient, webUiLink } from '../../temporal/connection';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { follow } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt, confirm } from '../prompt';
-import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
+import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
 
 export interface MigrateOptions {
   manifest?: string;
@@ -25,23 +22,6 @@ export interface MigrateOptions {
   detach?: boolean;
   json?: boolean;
   skipDataMigrationCheck?: boolean;
-}
-
-/** A change is already running on the lock: say who, what, since when, and how to watch it. */
-export async function describeLockHolder(client: Client, target: TemporalTarget, workflowId: string): Promise<string> {
-  try {
-    const d = await client.workflow.getHandle(workflowId).describe();
-    const op = d.typedSearchAttributes.get(FwOperation) ?? d.type;
-    const who = d.typedSearchAttributes.get(FwOperator) ?? 'unknown operator';
-    const link = webUiLink(target, workflowId);
-    return (
-      `another change is already running on this cluster: ${op} (${d.type}) started by ${who} at ` +
-      `${d.startTime.toISOString()}, run ${d.runId}.\n` +
-      `Watch it: frameworks cluster runs watch ${workflowId}${link ? `\nWeb UI: ${link}` : ''}`
-    );
-  } catch {
-    return `another change is already running on this cluster (${workflowId}); watch it: frameworks cluster runs watch ${workflowId}`;
-  }
 }
 
 const MARK: Record<string, string> = {
@@ -106,34 +86,24 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
   const { client, target } = await connectClient();
   try {
     await requireWorker(client, cluster);
-    // A dry-run changes nothing, so it does not take the change lock.
-    const workflowId = opts.dryRun ? newReadOnlyId(cluster, 'migrate-dry-run') : changeWorkflowId(cluster);
-    let handle;
-    try {
-      handle = await client.workflow.start('schemaMigrate', {
-        taskQueue: taskQueueFor(cluster),
-        workflowId,
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        args: [
-          {
-            cluster,
-            phase: opts.phase,
-            toVersion,
-            dryRun: opts.dryRun ?? false,
-            approved: opts.yes ?? false,
-            skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
-            operator: operatorName(),
-          },
-        ],
-        typedSearchAttributes: runSearchAttributes(cluster, `migrate-${opts.phase}`),
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ExitError(await describeLockHolder(client, target, workflowId), 1);
-      }
-      throw err;
-    }
+    const { handle, workflowId } = await startChange(client, target, {
+      cluster,
+      workflowType: 'schemaMigrate',
+      dryRunOperation: 'migrate-dry-run',
+      dryRun: opts.dryRun ?? false,
+      args: [
+        {
+          cluster,
+          phase: opts.phase,
+          toVersion,
+          dryRun: opts.dryRun ?? false,
+          approved: opts.yes ?? false,
+          skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
+          operator: operatorName(),
+        },
+      ],
+      typedSearchAttributes: runSearchAttributes(cluster, `migrate-${opts.phase}`),
+    });
     const link = webUiLink(target, workflowId);
     if (!opts.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));
     if (opts.detach) {

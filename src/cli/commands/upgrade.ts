@@ -1,19 +1,16 @@
 // `frameworks cluster upgrade <service> | --all`: starts `clusterUpgrade` on the cluster's change lock, shows the
 // plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
 import { resolveSelector } from '../../domain/selector';
 import { ExitError, InputError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
-import { changeWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { ORCHESTRATOR_VERSION } from '../../version';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { follow } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt, confirm } from '../prompt';
-import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
-import { describeLockHolder } from './migrate';
+import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
 
 export interface UpgradeOptions {
   manifest?: string;
@@ -114,38 +111,30 @@ export async function upgradeCommand(
   const { client, target } = await connectClient();
   try {
     await requireWorker(client, cluster);
-    const workflowId = opts.dryRun ? newReadOnlyId(cluster, 'upgrade-dry-run') : changeWorkflowId(cluster);
-    let handle;
-    try {
-      handle = await client.workflow.start('clusterUpgrade', {
-        taskQueue: taskQueueFor(cluster),
-        workflowId,
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        args: [
-          {
-            cluster,
-            services: opts.all ? 'all' : [service!],
-            selector,
-            cliVersion: ORCHESTRATOR_VERSION,
-            dryRun: opts.dryRun ?? false,
-            approved: opts.yes ?? false,
-            noRollback: opts.rollback === false,
-            skipValidation: opts.skipValidation ?? false,
-            skipMigrationCheck: opts.skipMigrationCheck ?? false,
-            skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
-            unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
-            operator: operatorName(),
-            ...healthOverrides(),
-          },
-        ],
-        typedSearchAttributes: runSearchAttributes(cluster, opts.all ? 'upgrade-all' : `upgrade-${service}`),
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new ExitError(await describeLockHolder(client, target, workflowId), 1);
-      throw err;
-    }
+    const { handle, workflowId } = await startChange(client, target, {
+      cluster,
+      workflowType: 'clusterUpgrade',
+      dryRunOperation: 'upgrade-dry-run',
+      dryRun: opts.dryRun ?? false,
+      args: [
+        {
+          cluster,
+          services: opts.all ? 'all' : [service!],
+          selector,
+          cliVersion: ORCHESTRATOR_VERSION,
+          dryRun: opts.dryRun ?? false,
+          approved: opts.yes ?? false,
+          noRollback: opts.rollback === false,
+          skipValidation: opts.skipValidation ?? false,
+          skipMigrationCheck: opts.skipMigrationCheck ?? false,
+          skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
+          unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
+          operator: operatorName(),
+          ...healthOverrides(),
+        },
+      ],
+      typedSearchAttributes: runSearchAttributes(cluster, opts.all ? 'upgrade-all' : `upgrade-${service}`),
+    });
     const link = webUiLink(target, workflowId);
     if (!opts.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));
     if (opts.detach) {
