@@ -1,6 +1,7 @@
 // `frameworks worker --manifest cluster.yaml [--manifest other.yaml]`: runs until SIGINT/SIGTERM, finishing
 // in-flight activity attempts where it can; Temporal resumes anything unfinished on the next worker.
 import { loadClusterConfig } from '../activities/cluster-config';
+import { closePools } from '../activities/postgres/connect';
 import { connectWorker } from '../temporal/connection';
 import { taskQueueFor } from '../temporal/ids';
 import { createClusterWorkers } from './create';
@@ -34,6 +35,7 @@ export async function workerCommand(opts: { manifest: string[]; logLevel: string
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await closePools();
     await connection.close();
   }
 }

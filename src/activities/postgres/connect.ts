@@ -90,6 +90,66 @@ export async function withClient<T>(target: DatabaseTarget, fn: (client: pg.Clie
   }
 }
 
+// One small pool per database URL for the worker's short, frequent units of work (a transactional migration,
+// a data-migration batch): opening a connection costs more than the work itself, and a used backend has its
+// catalog caches warm. Anything that may change session state runs with `reset`, which DISCARDs ALL before the
+// connection goes back; a connection whose work failed is destroyed rather than reused.
+const pools = new Map<string, pg.Pool>();
+
+function poolFor(target: DatabaseTarget): pg.Pool {
+  let pool = pools.get(target.url);
+  if (!pool) {
+    pool = new pg.Pool({
+      connectionString: target.url,
+      application_name: 'frameworks-worker',
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      max: 4,
+      allowExitOnIdle: true,
+    });
+    // An idle pooled client whose server goes away emits 'error' on the pool; the pool drops it.
+    pool.on('error', () => {});
+    pools.set(target.url, pool);
+  }
+  return pool;
+}
+
+/**
+ * Runs fn on a pooled connection. With `reset` (foreign SQL ran: migration files, definition statements) the
+ * session is returned to a clean state before reuse. A failure destroys the connection.
+ */
+export async function withPooledClient<T>(
+  target: DatabaseTarget,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  opts: { reset?: boolean } = {},
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await poolFor(target).connect();
+  } catch (err) {
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(redact(`cannot connect to database ${target.database}: ${(err as Error).message}`, target.secrets));
+  }
+  let broken: Error | undefined;
+  try {
+    const out = await fn(client);
+    if (opts.reset) await client.query('DISCARD ALL');
+    return out;
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken ?? false);
+  }
+}
+
+/** Closes every pool (worker shutdown, tests). */
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end().catch(() => {})));
+}
+
 /** SQLSTATE of a pg error, if any. */
 export function sqlState(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
