@@ -52,13 +52,19 @@ describe('migrate survives a worker crash', () => {
         workflowIdConflictPolicy: 'FAIL',
         args: [{ cluster: 'crash', phase: 'expand', toVersion: 'v0.1.0', approved: true }],
       });
-      // Wait until 001 is committed and 002 is running (its pg_sleep holds it open), then kill the worker.
-      for (let i = 0; i < 200; i++) {
-        const p = await handle.query<SchemaMigrateProgress>('progress');
-        if (p.migrations[1]?.status === 'applying') break;
-        await new Promise((r) => setTimeout(r, 50));
+      // Wait until 001 is committed and 002 is running (its pg_sleep holds it open), seen from the database
+      // itself: transactional migrations run as local activities, so the workflow's progress query is answered
+      // only between workflow tasks.
+      let sleeping = false;
+      for (let i = 0; i < 400 && !sleeping; i++) {
+        const running = await sql<{ n: number }>(
+          'postgres',
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'crash_db' AND query LIKE 'SELECT pg_sleep(4)%'`,
+        );
+        sleeping = running[0]!.n > 0;
+        if (!sleeping) await new Promise((r) => setTimeout(r, 25));
       }
-      await new Promise((r) => setTimeout(r, 500));
+      expect(sleeping).toBe(true);
       await first.kill('SIGKILL');
       const afterKill = await sql<{ filename: string }>('crash_db', 'SELECT filename FROM _migrations ORDER BY seq');
       expect(afterKill.map((r) => r.filename)).toEqual(['001_t1.sql']);

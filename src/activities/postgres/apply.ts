@@ -9,7 +9,7 @@ import type { MigrationItem } from '../../contracts/migrations';
 import { lexSql, lineWithin, type LexedStatement } from '../../domain/migrations/sql-lexer';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
-import { isTransientPgError, redact, withClient, type DatabaseTarget } from './connect';
+import { isTransientPgError, redact, withClient, withPooledClient, type DatabaseTarget } from './connect';
 import { ensureLedger, findLedgerRow, insertLedgerRow } from './ledger';
 import { lockForSession, lockForTransaction } from './lock';
 
@@ -33,7 +33,7 @@ function sqlFailure(item: MigrationItem, target: DatabaseTarget, err: unknown, s
   );
 }
 
-async function checkLedger(client: pg.Client, item: MigrationItem): Promise<'absent' | 'same'> {
+async function checkLedger(client: pg.ClientBase, item: MigrationItem): Promise<'absent' | 'same'> {
   const existing = await findLedgerRow(client, item);
   if (!existing) return 'absent';
   if (existing.checksum === item.checksum) return 'same';
@@ -50,7 +50,7 @@ async function checkLedger(client: pg.Client, item: MigrationItem): Promise<'abs
  * statement autocommits on its own: a multi-statement string would run as one implicit transaction).
  */
 async function runStatements(
-  client: pg.Client,
+  client: pg.ClientBase,
   target: DatabaseTarget,
   item: MigrationItem,
   sql: string,
@@ -67,7 +67,7 @@ async function runStatements(
 }
 
 async function applyTransactional(
-  client: pg.Client,
+  client: pg.ClientBase,
   target: DatabaseTarget,
   item: MigrationItem,
   sql: string,
@@ -91,7 +91,7 @@ async function applyTransactional(
 }
 
 async function applyAutocommit(
-  client: pg.Client,
+  client: pg.ClientBase,
   target: DatabaseTarget,
   item: MigrationItem,
   sql: string,
@@ -120,20 +120,25 @@ export async function applyMigrationTo(
   // Long DDL keeps the activity alive; a dead worker stops heartbeating and Temporal retries elsewhere.
   const timer = setInterval(heartbeat, 2_000);
   try {
-    const outcome = await withClient(target, async (client) => {
-      if (target.engine === 'yugabyte' && item.transactional) {
-        // No advisory locks on older YSQL: take the lock row outside the transaction, hold it across it.
-        const release = await lockForSession(client, target.engine, target.database, holder);
-        try {
-          return await applyTransactional(client, target, item, sql);
-        } finally {
-          await release().catch(() => {});
-        }
-      }
-      return item.transactional
-        ? applyTransactional(client, target, item, sql)
-        : applyAutocommit(client, target, item, sql, holder);
-    });
+    // A transactional migration on PostgreSQL is a short unit of work on a pooled connection (reset afterwards:
+    // a file may SET session parameters); .notx work and YugabyteDB's lock row hold a session of their own.
+    const outcome =
+      target.engine === 'postgres' && item.transactional
+        ? await withPooledClient(target, (client) => applyTransactional(client, target, item, sql), { reset: true })
+        : await withClient(target, async (client) => {
+            if (target.engine === 'yugabyte' && item.transactional) {
+              // No advisory locks on older YSQL: take the lock row outside the transaction, hold it across it.
+              const release = await lockForSession(client, target.engine, target.database, holder);
+              try {
+                return await applyTransactional(client, target, item, sql);
+              } finally {
+                await release().catch(() => {});
+              }
+            }
+            return item.transactional
+              ? applyTransactional(client, target, item, sql)
+              : applyAutocommit(client, target, item, sql, holder);
+          });
     return { outcome, durationMs: Date.now() - started };
   } catch (err) {
     if (err instanceof Error) err.message = redact(err.message, target.secrets);

@@ -20,7 +20,16 @@ CREATE TABLE IF NOT EXISTS _migrations (
  * `transactional` and have a (version, seq) primary key, which would make an expand and a contract migration
  * with the same number collide. Idempotent; runs inside the caller's transaction when there is one.
  */
-export async function ensureLedger(client: pg.Client): Promise<void> {
+export async function ensureLedger(client: pg.ClientBase): Promise<void> {
+  // The common case — a current ledger — costs one catalog read and takes no table lock; only a missing or
+  // older ledger gets DDL (which takes ACCESS EXCLUSIVE on _migrations).
+  const shape = await client.query<{ pk: string | null }>(`
+    SELECT (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord)
+              FROM pg_constraint c
+              JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) ON true
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+             WHERE c.conrelid = to_regclass('_migrations') AND c.contype = 'p') AS pk`);
+  if (shape.rows[0]?.pk === 'version,phase,seq') return;
   await client.query(CREATE_LEDGER);
   await client.query(`ALTER TABLE _migrations ADD COLUMN IF NOT EXISTS phase TEXT NOT NULL DEFAULT 'expand'`);
   await client.query(`ALTER TABLE _migrations ADD COLUMN IF NOT EXISTS transactional BOOLEAN NOT NULL DEFAULT true`);
@@ -38,7 +47,7 @@ export async function ensureLedger(client: pg.Client): Promise<void> {
 }
 
 /** Rows of the ledger; `null` when the table does not exist (an empty ledger, reference §4.5). */
-export async function readLedgerRows(client: pg.Client): Promise<LedgerRow[] | null> {
+export async function readLedgerRows(client: pg.ClientBase): Promise<LedgerRow[] | null> {
   try {
     // Older ledgers may lack phase/transactional: read them with the defaults the upgrade would give.
     const cols = await client.query<{ column_name: string }>(
@@ -59,7 +68,7 @@ export async function readLedgerRows(client: pg.Client): Promise<LedgerRow[] | n
 }
 
 export async function findLedgerRow(
-  client: pg.Client,
+  client: pg.ClientBase,
   key: { version: string; phase: string; seq: number },
 ): Promise<{ checksum: string; filename: string } | undefined> {
   const r = await client.query<{ checksum: string; filename: string }>(
@@ -70,7 +79,7 @@ export async function findLedgerRow(
 }
 
 export async function insertLedgerRow(
-  client: pg.Client,
+  client: pg.ClientBase,
   row: { version: string; phase: string; seq: number; filename: string; checksum: string; transactional: boolean },
 ): Promise<void> {
   await client.query(

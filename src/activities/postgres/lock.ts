@@ -12,7 +12,7 @@ const LOCK_NAMESPACE = 'frameworks_migrations';
 const LOCK_ROW_TTL = '15 minutes';
 
 /** Inside an open transaction: held until COMMIT/ROLLBACK. */
-export async function lockForTransaction(client: pg.Client, engine: Engine, database: string): Promise<void> {
+export async function lockForTransaction(client: pg.ClientBase, engine: Engine, database: string): Promise<void> {
   if (engine === 'postgres') {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_NAMESPACE, database]);
   }
@@ -20,7 +20,7 @@ export async function lockForTransaction(client: pg.Client, engine: Engine, data
 
 /** Session-level lock for autocommit work (.notx); returns the release function. */
 export async function lockForSession(
-  client: pg.Client,
+  client: pg.ClientBase,
   engine: Engine,
   database: string,
   holder: string,
