@@ -16,6 +16,11 @@ export const ClusterUpgradeInputSchema = z
     skipMigrationCheck: z.boolean().default(false),
     skipDataMigrationCheck: z.boolean().default(false),
     unsafeIgnoreCliVersionFloor: z.boolean().default(false),
+    /**
+     * Set by `release` only: its own expand step runs before the upgrade, so the schema gate counts every
+     * pending expand migration ≤ target as applied (an edited one still refuses). Not a CLI flag.
+     */
+    assumeExpandApplied: z.boolean().default(false),
     operator: z.string().default(''),
     approvalTimeout: z.string().default('15 minutes'),
     healthInterval: z.string().default('5 seconds'),

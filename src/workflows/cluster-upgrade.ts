@@ -24,6 +24,7 @@ import { serviceDatabase } from '../domain/catalog';
 import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
 import { ownedDatabases, upgradeGates } from '../domain/gates/upgrade-gates';
 import { fingerprint } from '../domain/hash';
+import { ledgersAfterExpand } from '../domain/migrations/project';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
@@ -159,7 +160,13 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     definitions: catalog.services,
     detections,
     migrationItems: migrations.items,
-    ledgers: ledgers.map((l) => l.ledger),
+    ledgers: input.assumeExpandApplied
+      ? ledgersAfterExpand(
+          ledgers.map((l) => l.ledger),
+          migrations.items,
+          target,
+        )
+      : ledgers.map((l) => l.ledger),
     liveStates,
     skipMigrationCheck: input.skipMigrationCheck,
     skipDataMigrationCheck: input.skipDataMigrationCheck,
