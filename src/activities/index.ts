@@ -27,6 +27,8 @@ import type {
 import * as dm from './data-migrations/activities';
 import type { HostDetection } from '../contracts/upgrade';
 import * as up from './hosts/upgrade';
+import type { HostAccess } from '../contracts/doctor';
+import { hostAccessFor } from './doctor/host-access';
 
 export interface ActivityDeps {
   clusters: Record<string, LoadedCluster>;
@@ -186,6 +188,12 @@ export function createActivities(deps: ActivityDeps) {
     },
     async rollbackServiceOnHost(input: Parameters<typeof up.rollbackOnHost>[1]): Promise<{ action: string }> {
       return asActivity(() => up.rollbackOnHost(clusterOf(input.cluster), input));
+    },
+
+    // ---- doctor (SPEC §8) ----
+    /** SSH reachability per host and, per replica, the command that shows its state (read-only). */
+    async checkHostAccess(input: { cluster: string }): Promise<HostAccess> {
+      return asActivity(() => hostAccessFor(clusterOf(input.cluster)));
     },
   };
 }

@@ -50,15 +50,45 @@ export function buildProgram(): Command {
     .command('status')
     .description('deployed vs available version per service and host, health, and in-flight runs')
     .addOption(manifestOption())
-    .option('--json', 'print JSON')
-    .action(() => notAvailableYet('cluster status', 'SPEC §8 (operator surfaces issue)'));
+    .option('--version <selector>', 'compare with stable | rc | vX.Y.Z[-pre] (default: the channel in cluster.yaml)')
+    .option('--limit <n>', 'how many recent runs to list', '10')
+    .option('--json', 'print JSON (schema: StatusReportSchema, src/contracts/status.ts)')
+    .addHelpText(
+      'after',
+      '\nThe worker detects every replica over SSH (content identity: image digest / tarball SHA-256) and probes its\n' +
+        'health through the SSH connection, in a read-only run fw/<cluster>/status/<uuid>. "upgrade available" means\n' +
+        'the target pins different bytes (a carried service with the same bytes is "up to date"). Runs of the cluster\n' +
+        'come from Temporal visibility (FwCluster) with Web UI links.\n' +
+        'Exit codes: 0 every replica running and healthy (upgrades may be available) · 3 something needs attention\n' +
+        '(not installed, not running, unhealthy, unreachable, target release unreadable, no worker) · 1 status failed.',
+    )
+    .action(async (opts) => {
+      const { statusCommand } = load<typeof import('./commands/status')>('./commands/status');
+      await statusCommand(opts, program.opts());
+    });
 
   cluster
     .command('doctor')
     .description('check infrastructure, services, migration ledger, data migrations, Temporal and worker presence')
     .addOption(manifestOption())
-    .option('--json', 'print JSON')
-    .action(() => notAvailableYet('cluster doctor', 'SPEC §8 (operator surfaces issue)'));
+    .option(
+      '--version <selector>',
+      'check the ledger against stable | rc | vX.Y.Z (default: the channel in cluster.yaml)',
+    )
+    .option('--json', 'print JSON (schema: DoctorReportSchema, src/contracts/doctor.ts)')
+    .addHelpText(
+      'after',
+      '\nOn this machine: Temporal reachable, search attributes registered, a worker polling fw-<cluster>, the catalog\n' +
+        'and migration files. On the worker (read-only run fw/<cluster>/doctor/<uuid>): the target release, every\n' +
+        'database, SSH to every host, every service probed through SSH, the _migrations ledger of each database\n' +
+        '(missing ⇒ degraded, edited ⇒ unhealthy, pending contract ⇒ a note) and required data migrations.\n' +
+        'Every failing check prints the command that fixes it.\n' +
+        'Exit codes: 0 healthy · 3 degraded or unhealthy · 1 doctor itself failed.',
+    )
+    .action(async (opts) => {
+      const { doctorCommand } = load<typeof import('./commands/doctor')>('./commands/doctor');
+      await doctorCommand(opts, program.opts());
+    });
 
   const upgrade = cluster
     .command('upgrade')
@@ -176,7 +206,15 @@ export function buildProgram(): Command {
     .description("set the cluster's release channel in cluster.yaml (comments and order preserved)")
     .argument('<channel>', 'stable | rc')
     .addOption(manifestOption())
-    .action(() => notAvailableYet('cluster set-channel', 'SPEC §5 (operator surfaces issue)'));
+    .addHelpText(
+      'after',
+      '\nLocal: changes only the value of the top-level channel: key (added after name: if absent); comments, order\n' +
+        'and every other byte stay. Restart the worker afterwards: it reads cluster.yaml when it starts.',
+    )
+    .action((channel, opts) => {
+      const { setChannelCommand } = load<typeof import('./commands/set-channel')>('./commands/set-channel');
+      setChannelCommand(channel, opts, program.opts());
+    });
 
   const runs = cluster.command('runs').description('runs of this cluster from Temporal visibility (filter: FwCluster)');
   const runsAction =

@@ -5,3 +5,5 @@ export { dataMigration } from './data-migration';
 export { dataMigrationControl } from './data-migration-control';
 export { clusterUpgrade } from './cluster-upgrade';
 export { serviceUpgrade } from './service-upgrade';
+export { clusterStatus } from './status';
+export { clusterDoctor } from './doctor';
