@@ -39,26 +39,49 @@ export const RunBatchInputSchema = z
     /** Compare-and-set token: the checkpoint the workflow last saw (null = never started). */
     expectedCheckpoint: CheckpointSchema.nullable(),
     batchSize: z.number().int().min(1).max(1_000_000),
+    /**
+     * Present: run batches in a loop on one connection (each its own transaction, same compare-and-set) until
+     * this many milliseconds have passed since the activity began, the scope is done, or the job is paused.
+     * 0 = one batch. Absent: exactly one batch with the original outcomes (histories from before the loop).
+     */
+    timeBudgetMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
 export type RunBatchInput = z.infer<typeof RunBatchInputSchema>;
 
 export const RunBatchResultSchema = z.object({
   /**
-   * applied: this call committed one batch. stale: the stored checkpoint was not the expected one (an earlier
-   * attempt already committed, or another runner moved it); nothing was applied and the current state is
-   * returned, so the workflow continues from the truth. done: the scope was already complete.
+   * One batch (no timeBudgetMs): applied: this call committed one batch. stale: the stored checkpoint was not
+   * the expected one (an earlier attempt already committed, or another runner moved it); nothing was applied
+   * and the current state is returned, so the workflow continues from the truth. done: the scope was already
+   * complete.
+   * A loop (timeBudgetMs): why it stopped after `batches` batches — budget: time is up, more to do; done: the
+   * scope is complete; paused: the job or scope is paused (read under the row lock before a batch); stale: the
+   * stored checkpoint was neither the expected one nor one this activity committed (someone else moved it).
    */
-  outcome: z.enum(['applied', 'stale', 'done']),
+  outcome: z.enum(['applied', 'stale', 'done', 'budget', 'paused']),
+  /** Batches committed by this activity (over all its attempts, as far as heartbeats tell). */
+  batches: z.number().int().min(0).optional(),
   checkpoint: CheckpointSchema.nullable(),
   done: z.boolean(),
   /** Cumulative counts of the scope after this call. */
   counts: CountsSchema,
-  /** What this call's batch did (zero unless applied). */
+  /** What this call's batches did together (zero unless some applied). */
   batch: CountsSchema,
   durationMs: z.number(),
 });
 export type RunBatchResult = z.infer<typeof RunBatchResultSchema>;
+
+/**
+ * Heartbeat details of a batch loop: what this activity has committed so far. A retried attempt that finds the
+ * stored checkpoint equal to `checkpoint` knows the move was its own and continues from there.
+ */
+export const BatchProgressSchema = z.object({
+  checkpoint: CheckpointSchema.nullable(),
+  batches: z.number().int().min(0),
+  batch: CountsSchema,
+});
+export type BatchProgress = z.infer<typeof BatchProgressSchema>;
 
 /** One `_data_migration_runs` row as read. */
 export const ScopeStateSchema = z.object({
@@ -100,6 +123,11 @@ export const DataMigrationInputSchema = z
     /** Limit the run to one scope (`--scope-kind/--scope-value`); default: the definition's scopes. */
     scope: ScopeSchema.optional(),
     operator: z.string().default(''),
+    /**
+     * How long one batch activity keeps running batches (each its own transaction) before it reports back to
+     * the workflow; default 1,500 ms. Pause still takes effect between batches.
+     */
+    batchTimeBudgetMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
 export type DataMigrationInput = z.input<typeof DataMigrationInputSchema>;

@@ -3,7 +3,7 @@
 // dry-run, and history size per run.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataMigrationStatusView } from '../../src/contracts/data-migrate';
+import type { DataMigrationStatusView, RunBatchResult } from '../../src/contracts/data-migrate';
 import { dataMigrationWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import type {
   DataControlInput,
@@ -33,14 +33,50 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-function start(batchSize: number): Promise<WorkflowHandle> {
+function start(batchSize: number, batchTimeBudgetMs?: number): Promise<WorkflowHandle> {
   return client.workflow.start('dataMigration', {
     taskQueue: taskQueueFor(CLUSTER),
     workflowId: dataMigrationWorkflowId(CLUSTER, 'purser', 'invoice-line-items'),
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    args: [{ cluster: CLUSTER, service: 'purser', id: 'invoice-line-items', batchSize }],
+    args: [
+      {
+        cluster: CLUSTER,
+        service: 'purser',
+        id: 'invoice-line-items',
+        batchSize,
+        ...(batchTimeBudgetMs === undefined ? {} : { batchTimeBudgetMs }),
+      },
+    ],
   });
+}
+
+interface ActivityEvent {
+  name: string;
+  scheduledId: number;
+  completedId: number | null;
+  result?: RunBatchResult;
+}
+
+/** Activities of a run in history order, with dmRunBatch results decoded (JSON payloads). */
+async function activityEvents(handle: WorkflowHandle) {
+  const history = await handle.fetchHistory();
+  const acts = new Map<number, ActivityEvent>();
+  let updateCompletedId: number | null = null;
+  for (const e of history.events ?? []) {
+    const id = Number(e.eventId);
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) acts.set(id, { name: sched.activityType?.name ?? '', scheduledId: id, completedId: null });
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const a = acts.get(Number(done.scheduledEventId))!;
+      a.completedId = id;
+      const data = done.result?.payloads?.[0]?.data;
+      if (a.name === 'dmRunBatch' && data) a.result = JSON.parse(Buffer.from(data).toString('utf8')) as RunBatchResult;
+    }
+    if (e.workflowExecutionUpdateCompletedEventAttributes && updateCompletedId === null) updateCompletedId = id;
+  }
+  return { activities: [...acts.values()], updateCompletedId };
 }
 
 type WithoutCluster<T> = T extends unknown ? Omit<T, 'cluster'> : never;
@@ -134,6 +170,64 @@ describe('dataMigration', () => {
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
     await captureHistory(client, handle.workflowId, 'data-migration-pause-resume');
+    const agg = await aggregates();
+    expect(agg.items).toBe(seed.lineItems);
+    expect(Number(agg.amount)).toBe(seed.amountCents);
+  });
+
+  it('pause during a multi-batch activity: mirrored at once, the activity stops at its next batch, ack after its last commit', async () => {
+    const seed = await seedPurser(databaseUrl(), DB, 40_000);
+    // A budget far longer than the run: without a pause, one activity would apply every batch.
+    const handle = await start(100, 300_000);
+    for (let i = 0; ; i++) {
+      const rows = await sql<{ scanned: string }>(
+        DB,
+        'SELECT scanned_count AS scanned FROM _data_migration_runs',
+      ).catch(() => []);
+      if (Number(rows[0]?.scanned ?? 0) >= 2_000) break;
+      if (i > 3_000) throw new Error('the run did not get going');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ack = await handle.executeUpdate(pauseUpdate, { args: [{}] });
+    expect(ack.state).toBe('paused');
+    const [atAck] = await sql<{ checkpoint: unknown; scanned: string }>(
+      DB,
+      'SELECT checkpoint, scanned_count AS scanned FROM _data_migration_runs',
+    );
+    const itemsAtAck = (await aggregates()).items;
+
+    const { activities, updateCompletedId } = await activityEvents(handle);
+    const batches = activities.filter((a) => a.name === 'dmRunBatch');
+    // One activity ran many batches and stopped because of the pause, well before the end of the data.
+    expect(batches).toHaveLength(1);
+    const first = batches[0]!;
+    expect(first.result).toMatchObject({ outcome: 'paused', done: false });
+    expect(first.result!.batches).toBeGreaterThanOrEqual(20);
+    expect(first.result!.counts.scanned).toBeLessThan(seed.invoices);
+    // The pause was mirrored while that activity was still running (that is what stopped it) ...
+    const mirror = activities.find((a) => a.name === 'dmSetStatus')!;
+    expect(mirror.scheduledId).toBeLessThan(first.completedId!);
+    // ... and the acknowledgement came after the activity returned, i.e. after its last commit ...
+    expect(updateCompletedId).not.toBeNull();
+    expect(first.completedId!).toBeLessThan(updateCompletedId!);
+    // ... which is the state the acknowledgement reports and the row holds.
+    expect(Number(atAck!.scanned)).toBe(first.result!.counts.scanned);
+    expect(atAck!.checkpoint).toEqual(first.result!.checkpoint);
+    expect(ack.totals.scanned).toBe(first.result!.counts.scanned);
+
+    await new Promise((r) => setTimeout(r, 3_000));
+    const [later] = await sql<{ checkpoint: unknown; scanned: string }>(
+      DB,
+      'SELECT checkpoint, scanned_count AS scanned FROM _data_migration_runs',
+    );
+    expect(later).toEqual(atAck);
+    expect((await aggregates()).items).toBe(itemsAtAck);
+
+    const resumed = await handle.executeUpdate(resumeUpdate);
+    expect(['running', 'completed']).toContain(resumed.state);
+    const done = (await handle.result()) as DataMigrationStatusView;
+    expect(done.state).toBe('completed');
+    expect(done.batches).toBe(400);
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);

@@ -11,19 +11,21 @@
 //   FRAMEWORKS_DM_MARKER_DIR  adoption markers (default /etc/frameworks/data-migrations)
 //   FRAMEWORKS_SERVICE_ROOT   native install root (default /opt/frameworks); the binary is
 //                             <root>/<service>/current/<service>, the `current` symlink of SPEC §6.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { DataMigrationRequirement } from '../../contracts/catalog';
-import type {
-  DataMigrationStatus,
-  JobState,
-  PrepareResult,
-  RunBatchInput,
-  RunBatchResult,
-  Scope,
-  VerifyCheck,
-  Counts,
+import {
+  BatchProgressSchema,
+  type BatchProgress,
+  type DataMigrationStatus,
+  type JobState,
+  type PrepareResult,
+  type RunBatchInput,
+  type RunBatchResult,
+  type Scope,
+  type VerifyCheck,
+  type Counts,
 } from '../../contracts/data-migrate';
 import { serviceDatabase } from '../../domain/catalog';
 import { parseDataMigrationDefinition, type DataMigrationDefinition } from '../../domain/data-migrations/definition';
@@ -32,7 +34,7 @@ import { loadCatalogFor } from '../catalog';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
 import { serviceHost, withHostSsh } from '../hosts/ssh-session';
-import { databaseTarget, withClient, type DatabaseTarget } from '../postgres/connect';
+import { databaseTarget, withPooledClient, type DatabaseTarget } from '../postgres/connect';
 import { exec } from '../ssh/client';
 import {
   serviceRunBatch,
@@ -48,7 +50,7 @@ import {
   dryRunBatch,
   estimateTotal,
   readStatus,
-  runBatch,
+  runBatches,
   verify,
 } from './sql-driver';
 
@@ -59,7 +61,8 @@ export interface MigrationRef {
 }
 
 export type Driver =
-  | { kind: 'sql'; definition: DataMigrationDefinition }
+  /** `stamp`: the definition file's stamp taken before it was read (locate's cache). */
+  | { kind: 'sql'; definition: DataMigrationDefinition; stamp?: string }
   | { kind: 'service'; host: string; invocation: ServiceInvocation };
 
 interface Located {
@@ -88,18 +91,91 @@ function serviceDriver(cluster: LoadedCluster, service: string, id: string): Dri
   return { kind: 'service', host, invocation };
 }
 
+/** The sql driver's definition file for a requirement. */
+function definitionPath(cluster: LoadedCluster, req: DataMigrationRequirement, database: string): string {
+  return join(cluster.migrationsDir, database, req.introduced_in, 'data', `${req.id}.sql`);
+}
+
 function sqlDriver(cluster: LoadedCluster, req: DataMigrationRequirement, database: string): Driver | string {
-  const path = join(cluster.migrationsDir, database, req.introduced_in, 'data', `${req.id}.sql`);
+  const path = definitionPath(cluster, req, database);
   if (!existsSync(path)) return `definition file ${path} is missing`;
+  const stamp = fileStamp(path);
   try {
-    return { kind: 'sql', definition: parseDataMigrationDefinition(readFileSync(path, 'utf8'), path) };
+    return { kind: 'sql', definition: parseDataMigrationDefinition(readFileSync(path, 'utf8'), path), stamp };
   } catch (err) {
     return errorMessage(err);
   }
 }
 
+/** Identity of a file's current content as far as the file system tells (no read): changes when it is rewritten. */
+function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * What locate() parsed from files (the catalog's requirement and owner, the definition), per cluster and
+ * `<service>.<id>`, valid while the catalog files and the definition file keep their stamps. A batch activity
+ * then costs a few stat() calls instead of two YAML parses and a definition parse. Refusals are not cached.
+ * The database target and the service driver's invocation are rebuilt on every call: they read the worker's
+ * environment, which tests change.
+ */
+interface CachedLocation {
+  stamp: string;
+  requirement: DataMigrationRequirement;
+  database: string;
+  definition?: DataMigrationDefinition;
+}
+const locations = new WeakMap<LoadedCluster, Map<string, CachedLocation>>();
+
+function locationStamp(cluster: LoadedCluster, definitionFile: string | undefined): string {
+  const files = [join(cluster.catalogDir, 'releases.yaml'), join(cluster.catalogDir, 'services.yaml')];
+  if (definitionFile) files.push(definitionFile);
+  return files.map(fileStamp).join('|');
+}
+
+function fromCache(cluster: LoadedCluster, service: string, id: string): Located | undefined {
+  const hit = locations.get(cluster)?.get(`${service}.${id}`);
+  if (!hit) return undefined;
+  const defFile = hit.definition ? definitionPath(cluster, hit.requirement, hit.database) : undefined;
+  if (locationStamp(cluster, defFile) !== hit.stamp) return undefined;
+  const driver: Driver | string = hit.definition
+    ? { kind: 'sql', definition: hit.definition }
+    : serviceDriver(cluster, service, id);
+  if (typeof driver === 'string') return undefined;
+  return {
+    requirement: hit.requirement,
+    database: hit.database,
+    target: databaseTarget(cluster, hit.database),
+    driver,
+  };
+}
+
 /** Finds everything about `<service>.<id>`; a string is the reason it cannot run (a refusal, not an error). */
 export function locate(cluster: LoadedCluster, service: string, id: string): Located | string {
+  const cached = fromCache(cluster, service, id);
+  if (cached) return cached;
+  // Stamped before reading, so a file rewritten while we parse leaves a stale stamp (a miss), never a stale hit.
+  const catalogStamp = locationStamp(cluster, undefined);
+  const l = locateUncached(cluster, service, id);
+  if (typeof l === 'string') return l;
+  const stamp = l.driver.kind === 'sql' ? `${catalogStamp}|${l.driver.stamp ?? 'unknown'}` : catalogStamp;
+  let perCluster = locations.get(cluster);
+  if (!perCluster) locations.set(cluster, (perCluster = new Map<string, CachedLocation>()));
+  perCluster.set(`${service}.${id}`, {
+    stamp,
+    requirement: l.requirement,
+    database: l.database,
+    ...(l.driver.kind === 'sql' ? { definition: l.driver.definition } : {}),
+  });
+  return l;
+}
+
+function locateUncached(cluster: LoadedCluster, service: string, id: string): Located | string {
   const catalog = loadCatalogFor(cluster);
   if (!catalog.ok) return `release catalog failed to load: ${catalog.error}`;
   const requirement = catalog.catalog.releases
@@ -150,13 +226,14 @@ function withService<T>(
 /** Failures that mean "this cannot run as configured": prepare reports them as a refusal, not a crash. */
 const REFUSALS: string[] = [FailureType.NotAdopted, FailureType.HostKeyMismatch, FailureType.InvalidInput];
 
-const beat = (): void => {
+function beatWith(details: BatchProgress | undefined): void {
   try {
-    heartbeat();
+    if (details) heartbeat(details);
+    else heartbeat();
   } catch {
     // Not inside an activity (direct calls in tests).
   }
-};
+}
 
 export async function prepare(cluster: LoadedCluster, ref: MigrationRef, scope?: Scope): Promise<PrepareResult> {
   const l = locate(cluster, ref.service, ref.id);
@@ -176,7 +253,7 @@ export async function prepare(cluster: LoadedCluster, ref: MigrationRef, scope?:
     }
     throw err;
   }
-  const job = await withClient(l.target, async (client) => {
+  const job = await withPooledClient(l.target, async (client) => {
     await ensureStateTables(client);
     const current = await readJobState(client, ref.id);
     if (current.status === 'completed' || current.status === 'paused') return current;
@@ -233,7 +310,7 @@ async function checkRunnable(target: DatabaseTarget, input: RunBatchInput): Prom
  * the same row. A pause that landed meanwhile is kept unless the scope finished.
  */
 async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunBatchResult): Promise<void> {
-  await withClient(target, (client) =>
+  await withPooledClient(target, (client) =>
     client.query(
       `UPDATE _data_migration_runs SET
          checkpoint = $4::jsonb,
@@ -259,13 +336,77 @@ async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunB
   );
 }
 
-export async function batch(cluster: LoadedCluster, input: RunBatchInput): Promise<RunBatchResult> {
+/** The heartbeat details an earlier attempt of this activity left, if any (and if they are ours). */
+function resumeDetails(): BatchProgress | undefined {
+  let details: unknown;
+  try {
+    details = Context.current().info.heartbeatDetails;
+  } catch {
+    return undefined; // not inside an activity (direct calls in tests, the benchmark's driver side)
+  }
+  const parsed = BatchProgressSchema.safeParse(details);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function cancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of a batch activity's body; the Temporal activity passes its heartbeat details and heartbeats. */
+export interface BatchOptions {
+  resume?: BatchProgress;
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/**
+ * dmRunBatch's body. With `timeBudgetMs` the sql driver runs a loop of batches on one pooled connection (see
+ * runBatches), heartbeating what it committed so a retried attempt continues from there; the service driver
+ * runs one batch per call either way (each is an SSH round trip of its own) and reports a paused job as the
+ * `paused` outcome when called by the loop. Without `opts`, the heartbeat details of the current activity (if
+ * any) are the resume point and every commit is heartbeated.
+ */
+export async function batch(
+  cluster: LoadedCluster,
+  input: RunBatchInput,
+  opts: BatchOptions = { resume: resumeDetails(), onProgress: (p) => beatWith(p) },
+): Promise<RunBatchResult> {
   const l = located(cluster, input);
   const d = l.driver;
-  const timer = setInterval(beat, 2_000);
+  let progress: BatchProgress | undefined = opts.resume;
+  // A batch can outlast the heartbeat timeout on its own; the timer keeps the activity alive meanwhile.
+  const timer = setInterval(() => beatWith(progress), 2_000);
   try {
-    if (d.kind === 'sql') return await runBatch(l.target, d.definition, input);
-    await checkRunnable(l.target, input);
+    if (d.kind === 'sql') {
+      return await runBatches(l.target, d.definition, input, {
+        ...(opts.resume ? { resume: opts.resume } : {}),
+        onProgress: (p) => {
+          progress = p;
+          opts.onProgress?.(p);
+        },
+        shouldStop: cancelled,
+      });
+    }
+    const loop = input.timeBudgetMs !== undefined;
+    try {
+      await checkRunnable(l.target, input);
+    } catch (err) {
+      if (!loop || !(err instanceof ApplicationFailure) || err.type !== DATA_MIGRATION_PAUSED) throw err;
+      const job = await readStatus(l.target, input.id);
+      const run = job.scopes.find((s) => s.scope.kind === input.scope.kind && s.scope.value === input.scope.value)!;
+      return {
+        outcome: 'paused',
+        checkpoint: run.checkpoint,
+        done: run.status === 'completed',
+        counts: run.counts,
+        batch: { scanned: 0, changed: 0, skipped: 0, errors: 0 },
+        batches: 0,
+        durationMs: 0,
+      };
+    }
     const r = await withService(cluster, l, d, (t) =>
       serviceRunBatch(t, {
         id: input.id,
@@ -275,7 +416,7 @@ export async function batch(cluster: LoadedCluster, input: RunBatchInput): Promi
       }),
     );
     await mirrorBatch(l.target, input, r);
-    return r;
+    return loop ? { ...r, batches: r.outcome === 'applied' ? 1 : 0 } : r;
   } finally {
     clearInterval(timer);
   }
@@ -288,7 +429,7 @@ export async function setStatus(
   error?: string,
 ): Promise<JobState> {
   const l = located(cluster, ref);
-  return withClient(l.target, async (client) => {
+  return withPooledClient(l.target, async (client) => {
     await ensureStateTables(client);
     await setJobStatus(client, ref.id, status, error, l.requirement.introduced_in);
     return readJobState(client, ref.id);

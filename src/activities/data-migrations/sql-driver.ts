@@ -5,10 +5,11 @@
 // raced in before the commit waits on the row lock and then sees the same. A batch that dies with its
 // connection rolls back with it, so the stored checkpoint never runs ahead of the data or behind it.
 import { ApplicationFailure } from '@temporalio/activity';
-import type pg from 'pg';
+import pg from 'pg';
 import {
   WHOLE_JOB,
   ZERO_COUNTS,
+  type BatchProgress,
   type Checkpoint,
   type Counts,
   type JobState,
@@ -20,7 +21,7 @@ import {
 import type { DataMigrationDefinition, DataStatement } from '../../domain/data-migrations/definition';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
-import { isTransientPgError, redact, sqlState, withClient, type DatabaseTarget } from '../postgres/connect';
+import { isTransientPgError, redact, sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
 import { checkpointOf, readJobState, RUN_COLUMNS, scopeStateOf, type RunRow } from './state';
 
 /** ApplicationFailure type of a batch refused because the job or scope is paused (never retried). */
@@ -54,24 +55,40 @@ function shapeError(def: DataMigrationDefinition, stmt: DataStatement, problem: 
   return failure(FailureType.MigrationFailed, `${def.source}:${stmt.line}: ${stmt.name} statement ${problem}`);
 }
 
+/**
+ * Checkpoints stay text end to end, so a stored value is written back exactly as the batch produced it. Set per
+ * query, not on the connection: pooled connections are shared with code that wants jsonb parsed.
+ */
+const TEXT_JSONB: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === JSONB_OID
+      ? (v: string) => v
+      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(
+          oid,
+          format,
+        )) as pg.CustomTypesConfig['getTypeParser'],
+};
+
 type Row = Record<string, unknown>;
 
 async function run(
-  client: pg.Client,
+  client: pg.ClientBase,
   target: DatabaseTarget,
   def: DataMigrationDefinition,
   stmt: DataStatement,
   params: unknown[],
+  types?: pg.CustomTypesConfig,
 ) {
   try {
-    return (await client.query<Row>(stmt.sql, params.slice(0, stmt.params))).rows;
+    const values = params.slice(0, stmt.params);
+    return (await client.query<Row>(types ? { text: stmt.sql, values, types } : { text: stmt.sql, values })).rows;
   } catch (err) {
     throw statementError(target, def, stmt, err);
   }
 }
 
 /** Runs fn in a transaction that is always rolled back (READ ONLY when asked). */
-async function rolledBack<T>(client: pg.Client, readOnly: boolean, fn: () => Promise<T>): Promise<T> {
+async function rolledBack<T>(client: pg.ClientBase, readOnly: boolean, fn: () => Promise<T>): Promise<T> {
   await client.query(readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
   try {
     return await fn();
@@ -86,8 +103,13 @@ function count(v: unknown): number | undefined {
 }
 
 /** Runs the batch statement and checks its one-row result. */
-async function execBatch(client: pg.Client, target: DatabaseTarget, def: DataMigrationDefinition, params: unknown[]) {
-  const rows = await run(client, target, def, def.batch, params);
+async function execBatch(
+  client: pg.ClientBase,
+  target: DatabaseTarget,
+  def: DataMigrationDefinition,
+  params: unknown[],
+) {
+  const rows = await run(client, target, def, def.batch, params, TEXT_JSONB);
   const row = rows[0];
   const expected = 'must return one row (next_checkpoint jsonb object, scanned, changed, skipped, errors ≥ 0, done)';
   if (rows.length !== 1 || !row) throw shapeError(def, def.batch, `${expected}; it returned ${rows.length} rows`);
@@ -110,23 +132,51 @@ async function execBatch(client: pg.Client, target: DatabaseTarget, def: DataMig
   return { next, done: row.done as boolean, batch: counts as Counts };
 }
 
-/** A run row read with jsonb left as text (see runBatch); `matches` is the compare-and-set test. */
+/** A run row read with jsonb left as text (see TEXT_JSONB); `matches` is the compare-and-set test. */
 type StoredRun = Omit<RunRow, 'checkpoint'> & { checkpoint: string };
-type LockedRun = StoredRun & { matches: boolean };
+type LockedRun = StoredRun & { matches: boolean; matchesResume: boolean };
 
-function resultOf(outcome: RunBatchResult['outcome'], row: StoredRun, started: number, batch = ZERO_COUNTS) {
-  const state = scopeStateOf({ ...row, checkpoint: JSON.parse(row.checkpoint) as Checkpoint });
-  const done = state.status === 'completed';
-  return { outcome, checkpoint: state.checkpoint, done, counts: state.counts, batch, durationMs: Date.now() - started };
+async function textQuery<R extends pg.QueryResultRow>(client: pg.ClientBase, text: string, values: unknown[]) {
+  return client.query<R>({ text, values, types: TEXT_JSONB });
 }
 
-/** Locks the scope's run row until COMMIT/ROLLBACK. */
-async function lockRun(client: pg.Client, input: RunBatchInput): Promise<LockedRun | undefined> {
+function resultOf(
+  outcome: RunBatchResult['outcome'],
+  row: StoredRun,
+  started: number,
+  batch = ZERO_COUNTS,
+  batches?: number,
+): RunBatchResult {
+  const state = scopeStateOf({ ...row, checkpoint: JSON.parse(row.checkpoint) as Checkpoint });
+  const done = state.status === 'completed';
+  return {
+    outcome,
+    checkpoint: state.checkpoint,
+    done,
+    counts: state.counts,
+    batch,
+    ...(batches === undefined ? {} : { batches }),
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * Locks the scope's run row until COMMIT/ROLLBACK. `matches`: the stored checkpoint is `expected`;
+ * `matchesResume`: it is `resume` (a checkpoint this activity committed in an earlier attempt).
+ */
+async function lockRun(
+  client: pg.ClientBase,
+  input: RunBatchInput,
+  expected: string,
+  resume: string | null,
+): Promise<LockedRun | undefined> {
   try {
-    const r = await client.query<LockedRun>(
-      `SELECT ${RUN_COLUMNS}, checkpoint = $4::jsonb AS matches
+    const r = await textQuery<LockedRun>(
+      client,
+      `SELECT ${RUN_COLUMNS}, checkpoint = $4::jsonb AS matches,
+              COALESCE(checkpoint = $5::jsonb, false) AS "matchesResume"
          FROM _data_migration_runs WHERE id = $1 AND scope_kind = $2 AND scope_value = $3 FOR UPDATE`,
-      [input.id, input.scope.kind, input.scope.value, JSON.stringify(input.expectedCheckpoint ?? {})],
+      [input.id, input.scope.kind, input.scope.value, expected, resume],
     );
     return r.rows[0];
   } catch (err) {
@@ -135,85 +185,154 @@ async function lockRun(client: pg.Client, input: RunBatchInput): Promise<LockedR
   }
 }
 
+function addCounts(a: Counts, b: Counts): Counts {
+  return {
+    scanned: a.scanned + b.scanned,
+    changed: a.changed + b.changed,
+    skipped: a.skipped + b.skipped,
+    errors: a.errors + b.errors,
+  };
+}
+
+export interface BatchLoopOptions {
+  /** From the heartbeat details of an earlier attempt of the same activity: what it committed. */
+  resume?: BatchProgress;
+  /** After every commit (the activity heartbeats it). */
+  onProgress?: (p: BatchProgress) => void;
+  /** Checked before every batch (the activity's cancellation): true ends the loop as if the budget ran out. */
+  shouldStop?: () => boolean;
+}
+
+function pausedFailure(id: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: DATA_MIGRATION_PAUSED,
+    nonRetryable: true,
+    message: `${id} is paused; resume it (frameworks cluster data-migrate resume ${id}) before running batches`,
+  });
+}
+
+/**
+ * Applies batches of one scope exactly once each, guarded by compare-and-set on the checkpoint, on one pooled
+ * connection. Every batch is its own transaction: lock the run row, read the job status (after the lock, so a
+ * pause that committed meanwhile is seen), compare, run the batch statement, advance checkpoint and counters,
+ * COMMIT. Without `input.timeBudgetMs` exactly one batch runs (outcome applied/stale/done; a paused job throws
+ * DATA_MIGRATION_PAUSED). With it, batches continue until the budget is spent, the scope is done, or the job is
+ * paused — each stop is an outcome, not an error.
+ *
+ * Retries: the compare-and-set expects `input.expectedCheckpoint`, or for the first batch of an attempt the
+ * checkpoint `opts.resume` says an earlier attempt of this same activity committed (its heartbeat). A stored
+ * checkpoint that is neither means someone else moved it (or the heartbeat was lost): nothing runs and the
+ * stored truth is returned as `stale`, so the workflow continues from it. No path runs a batch from a
+ * checkpoint other than the stored one, so no batch can apply twice.
+ */
+export async function runBatches(
+  target: DatabaseTarget,
+  def: DataMigrationDefinition,
+  input: RunBatchInput,
+  opts: BatchLoopOptions = {},
+): Promise<RunBatchResult> {
+  if (def.id !== input.id) {
+    throw failure(FailureType.InvalidInput, `${def.source} defines data migration "${def.id}", not "${input.id}"`);
+  }
+  const started = Date.now();
+  const loop = input.timeBudgetMs !== undefined;
+  const budget = input.timeBudgetMs ?? 0;
+  const { id, scope } = input;
+  const key = [id, scope.kind, scope.value];
+  let expected = JSON.stringify(input.expectedCheckpoint ?? {});
+  let resume: string | null = opts.resume ? JSON.stringify(opts.resume.checkpoint ?? {}) : null;
+  let batches = loop ? (opts.resume?.batches ?? 0) : 0;
+  let total = loop && opts.resume ? opts.resume.batch : ZERO_COUNTS;
+  return withPooledClient(
+    target,
+    async (client) => {
+      for (;;) {
+        await client.query('BEGIN');
+        let last: StoredRun;
+        let out: Awaited<ReturnType<typeof execBatch>>;
+        try {
+          const row = await lockRun(client, input, expected, resume);
+          if (!row) {
+            throw failure(
+              FailureType.InvalidInput,
+              `${id}: no run row for scope "${scope.kind}/${scope.value}"; prepare the job first`,
+            );
+          }
+          const job = await client.query<{ status: string }>('SELECT status FROM _data_migrations WHERE id = $1', [id]);
+          if (row.status === 'completed') {
+            await client.query('ROLLBACK');
+            return resultOf('done', row, started, total, loop ? batches : undefined);
+          }
+          if (row.status === 'paused' || job.rows[0]?.status === 'paused') {
+            if (!loop) throw pausedFailure(id);
+            await client.query('ROLLBACK');
+            return resultOf('paused', row, started, total, batches);
+          }
+          if (!row.matches && !row.matchesResume) {
+            await client.query('ROLLBACK');
+            return resultOf('stale', row, started, total, loop ? batches : undefined);
+          }
+          out = await execBatch(client, target, def, [row.checkpoint, input.batchSize, scope.kind, scope.value]);
+          // The WHERE refuses a checkpoint that did not move on a batch that is not the last: the compare-and-set
+          // could not tell a repeated batch from a new one, and the loop would never end.
+          // attempt_count counts (re)starts of the scope: pending, failed or resumed → running.
+          const updated = await textQuery<StoredRun>(
+            client,
+            `UPDATE _data_migration_runs SET
+               checkpoint = $4::jsonb,
+               scanned_count = scanned_count + $5, changed_count = changed_count + $6,
+               skipped_count = skipped_count + $7, error_count = error_count + $8,
+               attempt_count = attempt_count + CASE WHEN status = 'running' THEN 0 ELSE 1 END,
+               status = CASE WHEN $9::boolean THEN 'completed' ELSE 'running' END,
+               started_at = COALESCE(started_at, NOW()),
+               completed_at = CASE WHEN $9::boolean THEN NOW() ELSE completed_at END,
+               updated_at = NOW()
+             WHERE id = $1 AND scope_kind = $2 AND scope_value = $3 AND ($9::boolean OR checkpoint <> $4::jsonb)
+             RETURNING ${RUN_COLUMNS}`,
+            [...key, out.next, out.batch.scanned, out.batch.changed, out.batch.skipped, out.batch.errors, out.done],
+          );
+          if (!updated.rows[0]) {
+            throw shapeError(def, def.batch, `returned the checkpoint it was given (${out.next}) without done = true`);
+          }
+          await client.query('COMMIT');
+          last = updated.rows[0];
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          if (err instanceof ApplicationFailure && err.type === FailureType.MigrationFailed) {
+            // Recorded for status and doctor; the workflow decides what happens to the job.
+            await client
+              .query(
+                `UPDATE _data_migration_runs SET status = 'failed', last_error = $4, updated_at = NOW()
+                  WHERE id = $1 AND scope_kind = $2 AND scope_value = $3 AND status <> 'completed'`,
+                [...key, err.message],
+              )
+              .catch(() => {});
+          }
+          throw err;
+        }
+        batches += 1;
+        total = addCounts(total, out.batch);
+        if (!loop) return resultOf('applied', last, started, out.batch);
+        // From here on only our own last commit is expected; the resume token served the first batch.
+        expected = last.checkpoint;
+        resume = null;
+        const result = resultOf(out.done ? 'done' : 'budget', last, started, total, batches);
+        opts.onProgress?.({ checkpoint: result.checkpoint, batches, batch: total });
+        if (out.done || Date.now() - started >= budget || opts.shouldStop?.()) return result;
+      }
+    },
+    { reset: true },
+  );
+}
+
 /** Applies one batch of one scope exactly once, guarded by compare-and-set on the checkpoint. */
 export async function runBatch(
   target: DatabaseTarget,
   def: DataMigrationDefinition,
   input: RunBatchInput,
 ): Promise<RunBatchResult> {
-  if (def.id !== input.id) {
-    throw failure(FailureType.InvalidInput, `${def.source} defines data migration "${def.id}", not "${input.id}"`);
-  }
-  const started = Date.now();
-  const { id, scope } = input;
-  const key = [id, scope.kind, scope.value];
-  return withClient(target, async (client) => {
-    // Checkpoints stay text end to end, so a stored value is written back exactly as the batch produced it.
-    client.setTypeParser(JSONB_OID, 'text', (v: string) => v);
-    await client.query('BEGIN');
-    try {
-      const row = await lockRun(client, input);
-      if (!row) {
-        throw failure(
-          FailureType.InvalidInput,
-          `${id}: no run row for scope "${scope.kind}/${scope.value}"; prepare the job first`,
-        );
-      }
-      // Read after taking the row lock: a pause that committed meanwhile is visible (READ COMMITTED).
-      const job = await client.query<{ status: string }>('SELECT status FROM _data_migrations WHERE id = $1', [id]);
-      if (row.status === 'completed') {
-        await client.query('ROLLBACK');
-        return resultOf('done', row, started);
-      }
-      if (row.status === 'paused' || job.rows[0]?.status === 'paused') {
-        throw ApplicationFailure.create({
-          type: DATA_MIGRATION_PAUSED,
-          nonRetryable: true,
-          message: `${id} is paused; resume it (frameworks cluster data-migrate resume ${id}) before running batches`,
-        });
-      }
-      if (!row.matches) {
-        await client.query('ROLLBACK');
-        return resultOf('stale', row, started);
-      }
-      const out = await execBatch(client, target, def, [row.checkpoint, input.batchSize, scope.kind, scope.value]);
-      // The WHERE refuses a checkpoint that did not move on a batch that is not the last: the compare-and-set
-      // could not tell a repeated batch from a new one, and the loop would never end.
-      // attempt_count counts (re)starts of the scope: pending, failed or resumed → running.
-      const updated = await client.query<StoredRun>(
-        `UPDATE _data_migration_runs SET
-           checkpoint = $4::jsonb,
-           scanned_count = scanned_count + $5, changed_count = changed_count + $6,
-           skipped_count = skipped_count + $7, error_count = error_count + $8,
-           attempt_count = attempt_count + CASE WHEN status = 'running' THEN 0 ELSE 1 END,
-           status = CASE WHEN $9::boolean THEN 'completed' ELSE 'running' END,
-           started_at = COALESCE(started_at, NOW()),
-           completed_at = CASE WHEN $9::boolean THEN NOW() ELSE completed_at END,
-           updated_at = NOW()
-         WHERE id = $1 AND scope_kind = $2 AND scope_value = $3 AND ($9::boolean OR checkpoint <> $4::jsonb)
-         RETURNING ${RUN_COLUMNS}`,
-        [...key, out.next, out.batch.scanned, out.batch.changed, out.batch.skipped, out.batch.errors, out.done],
-      );
-      if (!updated.rows[0]) {
-        throw shapeError(def, def.batch, `returned the checkpoint it was given (${out.next}) without done = true`);
-      }
-      await client.query('COMMIT');
-      return resultOf('applied', updated.rows[0], started, out.batch);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (err instanceof ApplicationFailure && err.type === FailureType.MigrationFailed) {
-        // Recorded for status and doctor; the workflow decides what happens to the job.
-        await client
-          .query(
-            `UPDATE _data_migration_runs SET status = 'failed', last_error = $4, updated_at = NOW()
-              WHERE id = $1 AND scope_kind = $2 AND scope_value = $3 AND status <> 'completed'`,
-            [...key, err.message],
-          )
-          .catch(() => {});
-      }
-      throw err;
-    }
-  });
+  const { timeBudgetMs: _ignored, ...one } = input;
+  return runBatches(target, def, one);
 }
 
 /** One batch from the stored checkpoint in a transaction that is always rolled back; writes nothing. */
@@ -224,35 +343,41 @@ export async function dryRunBatch(
   batchSize: number,
 ): Promise<DryRunResult> {
   const started = Date.now();
-  return withClient(target, async (client) => {
-    client.setTypeParser(JSONB_OID, 'text', (v: string) => v);
-    let stored = '{}';
-    try {
-      const r = await client.query<{ checkpoint: string }>(
-        'SELECT checkpoint FROM _data_migration_runs WHERE id = $1 AND scope_kind = $2 AND scope_value = $3',
-        [def.id, scope.kind, scope.value],
+  return withPooledClient(
+    target,
+    async (client) => {
+      let stored = '{}';
+      try {
+        const r = await textQuery<{ checkpoint: string }>(
+          client,
+          'SELECT checkpoint FROM _data_migration_runs WHERE id = $1 AND scope_kind = $2 AND scope_value = $3',
+          [def.id, scope.kind, scope.value],
+        );
+        stored = r.rows[0]?.checkpoint ?? '{}';
+      } catch (err) {
+        if (sqlState(err) !== '42P01') throw err; // no state tables yet: the job starts from the beginning
+      }
+      const out = await rolledBack(client, false, () =>
+        execBatch(client, target, def, [stored, batchSize, scope.kind, scope.value]),
       );
-      stored = r.rows[0]?.checkpoint ?? '{}';
-    } catch (err) {
-      if (sqlState(err) !== '42P01') throw err; // no state tables yet: the job starts from the beginning
-    }
-    const out = await rolledBack(client, false, () =>
-      execBatch(client, target, def, [stored, batchSize, scope.kind, scope.value]),
-    );
-    return {
-      scope,
-      checkpoint: checkpointOf(JSON.parse(stored) as Checkpoint),
-      nextCheckpoint: checkpointOf(JSON.parse(out.next) as Checkpoint),
-      done: out.done,
-      batch: out.batch,
-      durationMs: Date.now() - started,
-    };
-  });
+      return {
+        scope,
+        checkpoint: checkpointOf(JSON.parse(stored) as Checkpoint),
+        nextCheckpoint: checkpointOf(JSON.parse(out.next) as Checkpoint),
+        done: out.done,
+        batch: out.batch,
+        durationMs: Date.now() - started,
+      };
+    },
+    { reset: true },
+  );
 }
 
 /** One statement in a READ ONLY transaction that is rolled back. */
 async function readOnly(target: DatabaseTarget, def: DataMigrationDefinition, stmt: DataStatement, params: unknown[]) {
-  return withClient(target, (client) => rolledBack(client, true, () => run(client, target, def, stmt, params)));
+  return withPooledClient(target, (client) => rolledBack(client, true, () => run(client, target, def, stmt, params)), {
+    reset: true,
+  });
 }
 
 /** The scopes to run: the `scopes` statement's rows, or the whole job when there is none. */
@@ -302,5 +427,5 @@ export async function verify(target: DatabaseTarget, def: DataMigrationDefinitio
 }
 
 export async function readStatus(target: DatabaseTarget, id: string): Promise<JobState> {
-  return withClient(target, (client) => readJobState(client, id));
+  return withPooledClient(target, (client) => readJobState(client, id));
 }

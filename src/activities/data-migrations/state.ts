@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS _data_migration_runs (
   PRIMARY KEY (id, scope_kind, scope_value)
 )`;
 
-export async function ensureStateTables(client: pg.Client): Promise<void> {
+export async function ensureStateTables(client: pg.ClientBase): Promise<void> {
   for (const ddl of [CREATE_JOBS, CREATE_RUNS]) {
     try {
       await client.query(ddl);
@@ -96,7 +96,7 @@ export function scopeStateOf(row: RunRow): ScopeState {
 }
 
 /** Job and runs as stored; missing tables or row read as `exists: false`, never as an error. */
-export async function readJobState(client: pg.Client, id: string): Promise<JobState> {
+export async function readJobState(client: pg.ClientBase, id: string): Promise<JobState> {
   const absent = (tablesExist: boolean): JobState => ({
     id,
     exists: false,
@@ -132,7 +132,7 @@ export async function readJobState(client: pg.Client, id: string): Promise<JobSt
   }
 }
 
-async function inTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const out = await fn();
@@ -150,7 +150,7 @@ async function inTransaction<T>(client: pg.Client, fn: () => Promise<T>): Promis
  * completed job gets no new scopes, so "completed" keeps meaning "every known scope completed".
  */
 export async function prepareJob(
-  client: pg.Client,
+  client: pg.ClientBase,
   job: { id: string; releaseVersion: string; scopes: Scope[] },
 ): Promise<JobState> {
   await ensureStateTables(client);
@@ -200,7 +200,7 @@ function refuse(message: string): Error {
  * - `completed`: only when at least one run exists and every run is completed.
  */
 export async function setJobStatus(
-  client: pg.Client,
+  client: pg.ClientBase,
   id: string,
   status: DataMigrationStatus,
   lastError?: string | null,
