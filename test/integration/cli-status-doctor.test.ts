@@ -246,6 +246,24 @@ describe('frameworks cluster doctor', () => {
   }, 60_000);
 });
 
+describe('set-channel while a worker runs', () => {
+  it('doctor follows the file and flags the worker still serving the old channel, with the restart command', async () => {
+    const sc = await cli(['set-channel', 'stable', '--manifest', manifest]);
+    expect(sc.code, text(sc)).toBe(0);
+    try {
+      const r = await cli(['doctor', '--manifest', manifest, '--json']);
+      expect(r.code, text(r)).toBe(3);
+      const rep = DoctorReportSchema.parse(JSON.parse(r.stdout));
+      expect(rep.target).toBe('v0.2.0');
+      const c = byId(rep, 'worker-channel');
+      expect(c).toMatchObject({ status: 'degraded', message: `the worker serves channel rc, ${manifest} says stable` });
+      expect(c.fix[0]).toContain(`frameworks worker --manifest ${manifest}`);
+    } finally {
+      expect((await cli(['set-channel', 'rc', '--manifest', manifest])).code).toBe(0);
+    }
+  }, 120_000);
+});
+
 describe('frameworks cluster status', () => {
   it('--json validates against StatusReportSchema; nothing installed ⇒ exit 3; recent runs carry Web UI links', async () => {
     const r = await cli(['status', '--manifest', manifest, '--json', '--version', 'v0.2.0']);
