@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { ExitError } from '../errors';
 import { ORCHESTRATOR_VERSION } from '../version';
-import { notAvailableYet } from './commands/not-available';
 
 /**
  * Loads a command module when its command runs. `require` rather than `import()`: the CLI is CommonJS, and
@@ -248,9 +247,26 @@ export function buildProgram(): Command {
     .description('the recommended flow as one durable run: expand → upgrade --all → data migrations → postdeploy')
     .addOption(manifestOption())
     .option('--version <selector>', 'stable | rc | vX.Y.Z[-pre] (default: the cluster channel)')
-    .option('-y, --yes', 'approve without prompting')
-    .option('--dry-run', 'plan and gate only')
-    .action(() => notAvailableYet('cluster release', 'SPEC §5 (operator surfaces issue)'));
+    .option('-y, --yes', 'approve the whole plan without prompting')
+    .option('--dry-run', "plan and check every step's gates; change nothing")
+    .option('--batch-size <n>', 'rows per batch for the data migrations this run starts', '1000')
+    .option('--detach', 'start the run and print its id instead of following it')
+    .option('--json', 'print the final progress as JSON (schema: ReleaseProgressSchema, src/contracts/release-run.ts)')
+    .addHelpText(
+      'after',
+      '\nOne run on the change lock fw/<cluster>/change. The version is pinned once; every step is planned and gated\n' +
+        "up front (dry-run children; the upgrade's schema gate counts this run's pending expand migrations as applied),\n" +
+        'then one approval covers the whole plan. Steps run as child runs you can watch on their own:\n' +
+        '  1. migrate --phase expand      2. upgrade --all (rollback on failure)\n' +
+        "  3. the target's required data migrations, on their own ids fw/<cluster>/data/<service>.<id>, so\n" +
+        '     `data-migrate pause|resume|status` work while the release waits for them\n' +
+        '  4. migrate --phase postdeploy (its data-migration gate checked for real)\n' +
+        'The first failure stops the run. Contract migrations stay a separate, explicit step.',
+    )
+    .action(async (opts) => {
+      const { releaseCommand } = load<typeof import('./commands/release')>('./commands/release');
+      await releaseCommand(opts, program.opts());
+    });
 
   program
     .command('worker')

@@ -116,3 +116,15 @@ export async function startChange(
     throw err;
   }
 }
+
+/**
+ * Health-wait overrides, deliberately NOT in --help (SPEC §6 fixes 5 s / 90 s for operators; the workflow input
+ * makes them configurable): FRAMEWORKS_HEALTH_INTERVAL and FRAMEWORKS_HEALTH_DEADLINE take a Temporal duration
+ * ("500 milliseconds", "10 seconds"). They exist so the lab e2e and the demo can fail a bad release in seconds
+ * instead of waiting out the 90 s deadline; unset or empty ⇒ the workflow's defaults.
+ */
+export function healthOverrides(): { healthInterval?: string; healthDeadline?: string } {
+  const interval = process.env.FRAMEWORKS_HEALTH_INTERVAL?.trim();
+  const deadline = process.env.FRAMEWORKS_HEALTH_DEADLINE?.trim();
+  return { ...(interval ? { healthInterval: interval } : {}), ...(deadline ? { healthDeadline: deadline } : {}) };
+}

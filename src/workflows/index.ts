@@ -7,3 +7,4 @@ export { clusterUpgrade } from './cluster-upgrade';
 export { serviceUpgrade } from './service-upgrade';
 export { clusterStatus } from './status';
 export { clusterDoctor } from './doctor';
+export { release } from './release';

@@ -1,6 +1,7 @@
 // Queries and updates of the mutating workflows, defined once and imported by the CLI (names never retyped).
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DataMigrationStatusView } from '../contracts/data-migrate';
+import type { ReleaseProgress } from '../contracts/release-run';
 import type { ClusterUpgradeProgress } from '../contracts/upgrade';
 import type { ApproveInput, SchemaMigrateProgress } from '../contracts/schema-migrate';
 
@@ -22,3 +23,8 @@ export const resumeUpdate = defineUpdate<DataMigrationStatusView, []>('resume');
 export const upgradeProgressQuery = defineQuery<ClusterUpgradeProgress>('progress');
 export const upgradeApproveUpdate = defineUpdate<ClusterUpgradeProgress, [ApproveInput]>('approve');
 export const upgradeCancelUpdate = defineUpdate<ClusterUpgradeProgress, [{ reason?: string }]>('cancel');
+
+/** release: the same names again (`progress`, `approve`, `cancel`), typed for its progress. */
+export const releaseProgressQuery = defineQuery<ReleaseProgress>('progress');
+export const releaseApproveUpdate = defineUpdate<ReleaseProgress, [ApproveInput]>('approve');
+export const releaseCancelUpdate = defineUpdate<ReleaseProgress, [{ reason?: string }]>('cancel');

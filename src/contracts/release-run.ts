@@ -1,0 +1,78 @@
+// `frameworks cluster release`: the whole recommended flow as one durable run (SPEC §5 "release"): expand
+// migrations → upgrade --all → the target's required data migrations → postdeploy, one approval up front.
+import { z } from 'zod';
+import { GateCheckSchema } from './plan';
+
+export const ReleaseInputSchema = z
+  .object({
+    cluster: z.string().regex(/^[a-z0-9-]+$/),
+    /** stable | rc | vX.Y.Z[-pre]; empty ⇒ the head of the cluster's channel. Pinned once, at the start. */
+    selector: z.string().default(''),
+    cliVersion: z.string(),
+    dryRun: z.boolean().default(false),
+    approved: z.boolean().default(false),
+    operator: z.string().default(''),
+    approvalTimeout: z.string().default('15 minutes'),
+    /** Batch size for the data migrations this run starts. */
+    batchSize: z.number().int().min(1).max(1_000_000).default(1000),
+    healthInterval: z.string().optional(),
+    healthDeadline: z.string().optional(),
+  })
+  .strict();
+export type ReleaseInput = z.input<typeof ReleaseInputSchema>;
+
+export const ReleaseStepNameSchema = z.enum(['expand', 'upgrade', 'data-migrations', 'postdeploy']);
+export type ReleaseStepName = z.infer<typeof ReleaseStepNameSchema>;
+
+export const ReleaseStepStatusSchema = z.enum(['pending', 'running', 'completed', 'nothing-to-do', 'failed']);
+export type ReleaseStepStatus = z.infer<typeof ReleaseStepStatusSchema>;
+
+export const ReleaseStepSchema = z.object({
+  name: ReleaseStepNameSchema,
+  status: ReleaseStepStatusSchema,
+  /** What the step will do (from its dry-run) and, once run, what it did. */
+  summary: z.string(),
+  /** Workflow id of the child run doing the step (watchable on its own with `runs watch`). */
+  workflowId: z.string().optional(),
+  error: z.string().optional(),
+});
+export type ReleaseStep = z.infer<typeof ReleaseStepSchema>;
+
+export const ReleaseDataMigrationSchema = z.object({
+  key: z.string(),
+  service: z.string(),
+  id: z.string(),
+  status: z.enum(['pending', 'already-completed', 'running', 'completed', 'failed']),
+  workflowId: z.string(),
+  detail: z.string().optional(),
+});
+export type ReleaseDataMigration = z.infer<typeof ReleaseDataMigrationSchema>;
+
+export const ReleaseStateSchema = z.enum([
+  'planning',
+  'awaiting-approval',
+  'refused',
+  'dry-run',
+  'cancelled',
+  'expired',
+  'running',
+  'completed',
+  'failed',
+]);
+export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
+
+export const ReleaseProgressSchema = z.object({
+  cluster: z.string(),
+  target: z.string(),
+  state: ReleaseStateSchema,
+  /** Every gate of every step, prefixed by its step: all are checked before anything changes. */
+  checks: z.array(GateCheckSchema.extend({ step: ReleaseStepNameSchema })),
+  warnings: z.array(z.string()),
+  steps: z.array(ReleaseStepSchema),
+  dataMigrations: z.array(ReleaseDataMigrationSchema),
+  /** Per-host lines of the upgrade's plan and the pending migrations, for the approval prompt. */
+  preview: z.array(z.string()),
+  planHash: z.string(),
+  error: z.string().optional(),
+});
+export type ReleaseProgress = z.infer<typeof ReleaseProgressSchema>;
