@@ -138,9 +138,9 @@ export interface PauseTrial {
   lastCommitHistoryMs: number;
   /** send → the last batch's transaction began (its updated_at = NOW()); > 0 means a batch began after the send. */
   lastBatchBeganMs: number;
-  /** started → completed of the batch the pause waited for (the last one, completed after the send); null: none. */
+  /** Commit-to-commit span of the batch the pause waited for (the last one, committed after the send); null: none. */
   waitedBatchMs: number | null;
-  /** "One batch" in the bound: the batch waited for, else the run's median batch. */
+  /** "One batch" in the bound: the batch waited for (commit-to-commit), else the run's median commit cycle. */
   oneBatchMs: number;
   boundMs: number;
   /** No checkpoint moved between the acknowledgement and the resume (held for `heldMs`). */
@@ -152,7 +152,7 @@ export interface PauseResult {
   batchSize: number;
   invoices: number;
   trials: PauseTrial[];
-  /** Median dmRunBatch started → completed over the run, and median commit-to-commit cycle seen by the poller. */
+  /** Median dmRunBatch activity (many batches) started → completed, and median commit-to-commit cycle (one batch). */
   medianBatchMs: number;
   medianCycleMs: number;
   poll: { medianMs: number; maxMs: number };
@@ -203,15 +203,20 @@ export async function measurePause(
   }
   const spans = batchSpans(await handle.fetchHistory());
   const medianBatchMs = round(median(spans.map((s) => s.completed - s.started)), 1);
+  // Pauses sit inside some gaps; the median is the uninterrupted commit-to-commit cycle (one batch).
+  const allCycles = poller.commits.slice(1).map((c, i) => c.seenAt - poller.commits[i]!.seenAt);
+  const medianCycleMs = round(median(allCycles), 1);
   const trials = sends.map((s, i): PauseTrial => {
     // The last commit before the acknowledgement: its checkpoint is the one the run paused at.
     const last = [...poller.commits].reverse().find((c) => c.seenAt <= s.ackAt)!;
     const lastBatch = [...spans].reverse().find((b) => b.completed <= s.ackAt + 1);
-    // The batch the pause had to wait for: the last one, when it committed after the send (in flight at the
-    // send, or scheduled by a workflow task that had already run when the update arrived).
-    const waited = lastBatch && last.seenAt > s.sentAt ? lastBatch : undefined;
-    const waitedBatchMs = waited ? waited.completed - waited.started : null;
-    const oneBatchMs = waitedBatchMs ?? medianBatchMs;
+    // The batch the pause had to wait for: the last one, when it committed after the send. One dmRunBatch
+    // activity runs many batches, so its duration is not one batch: the batch's own span is the time from the
+    // commit before it to its commit, as the poller saw them.
+    const lastIndex = poller.commits.indexOf(last);
+    const before = lastIndex > 0 ? poller.commits[lastIndex - 1] : undefined;
+    const waitedBatchMs = last.seenAt > s.sentAt && before ? round(last.seenAt - before.seenAt, 1) : null;
+    const oneBatchMs = waitedBatchMs ?? medianCycleMs;
     return {
       trial: s.trial,
       phase: s.phase,
@@ -228,14 +233,12 @@ export async function measurePause(
       heldMs: held[i]!.heldMs,
     };
   });
-  const cycles = poller.commits.slice(1).map((c, i) => c.seenAt - poller.commits[i]!.seenAt);
   return {
     batchSize: opts.batchSize,
     invoices: opts.invoices,
     trials,
     medianBatchMs,
-    // Pauses sit inside some gaps; the median is the uninterrupted cycle.
-    medianCycleMs: round(median(cycles), 1),
+    medianCycleMs,
     poll: poller.pollGaps(),
   };
 }

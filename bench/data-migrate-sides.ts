@@ -18,6 +18,7 @@ import { batch, prepare, setStatus, type MigrationRef } from '../src/activities/
 import type { DataMigrationStatusView } from '../src/contracts/data-migrate';
 import { parseDataMigrationDefinition, type DataMigrationDefinition } from '../src/domain/data-migrations/definition';
 import { dataMigrationWorkflowId, taskQueueFor } from '../src/temporal/ids';
+import { DEFAULT_BATCH_TIME_BUDGET_MS } from '../src/workflows/data-migration';
 import { analyseHistory, type HistoryBreakdown } from './migrate-history';
 import { median, round, sum, type TemporalEnv } from './types';
 
@@ -67,7 +68,7 @@ async function withDb<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
-/** runBatch's own `durationMs` from each completed dmRunBatch result (JSON payloads, the default converter). */
+/** runBatches' own `durationMs` per batch from each completed dmRunBatch result (JSON payloads, default converter). */
 function batchDurations(history: History): number[] {
   const types = new Map<string, string>();
   const out: number[] = [];
@@ -79,8 +80,10 @@ function batchDurations(history: History): number[] {
     const data = done.result?.payloads?.[0]?.data;
     if (!data) continue;
     try {
-      const r = JSON.parse(Buffer.from(data).toString('utf8')) as { durationMs?: unknown };
-      if (typeof r.durationMs === 'number') out.push(r.durationMs);
+      const r = JSON.parse(Buffer.from(data).toString('utf8')) as { durationMs?: unknown; batches?: unknown };
+      // One activity runs several batches: its code time per batch it applied.
+      const n = typeof r.batches === 'number' ? r.batches : 1;
+      if (typeof r.durationMs === 'number' && n > 0) out.push(r.durationMs / n);
     } catch {
       // not JSON (another converter): no code time for this batch
     }
@@ -205,8 +208,19 @@ export async function runDriver(cluster: LoadedCluster, batchSize: number): Prom
   for (const s of prep.scopes) {
     let checkpoint = s.checkpoint;
     for (;;) {
-      const r = await batch(cluster, { ...ref, scope: s.scope, expectedCheckpoint: checkpoint, batchSize });
-      if (r.outcome === 'applied') batches += 1;
+      // As the workflow calls it: a loop of batches for up to the default time budget per call.
+      const r = await batch(
+        cluster,
+        {
+          ...ref,
+          scope: s.scope,
+          expectedCheckpoint: checkpoint,
+          batchSize,
+          timeBudgetMs: DEFAULT_BATCH_TIME_BUDGET_MS,
+        },
+        {},
+      );
+      batches += r.batches ?? 0;
       checkpoint = r.checkpoint;
       scanned = r.counts.scanned;
       if (r.done) break;

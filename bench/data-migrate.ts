@@ -163,8 +163,8 @@ function note(run: SideRun, job: Job): string {
   const h = run.history;
   if (h) {
     parts.push(
-      `prepare ${h.planningMs} ms; per batch (means): activity ${(h.execute.totalMs / h.execute.count).toFixed(1)} ms ` +
-        `(runBatch itself ${run.batchCode?.meanMs ?? '?'} ms), turnaround ${(h.turnaround.totalMs / Math.max(1, h.turnaround.count)).toFixed(1)} ms; ` +
+      `prepare ${h.planningMs} ms; ${h.applyActivities} dmRunBatch activities, per activity (means): ${(h.execute.totalMs / h.execute.count).toFixed(1)} ms ` +
+        `(our code ${run.batchCode?.meanMs ?? '?'} ms per batch), turnaround ${(h.turnaround.totalMs / Math.max(1, h.turnaround.count)).toFixed(1)} ms; ` +
         `${h.events} history events`,
     );
   }

@@ -99,9 +99,10 @@ async function aggregates() {
   return r!;
 }
 
-async function historyLengths(workflowId: string): Promise<number[]> {
+async function historyLengths(workflowId: string, since = new Date(0)): Promise<number[]> {
   const lengths: number[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    if (wf.startTime < since) continue;
     const h = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     lengths.push(h.events?.length ?? 0);
   }
@@ -228,6 +229,24 @@ describe('dataMigration', () => {
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
     expect(done.batches).toBe(400);
+    const agg = await aggregates();
+    expect(agg.items).toBe(seed.lineItems);
+    expect(Number(agg.amount)).toBe(seed.amountCents);
+  });
+
+  it('continues-as-new after 400 batch activities, carrying its state; every run stays small', async () => {
+    const seed = await seedPurser(databaseUrl(), DB, 8_200);
+    // Budget 0: one batch per activity, so 410 activities, one segment boundary.
+    const since = new Date(Date.now() - 1_000);
+    const handle = await start(20, 0);
+    const v = (await handle.result()) as DataMigrationStatusView;
+    expect(v.state).toBe('completed');
+    expect(v.batches).toBe(410);
+    expect(v.runSegments).toBe(2);
+    expect(v.totals.scanned).toBe(seed.invoices);
+    const lengths = await historyLengths(handle.workflowId, since);
+    expect(lengths).toHaveLength(2);
+    for (const n of lengths) expect(n).toBeLessThan(10_240);
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);
