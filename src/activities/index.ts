@@ -148,17 +148,7 @@ export function createActivities(deps: ActivityDeps) {
     // ---- upgrades (SPEC §6) ----
     /** What runs on every host of each service (read-only; unreachable hosts are reported, not thrown). */
     async detectServices(input: { cluster: string; services: string[] }): Promise<Record<string, HostDetection[]>> {
-      return asActivity(async () => {
-        const cluster = clusterOf(input.cluster);
-        const out: Record<string, HostDetection[]> = {};
-        for (const svc of input.services) {
-          const hosts = cluster.manifest.services[svc]?.hosts ?? [];
-          out[svc] = await Promise.all(
-            hosts.map((host) => up.detectOnHost(cluster, { cluster: input.cluster, service: svc, host })),
-          );
-        }
-        return out;
-      });
+      return asActivity(() => up.detectServicesOnHosts(clusterOf(input.cluster), input.services));
     },
     /** The hash of each service's rendered config (what activate will write). */
     async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {

@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   ParentClosePolicy,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -18,6 +19,7 @@ import {
   type ClusterUpgradeInput,
   type ClusterUpgradeProgress,
   type HostDetection,
+  type ServiceUpgradeResult,
   type UpgradeState,
 } from '../contracts/upgrade';
 import { serviceDatabase } from '../domain/catalog';
@@ -27,7 +29,14 @@ import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
-import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
+import {
+  FwCluster,
+  FwOperation,
+  FwOperator,
+  FwServices,
+  FwState,
+  FwTargetVersion,
+} from '../temporal/search-attributes';
 import { approvalGate } from './approval';
 import { gatherAndPlan } from './plan-steps';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
@@ -38,6 +47,14 @@ const act = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
+
+/**
+ * Patch: right before the deploy sequence (after approval), detect every replica again in ONE batch activity and
+ * settle services whose every replica already runs the target identity with the target config as skipped without
+ * a child workflow (the child would detect each host again, one activity per host, to skip it). Services that
+ * need any change still get their child, which detects each host again just before changing it.
+ */
+export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
 
 /** The message of an activity failure's cause (what the activity said), else the failure's own. */
 function causeMessage(err: unknown): string {
@@ -237,13 +254,51 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     ...(catalog.catalog.releases.find((r) => r.version === target)?.rollback_disabled ?? []),
   ]);
   const succeeded: string[] = [];
+  const atTarget = new Map<string, ServiceUpgradeResult>();
+  if (patched(SKIP_AT_TARGET_PATCH)) {
+    const fresh = await act.detectServices({ cluster: input.cluster, services });
+    for (const svc of services) {
+      const t = targets.find((x) => x.service === svc)!;
+      const ds = fresh[svc] ?? [];
+      const same = (d: HostDetection): boolean =>
+        d.present && !d.error && d.identity === identityOf(svc, d) && d.configHash === configs[svc];
+      if (ds.length === t.hosts.length && ds.length > 0 && ds.every(same)) {
+        atTarget.set(svc, {
+          service: svc,
+          outcome: 'skipped',
+          hosts: ds.map((d) => ({
+            host: d.host,
+            action: 'skipped' as const,
+            from: d.version,
+            to: t.version ?? target,
+            detail: 'identity and config already at target',
+          })),
+        });
+      }
+    }
+  }
   for (const [i, svc] of services.entries()) {
     const entry = progress.services[i]!;
     const t = targets.find((x) => x.service === svc)!;
+    const settled = atTarget.get(svc);
+    if (settled) {
+      entry.result = settled;
+      entry.status = 'skipped';
+      succeeded.push(svc);
+      continue;
+    }
     entry.status = 'upgrading';
     const result = await executeChild(serviceUpgrade, {
       workflowId: serviceChildWorkflowId(input.cluster, svc),
       parentClosePolicy: ParentClosePolicy.TERMINATE,
+      // Children are runs of the cluster too: `runs list` and the Web UI's FwCluster filter find them.
+      typedSearchAttributes: [
+        { key: FwCluster, value: input.cluster },
+        { key: FwOperation, value: `upgrade-${svc}` },
+        { key: FwServices, value: [svc] },
+        { key: FwTargetVersion, value: target },
+        { key: FwOperator, value: input.operator || 'unknown' },
+      ],
       args: [
         {
           cluster: input.cluster,

@@ -10,11 +10,14 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { CatalogLoadResult } from '../../src/contracts/catalog-load';
+import { parseReleaseManifest } from '../../src/contracts/release';
+import { getServiceInfo } from '../../src/domain/release';
 import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
 import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
@@ -39,6 +42,14 @@ function editCatalog(fn: (doc: Doc) => void): void {
 /** Every call of a host-changing activity, and what detection reports (every replica at `running`). */
 const journal: string[] = [];
 let running = 'v0.1.0';
+/** When set, every replica reports exactly what release v0.2.0 pins, with the rendered config (a no-op). */
+let atTarget: Record<string, { identity: string; configHash: string }> | undefined;
+const DOCKER = new Set(['commodore', 'foghorn', 'bridge']);
+function targetIdentity(svc: string): string {
+  const file = join(FIXTURES, 'release-repo', 'releases', 'v0.2.0.yaml');
+  const info = getServiceInfo(parseReleaseManifest(readFileSync(file, 'utf8'), 'v0.2.0'), svc)!;
+  return DOCKER.has(svc) ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+}
 /** When set, loadCatalog returns this instead of reading the catalog (a catalog the loader would not accept). */
 let catalogOverride: ((real: CatalogLoadResult) => CatalogLoadResult) | undefined;
 
@@ -57,9 +68,9 @@ beforeAll(async () => {
   const detect = (svc: string, host: string): HostDetection => ({
     host,
     present: true,
-    identity: `sha256:${svc}-${running}`,
-    version: running,
-    configHash: 'sha256:old',
+    identity: atTarget?.[svc]?.identity ?? `sha256:${svc}-${running}`,
+    version: atTarget ? 'v0.2.0' : running,
+    configHash: atTarget?.[svc]?.configHash ?? 'sha256:old',
     running: true,
     arch: 'linux-amd64',
   });
@@ -101,13 +112,17 @@ afterAll(async () => {
 beforeEach(() => {
   journal.length = 0;
   running = 'v0.1.0';
+  atTarget = undefined;
   catalogOverride = undefined;
   editCatalog(() => undefined);
 });
 
 let seq = 0;
-async function upgrade(input: Partial<ClusterUpgradeInput> = {}): Promise<ClusterUpgradeProgress> {
-  return client.workflow.execute<(i: ClusterUpgradeInput) => Promise<ClusterUpgradeProgress>>('clusterUpgrade', {
+function upgrade(input: Partial<ClusterUpgradeInput> = {}): Promise<ClusterUpgradeProgress> {
+  return start(input).then((h) => h.result());
+}
+async function start(input: Partial<ClusterUpgradeInput> = {}) {
+  return client.workflow.start<(i: ClusterUpgradeInput) => Promise<ClusterUpgradeProgress>>('clusterUpgrade', {
     taskQueue: taskQueueFor(CLUSTER),
     workflowId: `fw/${CLUSTER}/change-${++seq}`,
     args: [
@@ -191,5 +206,34 @@ describe('clusterUpgrade gates (stub hosts)', () => {
       'no service_databases entry in the catalog for DB-backed service(s): purser',
     );
     expect(journal).toEqual([]);
+  });
+
+  it('a no-op (every replica at target) settles each service as skipped in one batch detection, no child, no change', async () => {
+    const configs = await createActivities({
+      clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+      fetcher: undefined as never,
+      cacheDir: '/tmp',
+    }).describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(HOSTS) });
+    atTarget = Object.fromEntries(
+      Object.keys(HOSTS).map((s) => [s, { identity: targetIdentity(s), configHash: configs[s]! }]),
+    );
+    const handle = await start();
+    const p = await handle.result();
+    await captureHistory(client, handle.workflowId, 'cluster-upgrade-noop-skip', handle.firstExecutionRunId);
+    expect(p.state).toBe('completed');
+    expect(p.services.map((s) => s.status)).toEqual(p.order.map(() => 'skipped'));
+    expect(p.services.find((s) => s.service === 'commodore')!.result!.hosts).toEqual([
+      { host: 'h2', action: 'skipped', from: 'v0.2.0', to: 'v0.2.0', detail: 'identity and config already at target' },
+      { host: 'h3', action: 'skipped', from: 'v0.2.0', to: 'v0.2.0', detail: 'identity and config already at target' },
+    ]);
+    expect(journal).toEqual([]);
+    // No per-service child was started: the parent's history has no child workflow events.
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(false);
+    // One replica off target (config) ⇒ that service alone gets its child and is changed.
+    atTarget.purser = { ...atTarget.purser!, configHash: 'sha256:drifted' };
+    const again = await upgrade();
+    expect(again.services.filter((s) => s.status !== 'skipped').map((s) => s.service)).toEqual(['purser']);
+    expect(journal.filter((j) => j.startsWith('activate '))).toEqual(['activate purser@h1']);
   });
 });

@@ -56,41 +56,114 @@ async function hostArch(conn: SshConnection, declared: string | undefined): Prom
   return detected ?? declared ?? null;
 }
 
-export async function detectOnHost(cluster: LoadedCluster, input: HostStepInput): Promise<HostDetection> {
-  const svc = clusterService(cluster, input.service);
-  const declaredArch = cluster.manifest.hosts[input.host]?.arch;
-  try {
-    return await withHostSsh(cluster, input.host, async (conn) => {
-      const arch = await hostArch(conn, declaredArch);
-      if (svc.mode === 'native') {
-        const d = await detectNative(conn, input.service, serviceRoot(), cluster.manifest.service_manager);
-        return {
-          host: input.host,
-          present: d.present,
-          identity: d.identity,
-          version: d.version,
-          configHash: d.configHash,
-          running: d.running,
-          arch,
-        };
-      }
-      const d = await docker.detect(cluster, input.host, input.service);
-      return { host: input.host, ...d, arch };
-    });
-  } catch (err) {
-    // Host key mismatches and bad SSH settings are refusals, not "not installed".
-    if (err instanceof Error && 'type' in err && err.type === FailureType.HostKeyMismatch) throw err;
+const notDetected = (host: string, err: unknown): HostDetection => ({
+  host,
+  present: false,
+  identity: null,
+  version: null,
+  configHash: null,
+  running: false,
+  arch: null,
+  error: errorMessage(err),
+});
+
+/** Host key mismatches and bad SSH settings are refusals, not "not installed". */
+const isRefusal = (err: unknown): boolean =>
+  err instanceof Error && 'type' in err && err.type === FailureType.HostKeyMismatch;
+
+/** One service on a host whose SSH session (and architecture) the caller already has. */
+async function detectWith(
+  cluster: LoadedCluster,
+  conn: SshConnection,
+  host: string,
+  service: string,
+  arch: string | null,
+): Promise<HostDetection> {
+  const svc = clusterService(cluster, service);
+  if (svc.mode === 'native') {
+    const d = await detectNative(conn, service, serviceRoot(), cluster.manifest.service_manager);
     return {
-      host: input.host,
-      present: false,
-      identity: null,
-      version: null,
-      configHash: null,
-      running: false,
-      arch: null,
-      error: errorMessage(err),
+      host,
+      present: d.present,
+      identity: d.identity,
+      version: d.version,
+      configHash: d.configHash,
+      running: d.running,
+      arch,
     };
   }
+  const d = await docker.detect(cluster, host, service);
+  return { host, ...d, arch };
+}
+
+export async function detectOnHost(cluster: LoadedCluster, input: HostStepInput): Promise<HostDetection> {
+  clusterService(cluster, input.service);
+  const declaredArch = cluster.manifest.hosts[input.host]?.arch;
+  try {
+    return await withHostSsh(cluster, input.host, async (conn) =>
+      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch)),
+    );
+  } catch (err) {
+    if (isRefusal(err)) throw err;
+    return notDetected(input.host, err);
+  }
+}
+
+/** Channels used at once on one host's SSH session (sshd's MaxSessions defaults to 10). */
+const CHANNELS_PER_HOST = 8;
+/** Docker detections at once per host (each is its own dockerode-over-SSH connection). */
+const DOCKER_PER_HOST = 4;
+
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * Every replica of `services`, hosts in parallel, ONE SSH session per host (architecture read once, native
+ * services probed over concurrent channels of that session; docker services through dockerode with a small
+ * concurrency). Same facts as detectOnHost per replica: an unreachable host or a failed probe becomes a detection
+ * with an error; an unknown or changed host key is thrown (a refusal).
+ */
+export async function detectServicesOnHosts(
+  cluster: LoadedCluster,
+  services: readonly string[],
+): Promise<Record<string, HostDetection[]>> {
+  const byHost = new Map<string, string[]>();
+  for (const svc of services) {
+    for (const host of clusterService(cluster, svc).hosts) byHost.set(host, [...(byHost.get(host) ?? []), svc]);
+  }
+  const found = new Map<string, HostDetection>();
+  const key = (svc: string, host: string): string => `${svc}\u0000${host}`;
+  await Promise.all(
+    [...byHost].map(async ([host, svcs]) => {
+      try {
+        await withHostSsh(cluster, host, async (conn) => {
+          const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch);
+          const one = async (svc: string): Promise<void> => {
+            try {
+              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch));
+            } catch (err) {
+              if (isRefusal(err)) throw err;
+              found.set(key(svc, host), notDetected(host, err));
+            }
+          };
+          const native = svcs.filter((s) => clusterService(cluster, s).mode === 'native');
+          const other = svcs.filter((s) => clusterService(cluster, s).mode !== 'native');
+          await Promise.all([eachLimited(native, CHANNELS_PER_HOST, one), eachLimited(other, DOCKER_PER_HOST, one)]);
+        });
+      } catch (err) {
+        if (isRefusal(err)) throw err;
+        for (const svc of svcs) if (!found.has(key(svc, host))) found.set(key(svc, host), notDetected(host, err));
+      }
+    }),
+  );
+  return Object.fromEntries(
+    services.map((svc) => [svc, clusterService(cluster, svc).hosts.map((h) => found.get(key(svc, h))!)]),
+  );
 }
 
 export async function stageOnHost(
