@@ -1,26 +1,26 @@
-// `npm run demo`: brings up the local Temporal dev server (Web UI) and a worker, then walks the operator flow
-// that works in this build, printing every command and its real output. Leaves Temporal running for exploring;
-// `npm run demo -- --down` stops it (by the pid the demo recorded).
+// `npm run demo`: brings up the local Temporal dev server (Web UI), the network-namespace lab (three hosts,
+// registry, release repository, PostgreSQL) at v0.1.0 and a worker, then walks the seed's recommended upgrade
+// flow to v0.2.0 and a bad release that rolls back, printing every command and its real output. Leaves Temporal
+// and the lab up for exploring; `npm run demo -- --down` removes both (by the pids and names they recorded).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ensurePostgres, reachableDataDir } from '../lab/postgres';
+import { HOSTS } from '../lab/config';
+import { labDown, labUp, type LabState } from '../lab/lab';
 import { insertInvoices } from '../lab/purser-invoices';
+import { acquireLabForTest, releaseLabForTest } from '../test/helpers/lab-lock';
 import { locateOrInstallTemporal, PROJECT_ROOT } from '../temporal-dev/locate';
 import { freePort, isPortFree, startDevServer, waitForTemporal } from '../temporal-dev/server';
 
 const STATE_DIR = join(PROJECT_ROOT, '.data', 'demo');
 const STATE_FILE = join(STATE_DIR, 'state.json');
-const MANIFEST = join(PROJECT_ROOT, 'test', 'fixtures', 'cluster', 'cluster.yaml');
 const CLI = join(PROJECT_ROOT, 'bin', 'frameworks');
 
 interface DemoState {
   pid?: number;
   address: string;
   uiUrl?: string;
-  pgUrl?: string;
-  pgPid?: number;
 }
 
 const say = (text: string): void => console.log(`\n\x1b[1m▶ ${text}\x1b[0m`);
@@ -62,15 +62,16 @@ async function ensureTemporal(): Promise<DemoState> {
     address: server.address,
     ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}),
   };
-  // Merge: the PostgreSQL of an earlier run may still be recorded (and running).
-  const before = existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as Partial<DemoState>) : {};
-  writeFileSync(STATE_FILE, JSON.stringify({ ...before, ...state }));
+  writeFileSync(STATE_FILE, JSON.stringify(state));
   return state;
 }
 
-function down(): void {
+async function down(): Promise<void> {
+  // The lab first (it removes only what it created, by pid and by name), then the demo's Temporal server.
+  const report = await labDown({ log: (l) => console.log(`  ${l}`) });
+  console.log(report.leftovers.length === 0 ? 'Lab removed.' : `Lab left behind: ${report.leftovers.join(', ')}`);
   if (!existsSync(STATE_FILE)) {
-    console.log('Nothing to stop: the demo has no recorded Temporal dev server.');
+    console.log('No recorded Temporal dev server to stop.');
     return;
   }
   const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as DemoState;
@@ -78,24 +79,22 @@ function down(): void {
     process.kill(state.pid!, 'SIGTERM');
     console.log(`Stopped the demo's Temporal dev server (pid ${state.pid}).`);
   }
-  if (alive(state.pgPid)) {
-    process.kill(state.pgPid!, 'SIGINT');
-    console.log(`Stopped the demo's PostgreSQL (pid ${state.pgPid}).`);
-  }
   rmSync(STATE_FILE, { force: true });
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv, expectExit: number): void {
+/** Runs one CLI command with its real output; an unexpected exit code stops the demo. */
+function runCli(args: string[], env: NodeJS.ProcessEnv, expectExit: number | number[]): void {
   console.log(`\n$ frameworks ${args.join(' ')}`);
   const r = spawnSync(process.execPath, [CLI, ...args], { stdio: 'inherit', env });
-  if (r.status !== expectExit) {
-    throw new Error(`\`frameworks ${args.join(' ')}\` exited ${r.status}, expected ${expectExit}`);
+  const ok = Array.isArray(expectExit) ? expectExit : [expectExit];
+  if (r.status === null || !ok.includes(r.status)) {
+    throw new Error(`\`frameworks ${args.join(' ')}\` exited ${r.status}, expected ${ok.join(' or ')}`);
   }
 }
 
-async function startWorker(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof spawn>> {
+async function startWorker(env: NodeJS.ProcessEnv, manifest: string): Promise<ReturnType<typeof spawn>> {
   const logFile = join(STATE_DIR, 'worker.log');
-  const worker = spawn(process.execPath, [CLI, 'worker', '--manifest', MANIFEST], {
+  const worker = spawn(process.execPath, [CLI, 'worker', '--manifest', manifest], {
     env,
     stdio: ['ignore', 'pipe', openSync(logFile, 'a')],
   });
@@ -118,29 +117,6 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof sp
   return worker;
 }
 
-async function ensureDatabases(): Promise<string> {
-  const dataDir = reachableDataDir(join(STATE_DIR, 'pg'), 'fw-demo-pg');
-  const state = existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as DemoState) : undefined;
-  let url = state?.pgUrl;
-  if (!url || !alive(state?.pgPid)) {
-    const pg0 = await ensurePostgres({ dataDir, fast: true });
-    url = pg0.url;
-    writeFileSync(STATE_FILE, JSON.stringify({ ...(state ?? {}), pgUrl: url, ...(pg0.pid ? { pgPid: pg0.pid } : {}) }));
-  }
-  // Fresh, empty databases each run, so the demo always shows the same story.
-  const admin = new pg.Client({ connectionString: `${url}/postgres` });
-  await admin.connect();
-  try {
-    for (const db of ['quartermaster', 'purser', 'commodore', 'foghorn']) {
-      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE ${db}`);
-    }
-  } finally {
-    await admin.end();
-  }
-  return url;
-}
-
 async function seedInvoices(url: string, rows: number): Promise<void> {
   const c = new pg.Client({ connectionString: `${url}/purser` });
   await c.connect();
@@ -153,71 +129,92 @@ async function seedInvoices(url: string, rows: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--down')) return down();
-  say('1. Temporal dev server (durable runs + Web UI) and PostgreSQL');
+  say('1. Temporal dev server (durable runs + Web UI)');
   const temporal = await ensureTemporal();
   console.log(`Temporal at ${temporal.address}; Web UI ${temporal.uiUrl ?? '(from TEMPORAL_ADDRESS)'}`);
-  const dbUrl = await ensureDatabases();
-  console.log(`PostgreSQL at ${dbUrl} with empty databases quartermaster, purser, commodore, foghorn`);
+
+  say('2. The lab cluster: three hosts (network namespaces, own sshd; dockerd on h2 and h3), a registry, a release');
+  console.log('   repository with v0.1.0, v0.2.0, v0.2.1 (bad foghorn) and v0.3.0-rc1, PostgreSQL; v0.1.0 installed');
+  // Tests bring the same lab up and down: take their lock while the demo drives it.
+  await acquireLabForTest();
+  let lab: LabState;
+  try {
+    lab = await labUp({ fresh: true, log: (l) => console.log(`   ${l}`) });
+  } catch (err) {
+    releaseLabForTest();
+    throw err;
+  }
+  const dbUrl = /FRAMEWORKS_DATABASE_URL=(\S+)/.exec(readFileSync(lab.envFile!, 'utf8'))![1]!;
+  const manifest = lab.clusterFile!;
+  console.log(`cluster.yaml ${manifest}; hosts ${HOSTS.map((h) => `${h.name} ${h.address}`).join(', ')}`);
   const ui = temporal.uiUrl;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: temporal.address,
     FRAMEWORKS_DATABASE_URL: dbUrl,
+    FRAMEWORKS_MANIFEST: manifest,
     ...(ui ? { FRAMEWORKS_TEMPORAL_UI_URL: ui } : {}),
     FRAMEWORKS_CACHE_DIR: join(STATE_DIR, 'cache'),
+    // Health waits short enough for a demo (production: every 5 s, 90 s deadline).
+    FRAMEWORKS_HEALTH_INTERVAL: '500 milliseconds',
+    FRAMEWORKS_HEALTH_DEADLINE: '6 seconds',
   };
-  const m = ['--manifest', MANIFEST];
+  const svc = 'purser.invoice-line-items';
 
-  say('2. A worker for cluster "lab" (test/fixtures/cluster/cluster.yaml); it alone holds the database URL');
-  const worker = await startWorker(env);
+  say('3. A worker for cluster "lab" near the hosts; it alone holds the database URL and the SSH key');
+  const worker = await startWorker(env, manifest);
   try {
-    say('3. The cluster as a v0.1.0 release left it: its schema, and 20,000 invoices written by v0.1.0 binaries');
-    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.1.0', '--yes'], env, 0);
+    say('4. The databases as v0.1.0 left them: its schema, and 20,000 invoices written by v0.1.0 binaries');
+    runCli(['cluster', 'migrate', '--phase', 'expand', '--to-version', 'v0.1.0', '--yes'], env, 0);
     await seedInvoices(dbUrl, 20_000);
     console.log('(seeded 20,000 purser invoices with their line items in the old JSONB column)');
 
-    say('4. What would upgrading to v0.2.0 do? (a read-only workflow: order, pinned identities, migrations, gates)');
-    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'v0.2.0'], env, 0);
+    say('5. Status: what runs where (content identity read over SSH), health, and what is available');
+    runCli(['cluster', 'status'], env, [0, 3]);
 
-    say('5. Preview, then apply, the v0.2.0 expand migrations (additive; old and new binaries both work)');
-    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.2.0', '--dry-run'], env, 0);
-    runCli(['cluster', 'migrate', ...m, '--phase', 'expand', '--to-version', 'v0.2.0', '--yes'], env, 0);
+    say('6. What would upgrading to v0.2.0 do? (order, pinned identities, migrations by phase, gates)');
+    runCli(['cluster', 'upgrade', 'plan', '--version', 'v0.2.0'], env, 0);
 
-    say('6. Contract is refused: the required data migration has not completed (gates fail closed)');
-    runCli(['cluster', 'migrate', ...m, '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 1);
+    say('7. Expand migrations first (additive: old and new binaries both work) — preview, then apply');
+    runCli(['cluster', 'migrate', '--phase', 'expand', '--to-version', 'v0.2.0', '--dry-run'], env, 0);
+    runCli(['cluster', 'migrate', '--phase', 'expand', '--to-version', 'v0.2.0', '--yes'], env, 0);
 
-    say('7. The data migration: list, start detached, pause (acknowledged), status, resume, reattach until done');
-    runCli(['cluster', 'data-migrate', 'list', ...m, '--to-version', 'v0.2.0'], env, 0);
-    runCli(
-      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m, '--batch-size', '500', '--dry-run'],
-      env,
-      0,
-    );
-    runCli(
-      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m, '--batch-size', '200', '--detach'],
-      env,
-      0,
-    );
-    runCli(['cluster', 'data-migrate', 'pause', 'purser.invoice-line-items', ...m], env, 0);
-    runCli(['cluster', 'data-migrate', 'status', 'purser.invoice-line-items', ...m], env, 0);
-    runCli(['cluster', 'data-migrate', 'resume', 'purser.invoice-line-items', ...m], env, 0);
-    runCli(['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', ...m], env, 0);
+    say('8. Upgrade every service: dry-run (gates + detection, nothing changes), then for real');
+    runCli(['cluster', 'upgrade', '--all', '--version', 'v0.2.0', '--dry-run'], env, 0);
+    runCli(['cluster', 'upgrade', '--all', '--version', 'v0.2.0', '--yes'], env, 0);
 
-    say('8. Verify: counts and totals of the old and new shapes; finalized invoices untouched');
-    runCli(['cluster', 'data-migrate', 'verify', 'purser.invoice-line-items', ...m], env, 0);
+    say('9. Contract is refused: the required data migration has not completed (gates fail closed)');
+    runCli(['cluster', 'migrate', '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 1);
 
-    say('9. Postdeploy, then contract (drops the old JSONB column; needs --yes)');
-    runCli(['cluster', 'migrate', ...m, '--phase', 'postdeploy', '--to-version', 'v0.2.0', '--yes'], env, 0);
-    runCli(['cluster', 'migrate', ...m, '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 0);
+    say('10. The data migration: list, dry-run, start detached, pause (acknowledged), status, resume, reattach');
+    runCli(['cluster', 'data-migrate', 'list', '--to-version', 'v0.2.0'], env, 0);
+    runCli(['cluster', 'data-migrate', 'run', svc, '--batch-size', '500', '--dry-run'], env, 0);
+    runCli(['cluster', 'data-migrate', 'run', svc, '--batch-size', '200', '--detach'], env, 0);
+    runCli(['cluster', 'data-migrate', 'pause', svc], env, 0);
+    runCli(['cluster', 'data-migrate', 'status', svc], env, 0);
+    runCli(['cluster', 'data-migrate', 'resume', svc], env, 0);
+    runCli(['cluster', 'data-migrate', 'run', svc], env, 0);
 
-    say('10. The rc channel resolves through channels/rc.yaml; bad input is refused before any run starts');
-    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'rc'], env, 0);
-    runCli(['cluster', 'upgrade', 'plan', ...m, '--version', 'v0.02.0'], env, 1);
+    say('11. Verify: counts and totals of the old and new shapes; finalized invoices untouched');
+    runCli(['cluster', 'data-migrate', 'verify', svc], env, 0);
 
-    say('11. Every run of this cluster, from Temporal visibility');
-    runCli(['cluster', 'runs', 'list', ...m], env, 0);
+    say('12. Postdeploy, then contract (drops the old JSONB column; needs --yes)');
+    runCli(['cluster', 'migrate', '--phase', 'postdeploy', '--to-version', 'v0.2.0', '--yes'], env, 0);
+    runCli(['cluster', 'migrate', '--phase', 'contract', '--to-version', 'v0.2.0', '--yes'], env, 0);
+
+    say('13. Status and doctor on the upgraded cluster');
+    runCli(['cluster', 'status'], env, [0, 3]);
+    runCli(['cluster', 'doctor'], env, [0, 3]);
+
+    say('14. A bad release: v0.2.1 ships a foghorn that never becomes healthy — it is rolled back automatically');
+    runCli(['cluster', 'upgrade', '--all', '--version', 'v0.2.1', '--yes'], env, 1);
+    runCli(['cluster', 'status'], env, [0, 3]);
+
+    say('15. Every run of this cluster, from Temporal visibility');
+    runCli(['cluster', 'runs', 'list'], env, 0);
   } finally {
     worker.kill('SIGTERM');
+    releaseLabForTest();
   }
 
   say('Done');
@@ -226,11 +223,13 @@ async function main(): Promise<void> {
       `Every run above is in the Web UI: ${ui}/namespaces/default/workflows?query=${encodeURIComponent('FwCluster="lab"')}`,
     );
   }
-  console.log('Service upgrades on real hosts (`upgrade --all`, rollback) run on the network-namespace lab:');
   console.log(
-    '`frameworks dev lab up` builds it (test/e2e/upgrade-lab.test.ts drives it); adding it to this demo is next.',
+    'The lab stays up for exploring (`frameworks dev lab status`; ssh command in `npx tsx lab/cli.ts status`).',
   );
-  console.log('Temporal and PostgreSQL keep running for exploring; stop them with: npm run demo -- --down');
+  console.log(
+    'One run for the whole flow next time: frameworks cluster release --version v0.2.0 --manifest ' + manifest,
+  );
+  console.log('Tear everything down with: npm run demo -- --down   (stops the lab, Temporal and the worker)');
 }
 
 main().catch((err: unknown) => {
