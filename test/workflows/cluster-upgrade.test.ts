@@ -12,7 +12,8 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import { getServiceInfo } from '../../src/domain/release';
 import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 import { discoverMigrations } from '../../src/activities/migrations/discover';
-import { taskQueueFor } from '../../src/temporal/ids';
+import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
+import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
@@ -237,6 +238,12 @@ describe('clusterUpgrade', () => {
     await captureHistory(client, run.handle.workflowId, 'cluster-upgrade-all', run.handle.firstExecutionRunId);
     expect(r.state).toBe('completed');
     expect(r.order).toEqual(plan.order);
+    // Every child is a run of the cluster too (runs list, the Web UI's FwCluster filter).
+    for (const svc of r.services.filter((x) => x.status === 'upgraded').map((x) => x.service)) {
+      const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, svc)).describe();
+      expect(child.typedSearchAttributes.get(FwCluster), svc).toBe(CLUSTER);
+      expect(child.typedSearchAttributes.get(FwServices), svc).toEqual([svc]);
+    }
     const foghornPid = world.hosts.get('foghorn@h2')!.pid;
     expect(r.services.find((s) => s.service === 'foghorn')?.status).toBe('skipped');
     expect(world.activated).not.toContain('foghorn@h2');
