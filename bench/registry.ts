@@ -22,4 +22,10 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     needs: ['postgres', 'temporal'],
     load: async () => (await import('./data-migrate')).dataMigrateBenchmark,
   },
+  {
+    name: 'upgrade-noop',
+    summary: 'no-op upgrade --all, 100 services × 3 lab hosts: wall time (target ≤ 10 s), activity round trips',
+    needs: ['temporal'],
+    load: async () => (await import('./upgrade-noop')).upgradeNoopBenchmark,
+  },
 ];

@@ -16,6 +16,8 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { taskQueueFor } from '../../src/temporal/ids';
+import { upgradeProgressQuery } from '../../src/workflows/messages';
+import { frameworksAsync } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
@@ -235,5 +237,31 @@ describe('clusterUpgrade gates (stub hosts)', () => {
     const again = await upgrade();
     expect(again.services.filter((s) => s.status !== 'skipped').map((s) => s.service)).toEqual(['purser']);
     expect(journal.filter((j) => j.startsWith('activate '))).toEqual(['activate purser@h1']);
+  });
+});
+
+describe('frameworks cluster runs watch <clusterUpgrade>', () => {
+  it('renders the gates and per-service, per-host progress of the run, then its final state', async () => {
+    const handle = await start({ approved: false });
+    let p = await handle.query(upgradeProgressQuery);
+    for (let i = 0; i < 100 && p.state !== 'awaiting-approval'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      p = await handle.query(upgradeProgressQuery);
+    }
+    expect(p.state).toBe('awaiting-approval');
+    const watching = frameworksAsync(['cluster', 'runs', 'watch', handle.workflowId], {
+      TEMPORAL_ADDRESS: temporalAddress(),
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
+    const r = await watching;
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`Upgrading 5 service(s) to v0.2.0: ${p.order.join(' -> ')}`);
+    expect(r.stdout).toMatch(/^\[gate\] required stops: ok/m);
+    expect(r.stdout).toContain('would upgrade commodore on h3 from v0.1.0 to v0.2.0');
+    for (const svc of p.order) expect(r.stdout).toMatch(new RegExp(`^ {2}✓ ${svc}: upgraded$`, 'm'));
+    expect(r.stdout).toContain('      commodore on h2: upgraded (v0.1.0 → v0.2.0)');
+    expect(r.stdout).toContain('      commodore on h3: upgraded (v0.1.0 → v0.2.0)');
+    expect(r.stdout).toContain(`${handle.workflowId} completed`);
   });
 });

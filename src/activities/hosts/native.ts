@@ -43,6 +43,7 @@ import {
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
+import { shellCommand } from '../ssh/quote';
 import { hashFile, inspectTarball } from './tarball';
 
 /** TODO(errors.ts): these become FailureType members once added there. */
@@ -79,9 +80,9 @@ interface Observed extends NativeProbe {
   installed: InstalledRecord | null;
 }
 
-async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<Observed> {
-  const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
-  const probe = parseNativeProbe(r.stdout);
+/** installed.json of a probe, parsed; a malformed file is an unknown install state (refuse, change nothing). */
+function observed(target: string, svc: string, base: string | undefined, stdout: string): Observed {
+  const probe = parseNativeProbe(stdout);
   let installed: InstalledRecord | null = null;
   if (probe.installedText !== null) {
     try {
@@ -89,12 +90,17 @@ async function observe(conn: SshConnection, svc: string, base: string | undefine
     } catch (err) {
       throw failure(
         FailureType.InvalidInput,
-        `${conn.target}: ${nativePaths(svc, base).installed} is malformed (${errorMessage(err)}); the install ` +
+        `${target}: ${nativePaths(svc, base).installed} is malformed (${errorMessage(err)}); the install ` +
           'state is unknown, so nothing was changed. Repair or reinstall the service on this host.',
       );
     }
   }
   return { ...probe, installed };
+}
+
+async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<Observed> {
+  const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
+  return observed(conn.target, svc, base, r.stdout);
 }
 
 async function isRunning(conn: SshConnection, svc: string, manager: ServiceManager): Promise<boolean> {
@@ -122,6 +128,20 @@ export interface NativeDetection {
   pending: boolean;
 }
 
+function detection(st: Observed, running: boolean, pid: number | undefined): NativeDetection {
+  return {
+    present: st.installed !== null,
+    identity: st.installed?.identity ?? null,
+    version: st.installed?.version ?? null,
+    configHash: st.installed?.config_hash ?? null,
+    running,
+    ...(pid !== undefined ? { pid } : {}),
+    previous: st.installed?.previous ?? null,
+    staged: st.releases,
+    pending: st.pending !== null,
+  };
+}
+
 export async function detectNative(
   conn: SshConnection,
   svc: string,
@@ -136,17 +156,72 @@ export async function detectNative(
     const n = Number(r.stdout.trim());
     if (r.code === 0 && Number.isSafeInteger(n) && n > 0) pid = n;
   }
-  return {
-    present: st.installed !== null,
-    identity: st.installed?.identity ?? null,
-    version: st.installed?.version ?? null,
-    configHash: st.installed?.config_hash ?? null,
-    running,
-    ...(pid !== undefined ? { pid } : {}),
-    previous: st.installed?.previous ?? null,
-    staged: st.releases,
-    pending: st.pending !== null,
-  };
+  return detection(st, running, pid);
+}
+
+const BATCH_END = '@@fw-detect-end';
+/** Per service: the probe and the status command, then a line with both exit codes (probe output first). */
+const BATCH_MS = 120_000;
+
+/**
+ * detectNative for many services of one host in ONE remote command (one SSH round trip instead of two per
+ * service): the same probe script and the same status command per service, their exit codes reported after each
+ * probe's output. `command` service managers only (systemd also needs MainPID, so callers use detectNative
+ * there). Each entry is that service's detection or the error detectNative would have thrown for it.
+ */
+export async function detectNativeBatch(
+  conn: SshConnection,
+  svcs: readonly string[],
+  base: string | undefined,
+  manager: Extract<ServiceManager, { type: 'command' }>,
+): Promise<(NativeDetection | Error)[]> {
+  if (svcs.length === 0) return [];
+  const script = svcs
+    .map(
+      (svc, i) =>
+        `(${shellCommand(probeNativeCommand(svc, base))}); p=$?; ` +
+        `(${shellCommand(statusCommand(manager, svc))}) >/dev/null 2>&1; s=$?; ` +
+        `printf '\n${BATCH_END} %s %s %s\n' ${i} "$p" "$s"`,
+    )
+    .join('\n');
+  const r = await exec(conn, ['sh', '-c', script], { timeoutMs: BATCH_MS });
+  const out: (NativeDetection | Error)[] = svcs.map(
+    (svc) =>
+      new Error(
+        `${conn.target}: no detection output for ${svc} (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(0, 500)}`,
+      ),
+  );
+  const end = new RegExp(`\n${BATCH_END} (\\d+) (\\d+) (\\d+)\n`, 'g');
+  let from = 0;
+  for (const m of r.stdout.matchAll(end)) {
+    const i = Number(m[1]);
+    const [probeRc, statusRc] = [Number(m[2]), Number(m[3])];
+    const chunk = r.stdout.slice(from, m.index);
+    from = m.index + m[0].length;
+    const svc = svcs[i];
+    if (svc === undefined) continue;
+    try {
+      if (probeRc !== 0) {
+        throw hostFailure(
+          HOST_COMMAND_FAILED,
+          `${conn.target}: read the install state of ${svc} failed (exit ${probeRc})`,
+          false,
+        );
+      }
+      if (statusRc === 126 || statusRc === 127) {
+        throw hostFailure(
+          HOST_COMMAND_FAILED,
+          `${conn.target}: status of ${svc}: exit ${statusRc} (command not runnable)`,
+          false,
+        );
+      }
+      const st = observed(conn.target, svc, base, chunk);
+      out[i] = detection(st, statusRc === 0, st.pid ?? undefined);
+    } catch (err) {
+      out[i] = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  return out;
 }
 
 export interface StageResult {

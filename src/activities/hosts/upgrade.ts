@@ -11,7 +11,7 @@ import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
 import { exec, type SshConnection } from '../ssh/client';
 import { probeHealth } from './health';
-import { activateNative, detectNative, rollbackNative, stageNative } from './native';
+import { activateNative, detectNative, detectNativeBatch, rollbackNative, stageNative } from './native';
 import { withHostSsh } from './ssh-session';
 import { fetchArtifact } from './tarball';
 import { checkRegistryDigest } from './registry';
@@ -123,9 +123,9 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /**
- * Every replica of `services`, hosts in parallel, ONE SSH session per host (architecture read once, native
- * services probed over concurrent channels of that session; docker services through dockerode with a small
- * concurrency). Same facts as detectOnHost per replica: an unreachable host or a failed probe becomes a detection
+ * Every replica of `services`, hosts in parallel, ONE SSH session per host: the architecture read once, every
+ * native service of the host probed by ONE remote command (detectNativeBatch; with systemd, one probe per service
+ * over concurrent channels of that session), docker services through dockerode with a small concurrency. Same facts as detectOnHost per replica: an unreachable host or a failed probe becomes a detection
  * with an error; an unknown or changed host key is thrown (a refusal).
  */
 export async function detectServicesOnHosts(
@@ -153,7 +153,30 @@ export async function detectServicesOnHosts(
           };
           const native = svcs.filter((s) => clusterService(cluster, s).mode === 'native');
           const other = svcs.filter((s) => clusterService(cluster, s).mode !== 'native');
-          await Promise.all([eachLimited(native, CHANNELS_PER_HOST, one), eachLimited(other, DOCKER_PER_HOST, one)]);
+          const manager = cluster.manifest.service_manager;
+          const natives = async (): Promise<void> => {
+            if (manager.type !== 'command') return eachLimited(native, CHANNELS_PER_HOST, one);
+            // One remote command for every native service of this host (one round trip, not two per service).
+            const batch = await detectNativeBatch(conn, native, serviceRoot(), manager);
+            batch.forEach((d, i) => {
+              const svc = native[i]!;
+              found.set(
+                key(svc, host),
+                d instanceof Error
+                  ? notDetected(host, d)
+                  : {
+                      host,
+                      present: d.present,
+                      identity: d.identity,
+                      version: d.version,
+                      configHash: d.configHash,
+                      running: d.running,
+                      arch,
+                    },
+              );
+            });
+          };
+          await Promise.all([natives(), eachLimited(other, DOCKER_PER_HOST, one)]);
         });
       } catch (err) {
         if (isRefusal(err)) throw err;

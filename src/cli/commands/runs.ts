@@ -3,10 +3,18 @@
 import type { Client } from '@temporalio/client';
 import Table from 'cli-table3';
 import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
+import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
-import { approveUpdate, cancelUpdate, dataStatusQuery, migrateProgressQuery } from '../../workflows/messages';
+import {
+  approveUpdate,
+  cancelUpdate,
+  dataStatusQuery,
+  migrateProgressQuery,
+  upgradeApproveUpdate,
+  upgradeProgressQuery,
+} from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { follow } from '../follow';
 import { createOutput } from '../output';
@@ -14,6 +22,9 @@ import { canPrompt, confirm } from '../prompt';
 import { describeRunFailure, operatorName } from '../runs';
 import { renderMigrateProgress } from './migrate';
 import { progressLine } from './data-migrate';
+import { renderUpgradeProgress } from './upgrade';
+
+const UPGRADE_TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
 
 export interface RunsOptions {
   manifest?: string;
@@ -140,6 +151,35 @@ export async function runsCommand(
           reattach: `frameworks cluster runs watch ${id}`,
         });
         out.line(`${id}: ${final.state}`);
+      } else if (d.type === 'clusterUpgrade') {
+        // The same per-service, per-host lines `upgrade` prints while it follows its own run.
+        const final = await follow<ClusterUpgradeProgress>({
+          handle,
+          query: async () => {
+            const p = await handle.query(upgradeProgressQuery);
+            if (UPGRADE_TERMINAL.has(p.state)) return p;
+            // A run that failed outside a terminal progress state answers with its last state forever.
+            const { status } = await handle.describe();
+            if (status.name === 'RUNNING') return p;
+            const last = await handle.query(upgradeProgressQuery);
+            return UPGRADE_TERMINAL.has(last.state) ? last : { ...last, state: 'failed' as const };
+          },
+          render: renderUpgradeProgress,
+          done: (p) => UPGRADE_TERMINAL.has(p.state),
+          waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
+          onWaiting: async (p) => {
+            if (await confirm(`Upgrade ${p.order.length} service(s) to ${p.target}?`)) {
+              await handle.executeUpdate(upgradeApproveUpdate, {
+                args: [{ planHash: p.planHash, operator: operatorName() }],
+              });
+              return true;
+            }
+            return false;
+          },
+          reattach: `frameworks cluster runs watch ${id}`,
+        });
+        out.line(`${id} ${final.state}`);
+        if (final.state === 'refused' || final.state === 'expired') throw new ExitError('', 1);
       } else if (d.type === 'dataMigration') {
         for (;;) {
           const v = await handle.query(dataStatusQuery);

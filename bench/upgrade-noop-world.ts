@@ -1,0 +1,151 @@
+// The synthetic cluster of the upgrade-noop benchmark, on the REAL lab hosts: N native services (default 100), each
+// on h1, h2 and h3, installed at release v1.0.0 exactly as the upgrade would have left them (release folder,
+// `current` link, rendered env file, installed.json with identity and config hash) and running under the lab's
+// fw-svc supervisor, so `upgrade --all --version v1.0.0` finds every replica at target. Its own cluster name,
+// catalog and release repository in the bench's work folder; the lab's own services are not touched.
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadClusterConfig } from '../src/activities/cluster-config';
+import { configFor } from '../src/activities/hosts/upgrade';
+import { HOSTS, type LabPaths } from '../lab/config';
+import { hostPath } from '../lab/install';
+import { SERVICE_MANAGER, SUPERVISOR, nativePaths, type InstalledRecord } from '../lab/layout';
+import { ssh } from '../lab/ssh';
+import { gzip, sha256Hex, tar } from '../lab/tar';
+
+export const BENCH_CLUSTER = 'bench-noop';
+export const BENCH_VERSION = 'v1.0.0';
+const ARCH = 'linux-amd64';
+const FIRST_PORT = 31000;
+
+export interface World {
+  manifest: string;
+  services: string[];
+  hosts: string[];
+  /** Every replica's supervisor pid file as seen from the root namespace (to prove nothing restarted). */
+  pidFiles: string[];
+}
+
+export const serviceName = (i: number): string => `bench-svc-${String(i).padStart(3, '0')}`;
+
+/** A program that only stays up: detection reads files and the supervisor's status, never the program. */
+const PROGRAM = '#!/bin/sh\n# frameworks bench fixture: stays up until stopped\nexec sleep 2147483647\n';
+
+export function buildWorld(paths: LabPaths, dir: string, count: number): World {
+  const services = Array.from({ length: count }, (_, i) => serviceName(i));
+  const hosts = HOSTS.map((h) => h.name);
+  const repo = join(dir, 'releases');
+  const catalog = join(dir, 'catalog');
+  for (const d of [join(repo, 'releases'), join(repo, 'channels'), join(repo, 'artifacts'), catalog]) {
+    mkdirSync(d, { recursive: true });
+  }
+
+  // One tarball per service (distinct identities, as in a real release).
+  const artifacts = services.map((name) => {
+    const body = gzip(tar([{ type: 'file', path: name, mode: 0o755, body: `${PROGRAM}# ${name}\n` }]));
+    const file = `frameworks-${name}-${BENCH_VERSION}-${ARCH}.tar.gz`;
+    const path = join(repo, 'artifacts', file);
+    writeFileSync(path, body);
+    return { name, path, file, checksum: `sha256:${sha256Hex(body)}`, size: body.length };
+  });
+
+  writeFileSync(
+    join(repo, 'releases', `${BENCH_VERSION}.yaml`),
+    stringify(
+      {
+        platform_version: BENCH_VERSION,
+        git_commit: createHash('sha1').update('frameworks bench noop').digest('hex'),
+        release_date: '2025-11-01T00:00:00Z',
+        services: artifacts.map((a) => ({
+          name: a.name,
+          service_version: BENCH_VERSION,
+          // Native services still carry an image entry in the manifest format; it is never pulled here.
+          image: `10.77.1.1:5000/frameworks/${a.name}:${BENCH_VERSION}`,
+          digest: `sha256:${sha256Hex(a.name)}`,
+        })),
+        native_binaries: artifacts.map((a) => ({
+          name: a.name,
+          artifacts: [{ arch: ARCH, file: a.file, url: `file://${a.path}`, checksum: a.checksum, size_bytes: a.size }],
+        })),
+      },
+      { lineWidth: 0 },
+    ),
+  );
+  writeFileSync(
+    join(repo, 'channels', 'stable.yaml'),
+    stringify({ platform_version: BENCH_VERSION, manifest: `releases/${BENCH_VERSION}.yaml` }),
+  );
+  writeFileSync(join(catalog, 'releases.yaml'), stringify({ releases: [{ version: BENCH_VERSION }] }));
+  writeFileSync(
+    join(catalog, 'services.yaml'),
+    stringify(
+      Object.fromEntries(
+        services.map((s, i) => [
+          s,
+          { role: 'api', port: FIRST_PORT + i, health: { path: '/health' }, depends_on: [], class: 'platform' },
+        ]),
+      ),
+    ),
+  );
+  const manifest = join(dir, 'cluster.yaml');
+  writeFileSync(
+    manifest,
+    stringify({
+      name: BENCH_CLUSTER,
+      channel: 'stable',
+      release_repositories: [repo],
+      ssh: { user: 'root', identity_file: paths.clientKey, known_hosts: paths.knownHosts },
+      hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { address: h.address, port: 22, arch: ARCH }])),
+      services: Object.fromEntries(services.map((s) => [s, { mode: 'native', hosts }])),
+      service_manager: { ...SERVICE_MANAGER },
+      catalog_dir: catalog,
+    }),
+  );
+
+  // Install every replica at target, with the config the orchestrator renders (so the config hash matches).
+  const cluster = loadClusterConfig(manifest);
+  const pidFiles: string[] = [];
+  for (const a of artifacts) {
+    const config = configFor(cluster, a.name);
+    const hex = a.checksum.slice('sha256:'.length);
+    const p = nativePaths(a.name);
+    for (const h of hosts) {
+      const local = (inHost: string) => hostPath(paths, h, inHost);
+      const releaseDir = local(p.release(hex));
+      mkdirSync(releaseDir, { recursive: true });
+      writeFileSync(join(releaseDir, a.name), `${PROGRAM}# ${a.name}\n`, { mode: 0o755 });
+      rmSync(local(p.current), { force: true });
+      symlinkSync(`releases/${hex}`, local(p.current));
+      writeFileSync(local(p.env), config.text);
+      const record: InstalledRecord = {
+        identity: a.checksum,
+        version: BENCH_VERSION,
+        config_hash: config.hash,
+        previous: null,
+        artifact: { url: `file://${a.path}`, checksum: a.checksum, size_bytes: a.size },
+        installed_at: new Date().toISOString(),
+      };
+      writeFileSync(local(p.installed), `${JSON.stringify(record, null, 2)}\n`);
+      pidFiles.push(local(p.pidFile));
+    }
+  }
+  // Start them: one SSH session per host.
+  for (const h of HOSTS) {
+    ssh(paths, h.address, `for s in ${services.join(' ')}; do ${SUPERVISOR} start "$s" >/dev/null || exit 1; done`);
+  }
+  return { manifest, services, hosts, pidFiles };
+}
+
+/** Stops the synthetic services and removes their folders from every host. */
+export function removeWorld(paths: LabPaths, services: string[]): void {
+  for (const h of HOSTS) {
+    try {
+      ssh(paths, h.address, `for s in ${services.join(' ')}; do ${SUPERVISOR} stop "$s" >/dev/null 2>&1; done; true`);
+    } catch {
+      // The lab may already be gone; the folders below are what is left to remove.
+    }
+    for (const s of services) rmSync(hostPath(paths, h.name, nativePaths(s).dir), { recursive: true, force: true });
+  }
+}
