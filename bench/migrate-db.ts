@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { MigrationItem } from '../src/contracts/migrations';
-import { withClient, type DatabaseTarget } from '../src/activities/postgres/connect';
+import { withClient, withPooledClient, type DatabaseTarget } from '../src/activities/postgres/connect';
 import { ensureLedger } from '../src/activities/postgres/ledger';
 import { median, round } from './types';
 
@@ -72,20 +72,28 @@ export async function verifyApplied(
 }
 
 export interface ApplyCosts {
-  /** Open + close one connection, as `withClient` does once per applyMigration. */
+  /** Open + close one connection (`withClient`): what every psql process pays, and a `.notx` migration. */
   connectMs: number;
-  /** `ensureLedger` on an existing ledger (4 statements), as every applyMigration runs it. */
+  /** Pool checkout + DISCARD ALL + release (`withPooledClient` with reset): what a transactional migration pays. */
+  pooledMs: number;
+  /** `ensureLedger` on a current ledger (one catalog read), as every applyMigration runs it. */
   ensureLedgerMs: number;
   samples: number;
 }
 
-/** Medians of the two fixed per-migration costs of our apply path that the psql session pays once or never. */
+/** Medians of the fixed per-migration costs of our apply path that the psql session pays once or never. */
 export async function measureApplyCosts(target: DatabaseTarget, samples = 200): Promise<ApplyCosts> {
   const connect: number[] = [];
   for (let i = 0; i < samples; i++) {
     const t0 = performance.now();
     await withClient(target, async () => {});
     connect.push(performance.now() - t0);
+  }
+  const pooled: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    await withPooledClient(target, async () => {}, { reset: true });
+    pooled.push(performance.now() - t0);
   }
   const ledger = await withClient(target, async (client) => {
     const out: number[] = [];
@@ -98,5 +106,10 @@ export async function measureApplyCosts(target: DatabaseTarget, samples = 200): 
     }
     return out;
   });
-  return { connectMs: round(median(connect), 3), ensureLedgerMs: round(median(ledger), 3), samples };
+  return {
+    connectMs: round(median(connect), 3),
+    pooledMs: round(median(pooled), 3),
+    ensureLedgerMs: round(median(ledger), 3),
+    samples,
+  };
 }

@@ -13,10 +13,14 @@ export interface FindingsInput {
   perFile: number;
   session: number;
   direct: number;
+  /** Ordinary no-op activities. */
   floor: number;
+  /** Local no-op activities. */
+  localFloor: number;
   runs: MigrateRun[];
   workflowRuns: MigrateRun[];
   floorRuns: MigrateRun[];
+  localFloorRuns: MigrateRun[];
   costs: ApplyCosts;
   probe: DispatchProbe;
   target: number;
@@ -27,6 +31,9 @@ export interface FindingsInput {
 const HISTORY_SUGGEST_CAN = 4096;
 const HISTORY_WARN = 10_240;
 const HISTORY_ERROR = 51_200;
+/** History size limits (dynamicconfig `limit.historySize.warn` / `.error` defaults). */
+const HISTORY_BYTES_WARN = 10 * 1024 * 1024;
+const HISTORY_BYTES_ERROR = 50 * 1024 * 1024;
 /** Payload (blob) size limits: warning and hard error (docs.temporal.io, self-hosted defaults). */
 const BLOB_WARN = 256 * 1024;
 const BLOB_ERROR = 2 * 1024 * 1024;
@@ -76,103 +83,121 @@ export function explain(x: FindingsInput): string[] {
   if (quiet) out.push(quiet);
   const run = medianRun(x.workflowRuns);
   const h = run?.history;
-  if (!run || !h || h.applyActivities === 0) return out;
-  const floorRun = medianRun(x.floorRuns);
-  const fh = floorRun?.history;
-  const code = (run.activityCode?.totalMs ?? 0) / n;
-  const floorRatio = x.floor / x.perFile;
-  if (fh) {
-    const above = x.ours / n - x.floor / n;
-    const walls = x.floorRuns.map((r) => r.wallMs);
-    const floorSpread = Math.max(...walls) / Math.min(...walls) - 1;
+  if (!run || !h || h.localApplies + h.applyActivities === 0) return out;
+  const l = h.local;
+  const codeTotal = run.activityCode?.totalMs ?? Number.NaN;
+  const code = codeTotal / n;
+  const overheadTotal = h.applyPhaseMs - codeTotal;
+  const overhead = overheadTotal / n;
+
+  out.push(
+    `Shape of the median run (${s(run.wallMs)}): its history has ${h.events} events (${(h.bytes / 1024).toFixed(0)} KiB ` +
+      `encoded): ${l.markers} \`core_local_activity\` markers — one per transactional migration, ${l.summaries} of ` +
+      `them with a summary${l.summariesAsExpected !== undefined ? `, ${l.summariesAsExpected} naming exactly their migration's file` : ''}` +
+      `${l.example ? ` (e.g. "${l.example}")` : ''}${l.retries > 0 ? `, ${l.retries} retried` : ''} — ` +
+      `${h.applyActivities} ordinary applyMigration activities (none expected: there are no .notx files), ` +
+      `${h.otherActivities} ordinary planning activities, ${h.otherMarkers} other marker(s) (the patch marker) and ` +
+      `${h.workflowTasks} workflow tasks. Local activities run inside a workflow task, which stays open while they ` +
+      `run; Core heartbeats it before the workflow task timeout (completes it, recording the markers so far, and ` +
+      `continues in a new one): the longest workflow task ran ${s(h.workflowTaskRun.maxMs)}, the markers were ` +
+      `recorded by ${l.recordingTasks} workflow task completions, at most ${l.maxMarkersPerTask} in one.`,
+  );
+  out.push(
+    `Of that run, planning — five read activities (describe, catalog, discovery with a SHA-256 of every file, ` +
+      `ledger read, previews) — took ${ms(h.planningMs, 0)} (${pct(h.planningMs, run.wallMs)}); applying — first ` +
+      `local activity scheduled (worker clock, from its marker) → last marker recorded (server clock, same host) — ` +
+      `took ${s(h.applyPhaseMs)} (${pct(h.applyPhaseMs, run.wallMs)}), ${ms(h.applyPhaseMs / n)} per migration. Our ` +
+      `activity code's own durationMs (pool checkout → commit → DISCARD ALL; whole milliseconds, from Date.now) ` +
+      `adds up to ${s(codeTotal)}, ${ms(code)} per migration, so orchestration — everything in the apply phase ` +
+      `that is not our activity code — is ${s(overheadTotal)}, ${ms(overhead)} per migration ` +
+      `(${pct(overheadTotal, run.wallMs)} of the run).`,
+  );
+  if (l.cycle.count > 0) {
+    const cycle = mean(l.cycle);
     out.push(
-      `Temporal's floor on this server: a workflow that only calls a no-op activity ${n} times in sequence ` +
-        `takes ${s(x.floor)}, ${ms(x.floor / n)} per activity (workflow task dispatch ` +
-        `${ms(mean(fh.workflowTaskDispatch))}, workflow task run ${ms(mean(fh.workflowTaskRun))}, means) — ` +
-        `${x2(floorRatio)} psql per file with no database work at all. The workflow spends ${ms(x.ours / n)} per ` +
-        `migration, ${ms(above)} above that floor although its activity code takes ${ms(code)}` +
-        (above < code
-          ? `: on this server the activity's own time mostly overlaps a wait the floor pays anyway (workflow task ` +
-            `dispatch ${ms(mean(h.workflowTaskDispatch))} in ours vs ${ms(mean(fh.workflowTaskDispatch))} in the floor).`
-          : '.') +
-        (walls.length > 1 && floorSpread < 0.02
-          ? ` The floor's repetitions agree to within ${(floorSpread * 100).toFixed(2)}% while the machine's ` +
-            'load moved: a fixed wait per activity, not CPU.'
-          : ''),
-    );
-    const p = x.probe;
-    out.push(
-      `Dispatch probe (${p.activities} no-op activities): a workflow task reaches the worker in ` +
-        `${ms(p.sticky.medianMs, 0)} (median; mean ${ms(p.sticky.meanMs)}) through the worker's sticky queue — ` +
-        `the default, and what schemaMigrate uses — but in ${ms(p.nonSticky.medianMs, 0)} (mean ` +
-        `${ms(p.nonSticky.meanMs)}) through the normal queue with sticky execution off. ` +
-        (p.sticky.meanMs > 4 * Math.max(1, p.nonSticky.meanMs)
-          ? `So most of the floor on this server is the sticky-queue hand-off (Temporal server and TypeScript ` +
-            `SDK versions as listed above), not the activities; turning sticky off is no remedy — every task then ` +
-            `replays the whole history (${ms(p.nonSticky.perActivityMs)} per activity here, growing with the run).`
-          : 'Sticky and normal queue dispatch cost about the same here.'),
+      `Per migration, from the schedule times Core writes into the markers (worker wall clock, ${l.cycle.count} ` +
+        `consecutive pairs): one local activity scheduled → the next ${ms(cycle)} on average (median ` +
+        `${ms(l.cycle.medianMs)}, longest ${ms(l.cycle.maxMs, 1)}` +
+        (l.cycleAcrossTasks.count > 0
+          ? `; the ${l.cycleAcrossTasks.count} that span a workflow-task heartbeat average ` +
+            `${ms(mean(l.cycleAcrossTasks))}, longest ${ms(l.cycleAcrossTasks.maxMs, 1)}`
+          : '') +
+        `), of which our code ${ms(code)}; the other ${ms(Math.max(0, cycle - code))} are reading ` +
+        `and hashing the file and building the target (outside durationMs), the SDK handing the local activity to ` +
+        `the activity worker and its result back to Core, and the workflow activation that delivers the result ` +
+        `and schedules the next one.`,
     );
   }
-  const dispatch = mean(h.dispatch);
-  const execute = mean(h.execute);
-  const turnaround = mean(h.turnaround);
-  const wftDispatch = mean(h.workflowTaskDispatch);
-  const wftRun = mean(h.workflowTaskRun);
-  const sdk = Math.max(0, execute - code);
-  const orchestration = dispatch + turnaround + sdk;
+  const floorRatio = x.floor / x.perFile;
+  const localFloorRatio = x.localFloor / x.perFile;
+  const lfh = medianRun(x.localFloorRuns)?.history;
   out.push(
-    `Of the median workflow run (${s(run.wallMs)}), planning — five read activities: describe, catalog, discovery ` +
-      `with a SHA-256 of every file, ledger read, previews — took ${ms(h.planningMs, 0)} ` +
-      `(${pct(h.planningMs, run.wallMs)}); applying took ${s(h.applyPhaseMs)} (${pct(h.applyPhaseMs, run.wallMs)}), ` +
-      `${ms(h.applyPhaseMs / n)} per migration.`,
-    `Per migration, from the server's history timestamps (means; the dev server stamps whole milliseconds): ` +
-      `activity dispatch scheduled→started ${ms(dispatch)}${dispatch < 0.5 ? ' (eager dispatch: the activity comes back with the workflow task completion, default maxEagerActivityReservationsPerWorkflowTask)' : ''}; activity started→completed ${ms(execute)}, of which ` +
-      `our activity code (connect → commit, its own durationMs) ${ms(code)} and the SDK/gRPC round trip ` +
-      `${ms(sdk)}; then the workflow turnaround completed→next scheduled ${ms(turnaround)} — one workflow task: ` +
-      `server hands it to the worker in ${ms(wftDispatch)}, the worker runs the workflow code and reports back ` +
-      `in ${ms(wftRun)}. Orchestration (everything but our activity code) is ${ms(orchestration)} per migration ` +
-      `= ${s(orchestration * n)} for ${n}, ${pct(orchestration * n, run.wallMs)} of the run.`,
-    `Inside the activity: ${ms(code)} against the SQL floor of ${ms(x.session / n)}. Two fixed costs per ` +
-      `migration that the session never pays: a fresh connection, ${ms(x.costs.connectMs)} (withClient opens and ` +
-      `closes one per activity), and ensureLedger on an existing ledger, ${ms(x.costs.ensureLedgerMs)} ` +
-      `(CREATE TABLE IF NOT EXISTS, two ALTER TABLE … ADD COLUMN IF NOT EXISTS — each takes an ACCESS EXCLUSIVE ` +
-      `lock on _migrations — and a pg_constraint query, every time). Our apply code in a plain loop is ` +
-      `${x2(x.direct / x.session)} the session floor and ${x2(x.direct / x.perFile)} psql per file.`,
+    `Temporal's floors on this server (no database): ${n} no-op local activities in sequence take ` +
+      `${s(x.localFloor)}, ${ms(x.localFloor / n)} each (${x2(localFloorRatio)} psql per file` +
+      `${lfh ? `; ${lfh.events} history events, ${lfh.workflowTasks} workflow tasks` : ''}); ${n} no-op ordinary ` +
+      `activities take ${s(x.floor)}, ${ms(x.floor / n)} each (${x2(floorRatio)} psql per file). The workflow's ` +
+      `orchestration per migration (${ms(overhead)}) compares with the local floor's ${ms(x.localFloor / n)}; the ` +
+      `ordinary floor is what one activity per migration cost before local apply` +
+      (floorRatio > x.target
+        ? ` — alone ${x2(floorRatio)} psql per file, above the ${x.target}× target with no database work at all, ` +
+          'which is why that design could not meet it. `.notx` migrations still pay it, one each.'
+        : '. `.notx` migrations still pay it, one each.'),
+  );
+  const p = x.probe;
+  out.push(
+    `Dispatch probe (${p.activities} no-op ordinary activities): a workflow task reaches the worker in ` +
+      `${ms(p.sticky.medianMs, 0)} (median; mean ${ms(p.sticky.meanMs)}) through the worker's sticky queue (the ` +
+      `default) but in ${ms(p.nonSticky.medianMs, 0)} (mean ${ms(p.nonSticky.meanMs)}) through the normal queue ` +
+      'with sticky execution off. ' +
+      (p.sticky.meanMs > 4 * Math.max(1, p.nonSticky.meanMs)
+        ? `So most of the ordinary floor is the sticky-queue hand-off (server and SDK versions as listed above); ` +
+          `turning sticky off is no remedy — every task then replays the whole history ` +
+          `(${ms(p.nonSticky.perActivityMs)} per activity here, growing with the run). Local activities avoid ` +
+          'the hand-off: they need no new workflow task per migration.'
+        : 'Sticky and normal queue dispatch cost about the same here.'),
+  );
+  out.push(
+    `Inside the activity: ${ms(code)} against the SQL floor of ${ms(x.session / n)}. Fixed costs per migration ` +
+      `that the session does not pay: a pooled connection, ${ms(x.costs.pooledMs)} for checkout + DISCARD ALL + ` +
+      `release (a fresh connection would be ${ms(x.costs.connectMs)} — what every psql process pays), and ` +
+      `ensureLedger on a current ledger, ${ms(x.costs.ensureLedgerMs)} (one catalog read, no table lock). Our ` +
+      `apply code in a plain loop is ${x2(x.direct / x.session)} the session floor and ${x2(x.direct / x.perFile)} ` +
+      'psql per file.',
   );
   const budget = (x.target * x.perFile) / n;
+  const planning = h.planningMs / n;
   if (met) {
     out.push(
       `The target leaves ${ms(budget)} per migration (${x.target} × psql per file); the workflow used ` +
-        `${ms(x.ours / n)}, of which ${ms(orchestration)} is orchestration.`,
+        `${ms(x.ours / n)}: our activity code ${ms(code)}, orchestration ${ms(overhead)}, planning ` +
+        `${ms(planning)} spread over the files, the rest client start → result.`,
     );
   } else {
+    const parts = [
+      { what: 'our activity code', v: code },
+      { what: 'orchestration', v: overhead },
+      { what: 'planning (spread over the files)', v: planning },
+    ].sort((a, b) => b.v - a.v);
     out.push(
-      `Why it misses: ≤ ${x.target}× leaves ${ms(budget)} per migration; psql per file spends ${ms(x.perFile / n)} ` +
-        `of it on a process, a connection and the SQL. ` +
-        (floorRatio > x.target
-          ? `Temporal's floor alone is ${x2(floorRatio)} psql per file, so with one activity per migration no ` +
-            `change inside the activity can meet the target on this server: `
-          : `Orchestration (${ms(orchestration)}) takes ${pct(orchestration, budget)} of it and our activity ` +
-            `adds ${ms(code)}: `) +
-        `the cost grows with the number of migrations, not with the SQL, so faster SQL cannot close the gap — ` +
-        `fewer activities (workflow tasks) per migration can, and a cheaper activity body helps next.`,
+      `Why it misses: ≤ ${x.target}× leaves ${ms(budget)} per migration and the workflow used ${ms(x.ours / n)} — ` +
+        parts.map((q) => `${q.what} ${ms(q.v)}`).join(', ') +
+        `. The largest share is ${parts[0]!.what}; the local floor alone is ${ms(x.localFloor / n)} ` +
+        `(${pct(x.localFloor / n, budget)} of the budget).`,
     );
   }
-  const body = Math.max(0, x.direct / n - x.costs.connectMs - x.costs.ensureLedgerMs);
-  const batched = h.planningMs + body * n + (x.floor / n) * Math.ceil(n / 100);
+  const perMigration = h.events / n;
+  const bytesPer = h.bytes / n;
   out.push(
-    `Estimate, not a measurement: batches of 100 migrations per activity on one connection with the ledger ensured ` +
-      `once would cost about planning + our plain-loop time minus the two fixed costs + one floor round trip per ` +
-      `batch ≈ ${s(batched)} (${ms(body)} per migration), ≈ ${x2(batched / x.perFile)} psql per file.`,
-  );
-  const events = h.events;
-  out.push(
-    `History: ${events} events for ${n} migrations (${(events / n).toFixed(2)} per migration: activity ` +
-      `scheduled/started/completed plus workflow task scheduled/started/completed; ${h.otherActivities} planning ` +
-      `activities, ${h.workflowTasks} workflow tasks). Temporal's defaults suggest continue-as-new at ` +
-      `${HISTORY_SUGGEST_CAN} events, warn at ${HISTORY_WARN} and terminate at ${HISTORY_ERROR}: one run of this ` +
-      `shape passes the suggestion at ~${Math.floor(HISTORY_SUGGEST_CAN / (events / n))} migrations and is ` +
-      `terminated at ~${Math.floor(HISTORY_ERROR / (events / n))}.`,
+    `History: ${h.events} events for ${n} migrations (${perMigration.toFixed(2)} per migration: one marker each, ` +
+      `plus workflow task scheduled/started/completed per heartbeat and the planning activities), ` +
+      `${(h.bytes / 1024).toFixed(0)} KiB (${bytesPer.toFixed(0)} bytes per migration in all — the planning ` +
+      `activities' results, the discovered files and their previews, grow with the files too — of which the ` +
+      `markers ${(l.markerBytes / Math.max(1, l.markers)).toFixed(0)} bytes each: result, Core's data, summary). Temporal's defaults suggest continue-as-new at ${HISTORY_SUGGEST_CAN} events, warn at ` +
+      `${HISTORY_WARN} and terminate at ${HISTORY_ERROR} events or ${HISTORY_BYTES_ERROR / 1024 / 1024} MiB ` +
+      `(warn at ${HISTORY_BYTES_WARN / 1024 / 1024} MiB): one run of this shape passes the suggestion at ` +
+      `~${Math.floor(HISTORY_SUGGEST_CAN / perMigration)} migrations and is terminated at ` +
+      `~${Math.floor(Math.min(HISTORY_ERROR / perMigration, HISTORY_BYTES_ERROR / bytesPer))} (one ordinary ` +
+      'activity per migration took ~6 events each).',
   );
   if (run.resultBytes !== undefined) {
     out.push(

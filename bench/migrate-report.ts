@@ -28,9 +28,11 @@ function method(x: ReportInput): string[] {
       'the project lint. One folder, one database, one release version, all transactional (no .notx).',
     'workflow (ours): `schemaMigrate` {phase: expand, toVersion: v0.1.0, approved: true} started with a Temporal ' +
       'Client and timed from start() to result(): planning activities (describe, catalog, discovery with ' +
-      'checksums, ledger read, previews), then one applyMigration activity per file (own connection, ' +
-      'ensureLedger, advisory xact lock, ledger check, the SQL, ledger row, one transaction), real worker from ' +
-      'src/worker/create.ts in the bench process, dev server with in-memory persistence.',
+      'checksums, ledger read, previews), then applyMigration once per file as a local activity (all files here ' +
+      'are transactional): a pooled connection, one transaction with the advisory xact lock, ensureLedger (one ' +
+      'catalog read when the ledger is current), the ledger check, the SQL, the ledger row; DISCARD ALL before ' +
+      'the connection goes back to the pool. Real worker from src/worker/create.ts in the bench process (default ' +
+      'Worker options), dev server with in-memory persistence.',
     'psql, one process per file (the target baseline): a `sh` script with `set -e` running ' +
       '`psql -X -q -v ON_ERROR_STOP=1 -f <driver>` once per migration; each driver does the same database work ' +
       'as applyMigration: BEGIN, pg_advisory_xact_lock, ledger check by key and checksum (\\gset/\\if), `\\i` of ' +
@@ -41,16 +43,20 @@ function method(x: ReportInput): string[] {
       'with SSL/GSS negotiation off as node-postgres does.',
     'psql, one session (diagnostic, the SQL floor): the same per-migration blocks in one psql process and connection.',
     'our apply code, no Temporal (diagnostic): `applyMigrationTo` from src/activities/postgres/apply.ts in a plain ' +
-      'loop, re-reading and re-hashing each file as the activity does.',
-    'Temporal floor (diagnostic, no database): a bench-only workflow (bench/workflows/activity-loop.ts) calling a ' +
-      `no-op activity ${x.count} times in sequence on the same server, with the same Worker defaults as ours. ` +
-      `A dispatch probe runs the same loop (${x.probe.activities} activities) once with sticky execution on and ` +
-      'once off (maxCachedWorkflows: 0), to see where workflow-task dispatch time goes.',
+      'loop (same pool, same transaction), re-reading and re-hashing each file as the activity does.',
+    'Temporal floors (diagnostic, no database): bench-only workflows (bench/workflows/activity-loop.ts) calling a ' +
+      `no-op activity ${x.count} times in sequence on the same server, with the same Worker defaults as ours — as ` +
+      'a local activity (a proxy per call with a summary, as schemaMigrate does: what each transactional ' +
+      'migration pays) and as an ordinary activity (what a `.notx` migration pays, and what every migration ' +
+      `paid before local apply). A dispatch probe runs the ordinary loop (${x.probe.activities} activities) once ` +
+      'with sticky execution on and once off (maxCachedWorkflows: 0), to see where workflow-task dispatch time goes.',
     'Every database side gets a fresh database per repetition and a CHECKPOINT before it starts; the order rotates ' +
       'per repetition; after each run the ledger is compared with the files (key, name, checksum) and the tables ' +
       'counted, so every side provably did the same work. A warm-up of every side (20 migrations) runs first and ' +
       'is not recorded. History events come from the server (`handle.fetchHistory()`), per-activity timings from ' +
-      `its event timestamps; connect and ensureLedger costs are medians of ${x.costs.samples} isolated samples.`,
+      'its event timestamps (ordinary activities) or from the times Core writes into each local-activity marker ' +
+      "(see bench/migrate-history.ts); our code's time per migration is applyMigration's own durationMs from the " +
+      `workflow result; connection, pool and ensureLedger costs are medians of ${x.costs.samples} isolated samples.`,
   ];
 }
 
@@ -62,6 +68,7 @@ export function report(x: ReportInput): BenchOutcome {
   const session = wall('psql-session');
   const direct = wall('direct');
   const floor = wall('temporal-floor');
+  const localFloor = wall('local-floor');
   const target: Target = {
     metric: `wall time, ${count} migrations: workflow vs psql per file`,
     op: '<=',
@@ -82,7 +89,15 @@ export function report(x: ReportInput): BenchOutcome {
   };
   const workflowRuns = runs.filter((r) => r.variant === 'workflow');
   const floorRuns = runs.filter((r) => r.variant === 'temporal-floor');
+  const localFloorRuns = runs.filter((r) => r.variant === 'local-floor');
   const events = median(workflowRuns.map((r) => r.historyEvents ?? Number.NaN));
+  const fromHistory = (f: (h: NonNullable<MigrateRun['history']>) => number): number =>
+    median(workflowRuns.map((r) => (r.history ? f(r.history) : Number.NaN)));
+  const overhead = median(
+    workflowRuns.map((r) =>
+      r.history && r.activityCode ? (r.history.applyPhaseMs - r.activityCode.totalMs) / count : Number.NaN,
+    ),
+  );
   return {
     params: {
       migrations: count,
@@ -105,7 +120,12 @@ export function report(x: ReportInput): BenchOutcome {
         'direct',
         'psql-session',
       ),
-      cmp(`wall time, ${count} sequential no-op activities vs psql per file`, 'temporal-floor', 'psql-per-file'),
+      cmp(`wall time, ${count} sequential no-op local activities vs psql per file`, 'local-floor', 'psql-per-file'),
+      cmp(
+        `wall time, ${count} sequential no-op ordinary activities vs psql per file`,
+        'temporal-floor',
+        'psql-per-file',
+      ),
     ],
     target,
     metrics: {
@@ -114,10 +134,21 @@ export function report(x: ReportInput): BenchOutcome {
       psqlSessionMs: session,
       directMs: direct,
       temporalFloorMs: floor,
+      localFloorMs: localFloor,
       historyEvents: events,
       historyEventsPerMigration: round(events / count, 2),
+      historyBytes: fromHistory((h) => h.bytes),
+      localActivityMarkers: fromHistory((h) => h.localApplies),
+      ordinaryApplyActivities: fromHistory((h) => h.applyActivities),
+      workflowTasks: fromHistory((h) => h.workflowTasks),
+      longestWorkflowTaskMs: fromHistory((h) => h.workflowTaskRun.maxMs),
+      planningMs: fromHistory((h) => h.planningMs),
+      applyPhaseMs: fromHistory((h) => h.applyPhaseMs),
+      activityCodeTotalMs: median(workflowRuns.map((r) => r.activityCode?.totalMs ?? Number.NaN)),
+      overheadPerMigrationMs: round(overhead, 3),
       resultBytes: median(workflowRuns.map((r) => r.resultBytes ?? Number.NaN)),
       connectMs: costs.connectMs,
+      pooledCheckoutMs: costs.pooledMs,
       ensureLedgerMs: costs.ensureLedgerMs,
       psqlStartMs: round(x.psqlStart.binary, 2),
       psqlOnPathStartMs: round(x.psqlStart.onPath, 2),
@@ -132,9 +163,11 @@ export function report(x: ReportInput): BenchOutcome {
       session,
       direct,
       floor,
+      localFloor,
       runs,
       workflowRuns,
       floorRuns,
+      localFloorRuns,
       costs,
       probe: x.probe,
       target: TARGET_RATIO,

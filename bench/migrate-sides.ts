@@ -1,7 +1,9 @@
 // The sides of the migrate benchmark and how each one is run and timed. Ours: the real `schemaMigrate`
 // workflow. Baseline: psql with one process per file (the target), psql in one session (the SQL floor).
-// Diagnostics: our apply code in a plain loop (no Temporal), and Temporal's floor (a workflow calling a no-op
-// activity N times on the same server and worker defaults, no database at all).
+// Diagnostics: our apply code in a plain loop (no Temporal), and Temporal's floors (a workflow calling a no-op
+// local activity — what a transactional migration pays per file — or a no-op ordinary activity — what a `.notx`
+// migration pays, and every migration paid before local apply — N times on the same server and worker defaults,
+// no database at all).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,15 +18,23 @@ import { analyseHistory, type HistoryBreakdown } from './migrate-history';
 import { BENCH_VERSION, psqlBinary, psqlUrl, type PsqlScripts } from './migrate-tree';
 import { median, sum, type TemporalEnv } from './types';
 
-export type Variant = 'workflow' | 'psql-per-file' | 'psql-session' | 'direct' | 'temporal-floor';
-export const VARIANTS: Variant[] = ['workflow', 'psql-per-file', 'psql-session', 'direct', 'temporal-floor'];
+export type Variant = 'workflow' | 'psql-per-file' | 'psql-session' | 'direct' | 'local-floor' | 'temporal-floor';
+export const VARIANTS: Variant[] = [
+  'workflow',
+  'psql-per-file',
+  'psql-session',
+  'direct',
+  'local-floor',
+  'temporal-floor',
+];
 
 export const LABEL: Record<Variant, string> = {
   workflow: 'schemaMigrate workflow',
   'psql-per-file': 'psql, one process per file',
   'psql-session': 'psql, one session',
   direct: 'our apply code, no Temporal',
-  'temporal-floor': 'Temporal floor: no-op activities',
+  'local-floor': 'Temporal floor: no-op local activities',
+  'temporal-floor': 'Temporal floor: no-op ordinary activities',
 };
 
 export const FLOOR_TASK_QUEUE = 'bench-activity-loop';
@@ -45,8 +55,8 @@ export interface SideRun {
   history?: HistoryBreakdown;
   /** Size of the workflow's result (the progress object, JSON) — Temporal warns at 256 KB, fails at 2 MB. */
   resultBytes?: number;
-  /** applyMigration's own durationMs (connect → commit) per migration, from the workflow result. */
-  activityCode?: { medianMs: number; totalMs: number };
+  /** applyMigration's own durationMs (pool checkout → commit → reset) per migration, from the workflow result. */
+  activityCode?: { medianMs: number; totalMs: number; count: number };
 }
 
 /** Runs a command to completion; its wall time from spawn to exit, or an error with its stderr. */
@@ -81,27 +91,32 @@ export async function runWorkflow(temporal: TemporalEnv, cluster: string, count:
   if (progress.state !== 'completed' || applied !== count) {
     throw new Error(`schemaMigrate ended ${progress.state} with ${applied}/${count} applied: ${progress.error ?? ''}`);
   }
-  const history = analyseHistory(await handle.fetchHistory());
+  // schemaMigrate labels each local activity `apply <relPath>` (Web UI); checked marker by marker.
+  const summaries = progress.migrations.map((m) => `apply ${m.relPath}`);
+  const history = analyseHistory(await handle.fetchHistory(), 'applyMigration', summaries);
   const code = progress.migrations.map((m) => m.durationMs ?? 0);
   return {
     wallMs,
     historyEvents: history.events,
     resultBytes: Buffer.byteLength(JSON.stringify(progress)),
     history,
-    activityCode: { medianMs: median(code), totalMs: sum(code) },
+    activityCode: { medianMs: median(code), totalMs: sum(code), count: code.length },
   };
 }
+
+export type FloorWorkflow = 'activityLoop' | 'localActivityLoop';
 
 export async function runFloor(
   temporal: TemporalEnv,
   count: number,
   rep: number,
   taskQueue = FLOOR_TASK_QUEUE,
+  workflowType: FloorWorkflow = 'activityLoop',
 ): Promise<SideRun> {
   const t0 = performance.now();
-  const handle = await temporal.client.workflow.start('activityLoop', {
+  const handle = await temporal.client.workflow.start(workflowType, {
     taskQueue,
-    workflowId: `bench/${taskQueue}/${rep}/${count}`,
+    workflowId: `bench/${taskQueue}/${workflowType}/${rep}/${count}`,
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     workflowExecutionTimeout: '30 minutes',
     args: [count],

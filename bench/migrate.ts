@@ -1,7 +1,7 @@
 // Issue 3's benchmark (SPEC §12 "migrate"): N small migrations (default 1,000) applied and ledger-checked by our
 // path — the real `schemaMigrate` workflow on the Temporal dev server, a real in-process worker and the real
-// activities, one activity per migration — against psql running the same files on the same PostgreSQL, side by
-// side in one run: fresh database per side per repetition, rotating order, median of the repetitions;
+// activities, one local activity per (transactional) migration — against psql running the same files on the same
+// PostgreSQL, side by side in one run: fresh database per side per repetition, rotating order, median of the repetitions;
 // ratio = ours / psql with one process per file, target ≤ 1.5×. The sides are in migrate-sides.ts, the
 // result in migrate-report.ts, the explanation in migrate-findings.ts.
 import { rmSync } from 'node:fs';
@@ -79,7 +79,7 @@ async function runSide(
   tree: Tree,
   opts: { cluster: string; database: string; rep: number },
 ): Promise<Omit<MigrateRun, 'note'>> {
-  const usesDb = variant !== 'temporal-floor';
+  const usesDb = variant !== 'temporal-floor' && variant !== 'local-floor';
   if (usesDb) await freshDatabase(ctx.postgresUrl, opts.database);
   const before = round(loadavg()[0]!, 2);
   const url = dbUrl(ctx.postgresUrl, opts.database);
@@ -89,6 +89,7 @@ async function runSide(
     'psql-per-file': () => runPsqlPerFile(url, tree),
     'psql-session': () => runPsqlSession(url, tree),
     direct: () => runDirect(ctx.postgresUrl, opts.database, tree),
+    'local-floor': () => runFloor(temporal, n, opts.rep, FLOOR_TASK_QUEUE, 'localActivityLoop'),
     'temporal-floor': () => runFloor(temporal, n, opts.rep),
   };
   const run = await side[variant]();
@@ -101,10 +102,18 @@ function note(run: Omit<MigrateRun, 'note'>, count: number): string {
   const per = `${(run.wallMs / count).toFixed(2)} ms each; load ${run.load1[0]}→${run.load1[1]}`;
   const h = run.history;
   if (!h) return per;
+  const code = run.activityCode ? ` (our code ${run.activityCode.medianMs} ms)` : '';
+  const head = `${per}; ${h.events} history events, ${h.workflowTasks} workflow tasks (longest ${h.workflowTaskRun.maxMs} ms)`;
+  if (h.localApplies > 0) {
+    const l = h.local;
+    return (
+      `${head}; ${l.markers} local-activity markers, ${h.applyActivities} ordinary; per local activity (medians): ` +
+      `cycle ${l.cycle.medianMs} ms${code}`
+    );
+  }
   return (
-    `${per}; ${h.events} history events; per activity (medians): started→completed ${h.execute.medianMs} ms` +
-    `${run.activityCode ? ` (our code ${run.activityCode.medianMs} ms)` : ''}, workflow task dispatch ` +
-    `${h.workflowTaskDispatch.medianMs} ms + run ${h.workflowTaskRun.medianMs} ms`
+    `${head}; per activity (medians): started→completed ${h.execute.medianMs} ms${code}, workflow task ` +
+    `dispatch ${h.workflowTaskDispatch.medianMs} ms + run ${h.workflowTaskRun.medianMs} ms`
   );
 }
 
