@@ -132,7 +132,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     startedLab = !(await labStatus()).healthy;
     state = await labUp({ log: (l) => ctx.log(`lab: ${l}`) });
     ctx.log(`installing ${count} synthetic services × ${HOSTS.length} hosts at ${BENCH_VERSION}`);
-    world = buildWorld(paths(), ctx.workDir, count);
+    world = await buildWorld(paths(), ctx.workDir, count);
     const workers = await ctx.temporal.startWorkers([world.manifest]);
     const env = { TEMPORAL_ADDRESS: ctx.temporal.address };
     const args = ['cluster', 'upgrade', '--all', '--version', BENCH_VERSION, '--yes', '--manifest', world.manifest];
@@ -256,13 +256,18 @@ function report(
         `${workflowMs} ms; the rest (${round(wall - workflowMs, 0)} ms) is the CLI process: Node start, loading the ` +
         'CLI, connecting to Temporal, checking for a worker, and polling the progress query.',
       `Activities of a typical run (${typical.activities.length}, ${typical.children} child workflows): ${breakdown}.`,
-      'Detection is one SSH session per host (hosts in parallel), the architecture read once per host and every ' +
-        'native service probed over concurrent channels of that session (src/activities/hosts/upgrade.ts ' +
-        '`detectServicesOnHosts`); right before the deploy sequence the parent detects once more in one batch and ' +
-        'settles services whose every replica is at target without starting their child workflows ' +
-        '(patch cluster-upgrade-skip-at-target-v1). Before those two changes every replica was detected with its ' +
-        'own SSH connection, services one after another, and again inside one child workflow per service, one ' +
-        'activity per host.',
+      'Detection (src/activities/hosts/upgrade.ts `detectServicesOnHosts`) is one SSH session per host, hosts in ' +
+        'parallel: the architecture read once, then ONE remote command probing every native service of the host ' +
+        '(`detectNativeBatch` in native.ts: the same probe script and supervisor status per service). Right before ' +
+        'the deploy sequence the parent detects once more in one batch (fresh facts after approval) and settles ' +
+        'services whose every replica is at target without starting their child workflows (patch ' +
+        'cluster-upgrade-skip-at-target-v1). The time left in each detection is the host side of that one command: ' +
+        `about ${round(median(byType.get('detectServices') ?? [Number.NaN]) / count, 1)} ms per service, ` +
+        'sequential on each host (the probe forks sha256sum, readlink, cat, ls; the supervisor status starts a ' +
+        'bash), the three lab hosts sharing this machine’s CPUs. Before these changes every replica was detected with ' +
+        'its own SSH connection and two or three commands, services one after another, and again inside one child ' +
+        'workflow per service, one activity per host: about 600 SSH connections for a no-op (not measured as a ' +
+        'benchmark run; the 300-round-trip baseline below is the floor of half of that).',
       `For scale: ${trips} bare SSH round trips one after another take ${round(ssh.totalMs, 0)} ms (median ` +
         `${tripMedian} ms each) — the cost of detecting replica by replica, before any Temporal overhead.`,
     ],

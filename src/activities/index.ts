@@ -154,7 +154,7 @@ export function createActivities(deps: ActivityDeps) {
     async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {
       return asActivity(() => {
         const cluster = clusterOf(input.cluster);
-        return Object.fromEntries(input.services.map((s) => [s, up.configFor(cluster, s).hash]));
+        return up.configHashes(cluster, input.services);
       });
     },
     /** Registry digest checks; returns the problems (empty = every digest resolves). */

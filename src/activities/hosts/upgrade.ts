@@ -43,6 +43,13 @@ export function configFor(cluster: LoadedCluster, service: string) {
   return renderServiceConfig(service, clusterService(cluster, service), definition(cluster, service));
 }
 
+/** The config hash of each service, the catalog read once (not once per service). */
+export function configHashes(cluster: LoadedCluster, services: readonly string[]): Record<string, string> {
+  const c = loadCatalogFor(cluster);
+  const defs = c.ok ? c.services : {};
+  return Object.fromEntries(services.map((s) => [s, renderServiceConfig(s, clusterService(cluster, s), defs[s]).hash]));
+}
+
 const ARCH: Record<string, string> = {
   x86_64: 'linux-amd64',
   amd64: 'linux-amd64',
