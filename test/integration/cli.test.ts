@@ -60,12 +60,6 @@ describe('frameworks CLI', () => {
     expect(frameworks(['cluster', 'migrate', '--phase', 'sideways']).code).toBe(2);
   });
 
-  it('says plainly when a command has not landed yet, exit 1', () => {
-    const r = frameworks(['cluster', 'doctor', '--manifest', manifestWith((t) => t)]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not available yet');
-  });
-
   const badInputs: [string, (t: string) => string, RegExp][] = [
     ['malformed YAML', (t) => t.replace('hosts:\n', 'hosts: [\n'), /cluster\.yaml/],
     [
