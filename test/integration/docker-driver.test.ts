@@ -183,11 +183,15 @@ const config = (v: string, greeting: string): DockerServiceConfig => {
 async function served(): Promise<string> {
   let text = '';
   await expect
-    .poll(async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-      text = res?.status === 200 ? await res.text() : '';
-      return text !== '';
-    })
+    .poll(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        text = res?.status === 200 ? await res.text() : '';
+        return text !== '';
+        // A container start on a loaded machine can take seconds: wait up to 15 s, not the default 1 s.
+      },
+      { timeout: 15_000, interval: 100 },
+    )
     .toBe(true);
   return text;
 }

@@ -99,13 +99,15 @@ afterAll(async () => {
 const env = (greeting: string): string => renderEnvFile({ PORT: String(port), GREETING: greeting });
 
 async function served(expect_: { version: string; greeting: string }): Promise<{ pid: number; reloads: number }> {
-  await expect.poll(async () => (await probeHealth(conn, { port, path: '/health' }, 2_000)).healthy).toBe(true);
+  // A restart on a loaded machine can take seconds (CI shares two cores): wait up to 15 s, not the default 1 s.
+  const wait = { timeout: 15_000, interval: 100 };
+  await expect.poll(async () => (await probeHealth(conn, { port, path: '/health' }, 2_000)).healthy, wait).toBe(true);
   let body: { version: string; greeting: string; pid: number; reloads: number } | undefined;
   await expect
     .poll(async () => {
       body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as typeof body;
       return { version: body!.version, greeting: body!.greeting };
-    })
+    }, wait)
     .toEqual(expect_);
   return { pid: body!.pid, reloads: body!.reloads };
 }
