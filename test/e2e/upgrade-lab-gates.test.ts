@@ -16,6 +16,8 @@ import { frameworksAsync, type CliResult } from '../helpers/cli';
 import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
 import { snapshot, type Snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
+import { Client, Connection } from '@temporalio/client';
+import { fetchHistories, secretHits } from './upgrade-lab-history';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 let state: LabState;
@@ -23,6 +25,7 @@ let variant: Variant;
 let worker: WorkerProcess | undefined;
 let env: NodeJS.ProcessEnv;
 let initial: Snapshot;
+const CANARY = `canary-${Math.random().toString(36).slice(2)}-pw`;
 const paths = () => labPaths(state.root);
 
 function cli(args: string[]): Promise<CliResult> {
@@ -44,7 +47,11 @@ beforeAll(async () => {
     detectArch: true,
   });
   const dbUrl = /FRAMEWORKS_DATABASE_URL=(\S+)/.exec(readFileSync(state.envFile!, 'utf8'))![1]!;
-  env = { TEMPORAL_ADDRESS: temporalAddress(), FRAMEWORKS_DATABASE_URL: dbUrl };
+  // A canary password the lab's PostgreSQL (trust auth) never checks: a secret the worker holds, scanned for below.
+  env = {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    FRAMEWORKS_DATABASE_URL: dbUrl.replace('postgres://postgres@', `postgres://postgres:${CANARY}@`),
+  };
   worker = await spawnWorker(variant.cluster, env);
   // The schema gate passes for v0.2.0 once its expand migrations are in the ledgers (same databases as `lab`).
   const expand = await cli(['migrate', '--phase', 'expand', '--to-version', 'v0.2.0', '--yes']);
@@ -143,4 +150,27 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
     const r = await expectRefusedBy('target declared in catalog');
     expect(r.stdout).toMatch(/v0\.2\.0 is not declared in the release catalog/);
   }, 120_000);
+
+  it('no lab secret appears in the histories of these refused runs', async () => {
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      const runs = await fetchHistories(client, `fw/${variant.name}/`);
+      // migrate expand, the dry-run and the six refused upgrades.
+      expect(runs.filter((r) => r.type === 'clusterUpgrade').length).toBe(7);
+      // The scan reads decoded payloads (this refusal is only inside the base64 result payload) …
+      expect(runs.map((r) => r.text).join('\n')).toContain('would jump over the required stop v0.1.5');
+      const secrets: Record<string, string> = {
+        'FRAMEWORKS_DATABASE_URL (worker env)': env.FRAMEWORKS_DATABASE_URL!,
+        'database password': CANARY,
+        'ssh private key': readFileSync(paths().clientKey, 'utf8')
+          .split('\n')
+          .filter((l) => l && !l.startsWith('-----'))
+          .join(''),
+      };
+      // … and finds no secret.
+      expect(secretHits(runs, secrets)).toEqual([]);
+    } finally {
+      await client.connection.close();
+    }
+  });
 });
