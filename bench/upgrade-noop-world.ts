@@ -3,17 +3,21 @@
 // `current` link, rendered env file, installed.json with identity and config hash) and running under the lab's
 // fw-svc supervisor, so `upgrade --all --version v1.0.0` finds every replica at target. Its own cluster name,
 // catalog and release repository in the bench's work folder; the lab's own services are not touched.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadClusterConfig } from '../src/activities/cluster-config';
 import { configFor } from '../src/activities/hosts/upgrade';
 import { HOSTS, type LabPaths } from '../lab/config';
 import { hostPath } from '../lab/install';
 import { SERVICE_MANAGER, SUPERVISOR, nativePaths, type InstalledRecord } from '../lab/layout';
-import { ssh } from '../lab/ssh';
+import { ssh, sshArgs } from '../lab/ssh';
 import { gzip, sha256Hex, tar } from '../lab/tar';
+
+const execFileAsync = promisify(execFile);
 
 export const BENCH_CLUSTER = 'bench-noop';
 export const BENCH_VERSION = 'v1.0.0';
@@ -33,7 +37,7 @@ export const serviceName = (i: number): string => `bench-svc-${String(i).padStar
 /** A program that only stays up: detection reads files and the supervisor's status, never the program. */
 const PROGRAM = '#!/bin/sh\n# frameworks bench fixture: stays up until stopped\nexec sleep 2147483647\n';
 
-export function buildWorld(paths: LabPaths, dir: string, count: number): World {
+export async function buildWorld(paths: LabPaths, dir: string, count: number): Promise<World> {
   const services = Array.from({ length: count }, (_, i) => serviceName(i));
   const hosts = HOSTS.map((h) => h.name);
   const repo = join(dir, 'releases');
@@ -131,10 +135,20 @@ export function buildWorld(paths: LabPaths, dir: string, count: number): World {
       pidFiles.push(local(p.pidFile));
     }
   }
-  // Start them: one SSH session per host.
-  for (const h of HOSTS) {
-    ssh(paths, h.address, `for s in ${services.join(' ')}; do ${SUPERVISOR} start "$s" >/dev/null || exit 1; done`);
-  }
+  // Start them: one SSH session per host, hosts in parallel.
+  await Promise.all(
+    HOSTS.map((h) =>
+      execFileAsync(
+        'ssh',
+        [
+          ...sshArgs(paths, h.address),
+          '--',
+          `for s in ${services.join(' ')}; do ${SUPERVISOR} start "$s" >/dev/null || exit 1; done`,
+        ],
+        { timeout: 600_000 },
+      ),
+    ),
+  );
   return { manifest, services, hosts, pidFiles };
 }
 
