@@ -3,16 +3,19 @@
 // the required purser backfill, postdeploy — and a release whose gates would fail is refused before anything
 // changes (hosts, ledgers and data-migration state all read back).
 import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths } from '../../lab/config';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { insertInvoices } from '../../lab/purser-invoices';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
+import { captureHistory } from '../helpers/history';
 import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
 import { releaseIdentity, snapshot, type Snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { fetchHistories, secretHits } from './upgrade-lab-history';
 
 let state: LabState;
 let worker: WorkerProcess | undefined;
@@ -155,4 +158,40 @@ describe('cluster release on the lab', () => {
     expect(again.code, text(again)).toBe(0);
     expect(again.stdout).toContain('= upgrade: nothing-to-do');
   }, 600_000);
+
+  it('the release run and its children hold no lab secret (histories fetched from the server, payloads decoded)', async () => {
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      const runs = await fetchHistories(client, 'fw/lab/');
+      const releases = runs.filter((r) => r.type === 'release');
+      expect(releases.length).toBeGreaterThanOrEqual(4); // refused, dry-run, the release, the rerun
+      for (const type of ['schemaMigrate', 'clusterUpgrade', 'serviceUpgrade', 'dataMigration']) {
+        expect(
+          runs.some((r) => r.type === type),
+          type,
+        ).toBe(true);
+      }
+      const done = client.workflow.list({ query: 'WorkflowId = "fw/lab/change" AND WorkflowType = "release"' });
+      for await (const wf of done) {
+        const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+        if (d.status.name !== 'COMPLETED') continue;
+        const result = (await client.workflow.getHandle(wf.workflowId, wf.runId).result()) as { state: string };
+        if (result.state !== 'completed') continue;
+        await captureHistory(client, wf.workflowId, 'release-v0.2.0', wf.runId);
+        break;
+      }
+      const secrets: Record<string, string> = {
+        'FRAMEWORKS_DATABASE_URL (worker env)': dbUrl,
+        'ssh private key': readFileSync(paths().clientKey, 'utf8')
+          .split('\n')
+          .filter((l) => l && !l.startsWith('-----'))
+          .join(''),
+      };
+      const password = new URL(dbUrl).password;
+      if (password) secrets['database password'] = password;
+      expect(secretHits(runs, secrets)).toEqual([]);
+    } finally {
+      await client.connection.close();
+    }
+  }, 180_000);
 });
