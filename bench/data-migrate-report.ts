@@ -229,7 +229,7 @@ function bodyCosts(x: ReportInput): string {
     `What the activity body no longer pays per batch: a new connection (${ms(c.connectMs, 2)} to open and close; ` +
     `the pool keeps them), the cold backend that came with it — the batch statement for 1,000 invoices takes ` +
     `${ms(c.coldBatchMs, 2)} on a connection's first use against ${ms(c.warmBatchMs, 2)} on a used one ` +
-    `(+${ms(c.coldBatchMs - c.warmBatchMs, 2)}) — and the parse in locate(), now ${ms(c.locateMs, 2)} per call (cached ` +
+    `(${c.coldBatchMs > c.warmBatchMs ? `+${ms(c.coldBatchMs - c.warmBatchMs, 2)}` : 'no cold-start cost measurable in this run'}) — and the parse in locate(), now ${ms(c.locateMs, 2)} per call (cached ` +
     'per cluster; a few stat() calls check the catalog and definition files). Still paid per batch, unlike the ' +
     'plain loop: the job-status read under the row lock (what makes a pause take effect at the next batch) and a ' +
     'heartbeat.'

@@ -83,7 +83,8 @@ function batchDurations(history: History): number[] {
       const r = JSON.parse(Buffer.from(data).toString('utf8')) as { durationMs?: unknown; batches?: unknown };
       // One activity runs several batches: its code time per batch it applied.
       const n = typeof r.batches === 'number' ? r.batches : 1;
-      if (typeof r.durationMs === 'number' && n > 0) out.push(r.durationMs / n);
+      // Once per batch, so the mean is total code time / total batches (weighted by batches per activity).
+      if (typeof r.durationMs === 'number' && n > 0) for (let i = 0; i < n; i++) out.push(r.durationMs / n);
     } catch {
       // not JSON (another converter): no code time for this batch
     }
