@@ -153,10 +153,14 @@ describe('cluster release on the lab', () => {
     const verify = await cli(['data-migrate', 'verify', 'purser.invoice-line-items']);
     expect(verify.code, text(verify)).toBe(0);
 
-    // Running it again has nothing to do.
-    const again = await cli(['release', '--version', 'v0.2.0', '--yes']);
+    // Running it again, detached and then watched with `runs watch`, has nothing to do.
+    const started = await cli(['release', '--version', 'v0.2.0', '--yes', '--detach']);
+    expect(started.code, text(started)).toBe(0);
+    expect(started.stdout).toContain('frameworks cluster runs watch fw/lab/change');
+    const again = await cli(['runs', 'watch', 'fw/lab/change']);
     expect(again.code, text(again)).toBe(0);
     expect(again.stdout).toContain('= upgrade: nothing-to-do');
+    expect(again.stdout).toContain('fw/lab/change completed');
   }, 600_000);
 
   it('the release run and its children hold no lab secret (histories fetched from the server, payloads decoded)', async () => {

@@ -1,6 +1,6 @@
 // `frameworks cluster release [--version] [--yes] [--dry-run]`: the recommended flow as one durable run (SPEC §5).
 // Shows every step's plan and gates before the single approval, then follows the steps; Ctrl-C detaches.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ReleaseProgress } from '../../contracts/release-run';
 import { resolveSelector } from '../../domain/selector';
 import { ExitError } from '../../errors';
@@ -172,10 +172,11 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
   }
 }
 
-async function followRelease(
+/** Follows a release run to its end (also `runs watch` of one): steps, child links, data-migration progress. */
+export async function followRelease(
   client: Client,
   target: TemporalTarget,
-  handle: Awaited<ReturnType<typeof startChange>>['handle'],
+  handle: WorkflowHandle,
   workflowId: string,
   opts: ReleaseOptions,
   out: Output,

@@ -6,7 +6,7 @@ import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
 import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
-import { FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
+import { FwCluster, FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
 import {
   approveUpdate,
   cancelUpdate,
@@ -22,6 +22,7 @@ import { canPrompt, confirm } from '../prompt';
 import { describeRunFailure, operatorName } from '../runs';
 import { renderMigrateProgress } from './migrate';
 import { progressLine } from './data-migrate';
+import { followRelease } from './release';
 import { renderUpgradeProgress } from './upgrade';
 
 const UPGRADE_TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
@@ -178,6 +179,11 @@ export async function runsCommand(
           },
           reattach: `frameworks cluster runs watch ${id}`,
         });
+        out.line(`${id} ${final.state}`);
+        if (final.state === 'refused' || final.state === 'expired') throw new ExitError('', 1);
+      } else if (d.type === 'release') {
+        const cluster = d.typedSearchAttributes.get(FwCluster) ?? id.split('/')[1] ?? '';
+        const final = await followRelease(client, target, handle, id, {}, out, cluster);
         out.line(`${id} ${final.state}`);
         if (final.state === 'refused' || final.state === 'expired') throw new ExitError('', 1);
       } else if (d.type === 'dataMigration') {
