@@ -23,7 +23,7 @@ let env: NodeJS.ProcessEnv;
 const paths = () => labPaths(state.root);
 const repo = () => state.releaseRepository!;
 
-// Short health waits (hidden CLI overrides, src/cli/commands/upgrade.ts): the bad release must fail in seconds,
+// Short health waits (hidden CLI overrides, healthOverrides in src/cli/runs.ts): the bad release must fail in seconds,
 // not after the 90 s production deadline. Healthy fixtures answer on the first or second probe.
 const HEALTHY_WAIT = { FRAMEWORKS_HEALTH_INTERVAL: '500 milliseconds', FRAMEWORKS_HEALTH_DEADLINE: '20 seconds' };
 const BAD_WAIT = { FRAMEWORKS_HEALTH_INTERVAL: '500 milliseconds', FRAMEWORKS_HEALTH_DEADLINE: '3 seconds' };

@@ -10,7 +10,14 @@ import { loadClusterContext } from '../context';
 import { follow } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt, confirm } from '../prompt';
-import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
+import {
+  describeRunFailure,
+  healthOverrides,
+  operatorName,
+  requireWorker,
+  runSearchAttributes,
+  startChange,
+} from '../runs';
 
 export interface UpgradeOptions {
   manifest?: string;
@@ -64,18 +71,6 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     }
   }
   return lines;
-}
-
-/**
- * Health-wait overrides, deliberately NOT in --help (SPEC §6 fixes 5 s / 90 s for operators; the workflow input
- * makes them configurable): FRAMEWORKS_HEALTH_INTERVAL and FRAMEWORKS_HEALTH_DEADLINE take a Temporal duration
- * ("500 milliseconds", "10 seconds"). They exist so the lab e2e can fail a bad release in seconds instead of
- * waiting out the 90 s deadline; unset or empty ⇒ the workflow's defaults.
- */
-function healthOverrides(): { healthInterval?: string; healthDeadline?: string } {
-  const interval = process.env.FRAMEWORKS_HEALTH_INTERVAL?.trim();
-  const deadline = process.env.FRAMEWORKS_HEALTH_DEADLINE?.trim();
-  return { ...(interval ? { healthInterval: interval } : {}), ...(deadline ? { healthDeadline: deadline } : {}) };
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
