@@ -51,3 +51,22 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
     process.off('SIGINT', onSigint);
   }
 }
+
+/**
+ * One progress read for follow(). A run that failed before reaching a terminal progress state (an activity
+ * failing non-retryably while planning) still answers the query with its last state, forever: a closed run's
+ * progress is final (read again: it may have finished between the two calls), and one still not terminal is
+ * reported as failed — the run's result then says why.
+ */
+export async function readProgress<P extends { state: string }>(
+  handle: WorkflowHandle,
+  read: () => Promise<P>,
+  terminal: ReadonlySet<string>,
+): Promise<P> {
+  const p = await read();
+  if (terminal.has(p.state)) return p;
+  const { status } = await handle.describe();
+  if (status.name === 'RUNNING') return p;
+  const last = await read();
+  return terminal.has(last.state) ? last : { ...last, state: 'failed' };
+}

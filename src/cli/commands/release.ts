@@ -13,7 +13,7 @@ import {
   releaseProgressQuery,
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow } from '../follow';
+import { follow, readProgress } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt, confirm } from '../prompt';
 import {
@@ -189,12 +189,8 @@ export async function followRelease(
     final = await follow<View>({
       handle,
       query: async () => {
-        const p = await handle.query(releaseProgressQuery);
-        if (TERMINAL.has(p.state)) return { ...p, live: [] };
-        const { status } = await handle.describe();
-        if (status.name === 'RUNNING') return { ...p, live: await dataLine(client, p) };
-        const last = await handle.query(releaseProgressQuery);
-        return { ...(TERMINAL.has(last.state) ? last : { ...last, state: 'failed' as const }), live: [] };
+        const p = await readProgress(handle, () => handle.query(releaseProgressQuery), TERMINAL);
+        return { ...p, live: TERMINAL.has(p.state) ? [] : await dataLine(client, p) };
       },
       render: (p) => (opts.json ? [] : [...renderReleaseProgress(p, linkOf), ...p.live]),
       done: (p) => TERMINAL.has(p.state),

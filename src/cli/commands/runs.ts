@@ -16,7 +16,7 @@ import {
   upgradeProgressQuery,
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow } from '../follow';
+import { follow, readProgress } from '../follow';
 import { createOutput } from '../output';
 import { canPrompt, confirm } from '../prompt';
 import { describeRunFailure, operatorName } from '../runs';
@@ -156,15 +156,7 @@ export async function runsCommand(
         // The same per-service, per-host lines `upgrade` prints while it follows its own run.
         const final = await follow<ClusterUpgradeProgress>({
           handle,
-          query: async () => {
-            const p = await handle.query(upgradeProgressQuery);
-            if (UPGRADE_TERMINAL.has(p.state)) return p;
-            // A run that failed outside a terminal progress state answers with its last state forever.
-            const { status } = await handle.describe();
-            if (status.name === 'RUNNING') return p;
-            const last = await handle.query(upgradeProgressQuery);
-            return UPGRADE_TERMINAL.has(last.state) ? last : { ...last, state: 'failed' as const };
-          },
+          query: () => readProgress(handle, () => handle.query(upgradeProgressQuery), UPGRADE_TERMINAL),
           render: renderUpgradeProgress,
           done: (p) => UPGRADE_TERMINAL.has(p.state),
           waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),

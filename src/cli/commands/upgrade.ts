@@ -7,7 +7,7 @@ import { connectClient, webUiLink } from '../../temporal/connection';
 import { ORCHESTRATOR_VERSION } from '../../version';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow } from '../follow';
+import { follow, readProgress } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt, confirm } from '../prompt';
 import {
@@ -141,18 +141,7 @@ export async function upgradeCommand(
     try {
       final = await follow<ClusterUpgradeProgress>({
         handle,
-        query: async () => {
-          const p = await handle.query(upgradeProgressQuery);
-          if (TERMINAL.has(p.state)) return p;
-          // A run that failed before reaching a terminal progress state (an activity failing non-retryably
-          // during planning) still answers the query with its last state, forever: without this the CLI
-          // would poll a closed run until Ctrl-C. Closed ⇒ its progress is final (asked again: it may have
-          // finished between the two calls); still not terminal ⇒ failed, and handle.result() says why below.
-          const { status } = await handle.describe();
-          if (status.name === 'RUNNING') return p;
-          const last = await handle.query(upgradeProgressQuery);
-          return TERMINAL.has(last.state) ? last : { ...last, state: 'failed' as const };
-        },
+        query: () => readProgress(handle, () => handle.query(upgradeProgressQuery), TERMINAL),
         render: (p) => (opts.json ? [] : renderUpgradeProgress(p)),
         done: (p) => TERMINAL.has(p.state),
         waiting: (p) => p.state === 'awaiting-approval',
