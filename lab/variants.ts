@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { SERVICES, type LabPaths, type ServiceName } from './config';
+import { SHIPPED_MIGRATIONS_DIR } from '../src/activities/cluster-config';
 import { clusterDocument } from './cluster-file';
 import { nativeProgram } from './fixtures/native-program';
 import { ARCH } from './releases';
@@ -21,6 +22,8 @@ export interface Variant {
   releases: string;
   /** Its catalog_dir (releases.yaml, services.yaml). */
   catalog: string;
+  /** Its migrations_dir: a copy of the migrations the orchestrator ships. */
+  migrations: string;
 }
 
 export interface VariantOptions {
@@ -40,17 +43,20 @@ export function createVariant(paths: LabPaths, opts: VariantOptions): Variant {
     cluster: join(opts.dir, 'cluster.yaml'),
     releases: join(opts.dir, 'releases'),
     catalog: join(opts.dir, 'catalog'),
+    migrations: join(opts.dir, 'migrations'),
   };
   resetVariant(paths, v);
   const doc = clusterDocument(paths) as {
     name: string;
     release_repositories: string[];
     catalog_dir: string;
+    migrations_dir?: string;
     hosts: Record<string, { arch?: string }>;
   };
   doc.name = v.name;
   doc.release_repositories = [v.releases];
   doc.catalog_dir = v.catalog;
+  doc.migrations_dir = v.migrations;
   if (opts.detectArch) for (const h of Object.values(doc.hosts)) delete h.arch;
   writeFileSync(
     v.cluster,
@@ -59,7 +65,7 @@ export function createVariant(paths: LabPaths, opts: VariantOptions): Variant {
   return v;
 }
 
-/** Back to an exact copy of the lab's release metadata and catalog (variant-only artifacts are kept). */
+/** Back to an exact copy of the lab's release metadata, catalog and migrations (variant-only artifacts are kept). */
 export function resetVariant(paths: LabPaths, v: Variant): void {
   mkdirSync(v.dir, { recursive: true });
   for (const sub of ['releases', 'channels']) {
@@ -68,6 +74,8 @@ export function resetVariant(paths: LabPaths, v: Variant): void {
   }
   rmSync(v.catalog, { recursive: true, force: true });
   cpSync(paths.catalog, v.catalog, { recursive: true });
+  rmSync(v.migrations, { recursive: true, force: true });
+  cpSync(SHIPPED_MIGRATIONS_DIR, v.migrations, { recursive: true });
 }
 
 type Doc = Record<string, unknown>;

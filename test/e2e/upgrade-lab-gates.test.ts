@@ -1,11 +1,11 @@
 // Every remaining gate of SPEC §6 refusing `upgrade --all --yes` on the REAL lab before any host changes: CLI
 // floor, required stop, digest missing from the registry, no artifact for a host's (detected) arch, undeclared
-// database ownership, undeclared target. Each case edits ONE thing in a variant's copy of the lab's release
+// database ownership, a missing expand migration, an edited migration, undeclared target. Each case edits ONE thing in a variant's copy of the lab's release
 // repository or catalog (lab/variants.ts: cluster `lab-gates` over the same hosts, its own worker), runs the real
 // CLI, and then reads the hosts back: same identity, same pid / container id, same start time on every replica.
 // A control case first shows the unedited variant passes every gate (dry-run), so each refusal below is caused by
 // its edit and nothing else; each case also checks that its gate is the ONLY one refusing.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -143,6 +143,28 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
     );
   }, 120_000);
 
+  it('missing expand migration: v0.2.0 gains an expand migration the ledger does not have', async () => {
+    writeFileSync(
+      join(variant.migrations, 'purser', 'v0.2.0', 'expand', '090_gate_probe.sql'),
+      'CREATE TABLE IF NOT EXISTS gate_probe (id bigint PRIMARY KEY);\n',
+    );
+    const r = await expectRefusedBy('schema gate');
+    expect(r.stdout).toMatch(/090_gate_probe\.sql/);
+  }, 120_000);
+
+  it('edited migration: an applied v0.1.0 expand file no longer matches its ledger checksum', async () => {
+    const dir = join(variant.migrations, 'purser', 'v0.1.0', 'expand');
+    const file = join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.sql'))
+        .sort()[0]!,
+    );
+    writeFileSync(file, `${readFileSync(file, 'utf8')}-- edited after it was applied\n`);
+    const r = await expectRefusedBy('schema gate');
+    expect(r.stdout).toMatch(/checksum/i);
+  }, 120_000);
+
   it('undeclared target: the catalog does not declare v0.2.0, which the release repository serves', async () => {
     editYaml(catalogReleases(variant), (c) => {
       c.releases = list(c, 'releases').filter((r) => r.version !== 'v0.2.0');
@@ -155,8 +177,8 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
     try {
       const runs = await fetchHistories(client, `fw/${variant.name}/`);
-      // migrate expand, the dry-run and the six refused upgrades.
-      expect(runs.filter((r) => r.type === 'clusterUpgrade').length).toBe(7);
+      // migrate expand, the dry-run and the eight refused upgrades.
+      expect(runs.filter((r) => r.type === 'clusterUpgrade').length).toBe(9);
       // The scan reads decoded payloads (this refusal is only inside the base64 result payload) …
       expect(runs.map((r) => r.text).join('\n')).toContain('would jump over the required stop v0.1.5');
       const secrets: Record<string, string> = {
