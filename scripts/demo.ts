@@ -129,6 +129,7 @@ async function seedInvoices(url: string, rows: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--down')) return down();
+  mkdirSync(STATE_DIR, { recursive: true }); // worker log, release cache, Temporal's db file
   say('1. Temporal dev server (durable runs + Web UI)');
   const temporal = await ensureTemporal();
   console.log(`Temporal at ${temporal.address}; Web UI ${temporal.uiUrl ?? '(from TEMPORAL_ADDRESS)'}`);
@@ -162,7 +163,13 @@ async function main(): Promise<void> {
   const svc = 'purser.invoice-line-items';
 
   say('3. A worker for cluster "lab" near the hosts; it alone holds the database URL and the SSH key');
-  const worker = await startWorker(env, manifest);
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    worker = await startWorker(env, manifest);
+  } catch (err) {
+    releaseLabForTest();
+    throw err;
+  }
   try {
     say('4. The databases as v0.1.0 left them: its schema, and 20,000 invoices written by v0.1.0 binaries');
     runCli(['cluster', 'migrate', '--phase', 'expand', '--to-version', 'v0.1.0', '--yes'], env, 0);

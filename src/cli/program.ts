@@ -235,11 +235,13 @@ export function buildProgram(): Command {
     .command('watch')
     .argument('<workflow-id>', 'e.g. fw/lab/change')
     .description('reattach to a run and follow its progress (Ctrl-C detaches again)')
+    .addOption(new Option('--manifest <path>', 'optional: refuse an id that is not a run of this cluster'))
     .action(runsAction('watch'));
   runs
     .command('cancel')
     .argument('<workflow-id>')
     .description('cancel a run: before it changes anything it simply ends; later it stops at the next safe point')
+    .addOption(new Option('--manifest <path>', 'optional: refuse an id that is not a run of this cluster'))
     .action(runsAction('cancel'));
 
   cluster

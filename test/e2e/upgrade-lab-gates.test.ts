@@ -173,12 +173,45 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
     expect(r.stdout).toMatch(/v0\.2\.0 is not declared in the release catalog/);
   }, 120_000);
 
+  it('a second upgrade, or a migrate, while one runs is refused by the change lock, naming the running run', async () => {
+    // An unapproved upgrade holds the lock while it waits for approval: deterministic, and nothing changes.
+    const first = await cli(['upgrade', '--all', '--version', 'v0.2.0', '--detach']);
+    expect(first.code, text(first)).toBe(0);
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      const handle = client.workflow.getHandle(`fw/${variant.name}/change`);
+      const { runId } = await handle.describe();
+      for (const second of [
+        ['upgrade', '--all', '--version', 'v0.2.0', '--yes'],
+        ['migrate', '--phase', 'expand', '--to-version', 'v0.2.0', '--yes'],
+      ]) {
+        const r = await cli(second);
+        expect(r.code, text(r)).toBe(1);
+        expect(r.stderr).toContain('another change is already running on this cluster: upgrade-all (clusterUpgrade)');
+        expect(r.stderr).toContain(runId);
+        expect(r.stderr).toContain(`frameworks cluster runs watch fw/${variant.name}/change`);
+      }
+      // With --manifest, another cluster's run id is refused rather than cancelled.
+      const wrong = await cli(['runs', 'cancel', 'fw/lab/change']);
+      expect(wrong.code, text(wrong)).toBe(1);
+      expect(wrong.stderr).toContain(`fw/lab/change is not a run of cluster ${variant.name}`);
+      const cancel = await cli(['runs', 'cancel', `fw/${variant.name}/change`]);
+      expect(cancel.code, text(cancel)).toBe(0);
+      expect((await handle.describe()).runId).toBe(runId); // the refused attempts started nothing
+    } finally {
+      await client.connection.close();
+    }
+    const after = await snapshot(paths());
+    const pick = (s: Snapshot) => Object.fromEntries(Object.entries(s).map(([k, x]) => [k, [x.identity, x.instance]]));
+    expect(pick(after)).toEqual(pick(initial));
+  }, 180_000);
+
   it('no lab secret appears in the histories of these refused runs', async () => {
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
     try {
       const runs = await fetchHistories(client, `fw/${variant.name}/`);
-      // migrate expand, the dry-run and the eight refused upgrades.
-      expect(runs.filter((r) => r.type === 'clusterUpgrade').length).toBe(9);
+      // migrate expand, the dry-run, the eight refused upgrades and the one that held the lock.
+      expect(runs.filter((r) => r.type === 'clusterUpgrade').length).toBe(10);
       // The scan reads decoded payloads (this refusal is only inside the base64 result payload) …
       expect(runs.map((r) => r.text).join('\n')).toContain('would jump over the required stop v0.1.5');
       const secrets: Record<string, string> = {

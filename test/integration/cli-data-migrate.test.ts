@@ -17,7 +17,7 @@ const cli = (args: string[]) => frameworksAsync(['cluster', 'data-migrate', ...a
 
 beforeAll(async () => {
   process.env[URL_ENV] = databaseUrl();
-  seed = await seedPurser(databaseUrl(), DB, 30_000);
+  seed = await seedPurser(databaseUrl(), DB, 60_000);
   manifest = writePurserCluster('cli-dm', DB, URL_ENV);
   workers = await startWorkers([manifest]);
 });
@@ -54,8 +54,10 @@ describe('frameworks cluster data-migrate', () => {
   });
 
   it('the CLI killed mid-run: the run continues; status shows progress; run again reattaches; pause/resume ack', async () => {
+    // Small batches over 60,000 invoices keep the run going for many seconds (batches run back to back inside
+    // each activity), so the kill, the two status reads and the pause all land mid-run.
     const child = startFrameworks(
-      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', '--batch-size', '50', '--manifest', manifest],
+      ['cluster', 'data-migrate', 'run', 'purser.invoice-line-items', '--batch-size', '25', '--manifest', manifest],
       env(),
     );
     let out = '';
@@ -76,7 +78,7 @@ describe('frameworks cluster data-migrate', () => {
     expect(s2.totals.scanned).toBeGreaterThan(s1.totals.scanned);
 
     const paused = await cli(['pause', 'purser.invoice-line-items']);
-    expect(paused.code).toBe(0);
+    expect(paused.code, `${paused.stdout}\n${paused.stderr}`).toBe(0);
     expect(paused.stdout).toContain(
       'purser.invoice-line-items paused (acknowledged by run fw/cli-dm/data/purser.invoice-line-items)',
     );

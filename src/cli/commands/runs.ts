@@ -109,6 +109,13 @@ export async function runsCommand(
       return;
     }
     if (!id) throw new ExitError(`runs ${verb} needs a workflow id (see \`frameworks cluster runs list\`)`, 2);
+    if (typeof opts.manifest === 'string') {
+      // An explicit manifest guards against watching or cancelling another cluster's run by mistake.
+      const name = loadClusterContext(opts.manifest).manifest.name;
+      if (!id.startsWith(`fw/${name}/`)) {
+        throw new ExitError(`${id} is not a run of cluster ${name} (its runs are fw/${name}/…)`, 1);
+      }
+    }
     const handle = client.workflow.getHandle(id);
     let d;
     try {
