@@ -8,10 +8,38 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { createServer } from 'node:net';
 import { ARTIFACT_BASE_URL, ARTIFACT_PORT, BRIDGE, DATABASES, REGISTRY, type LabPaths } from './config';
 import { reachableDataDir, startPostgres } from './postgres';
 import { httpGet, spawnDaemon, waitFor } from './proc';
 import type { LabState } from './state';
+
+/**
+ * The registry and the artifact server listen on the bridge address. A listener already there belongs to
+ * something this lab did not start (a lab of another checkout, or one whose processes outlived its state): its
+ * answers would be for other files, so refuse instead of starting beside it.
+ */
+export async function assertListenersFree(): Promise<void> {
+  const taken: string[] = [];
+  for (const [what, port] of [
+    ['registry', Number(REGISTRY.split(':')[1])],
+    ['artifact server', ARTIFACT_PORT],
+  ] as const) {
+    const free = await new Promise<boolean>((resolveFree) => {
+      const srv = createServer();
+      srv.once('error', () => resolveFree(false));
+      srv.listen(port, BRIDGE.address, () => srv.close(() => resolveFree(true)));
+    });
+    if (!free) taken.push(`${what} ${BRIDGE.address}:${port}`);
+  }
+  if (taken.length > 0) {
+    throw new Error(
+      `already in use by a process this lab did not start: ${taken.join(', ')}. A lab of another checkout, or a ` +
+        'leftover of one, still runs: `ss -ltnp` names its pid; stop it (or run `frameworks dev lab down` in ' +
+        'the checkout that started it), then try again',
+    );
+  }
+}
 
 export function startRegistry(paths: LabPaths): NonNullable<LabState['registry']> {
   mkdirSync(join(paths.registry, 'data'), { recursive: true });

@@ -10,6 +10,7 @@ import { BUSYBOX, pushImage } from './images';
 import {
   createDatabases,
   socketUrl,
+  assertListenersFree,
   startArtifactServer,
   startLabPostgres,
   startRegistry,
@@ -149,6 +150,7 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
   writeFileSync(paths.knownHosts, HOSTS.map((h) => `${knownHostsLine(h, state.hosts[h.name]!.hostKey)}\n`).join(''));
 
   log('infrastructure: registry, artifact server, PostgreSQL');
+  await assertListenersFree();
   state.registry = startRegistry(paths);
   save();
   state.artifactServer = startArtifactServer(paths);
