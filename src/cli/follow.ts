@@ -1,7 +1,12 @@
 // Following a mutating run from the CLI: poll its `progress` query, print what changed, and stop at the end.
 // Ctrl-C detaches (the run lives in Temporal) and says how to reattach.
 import type { WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { ApproveInput } from '../contracts/schema-migrate';
 import { ExitError } from '../errors';
+import type { Output } from './output';
+import { confirm } from './prompt';
+import { operatorName } from './runs';
 
 export interface FollowOptions<P> {
   handle: WorkflowHandle;
@@ -69,4 +74,26 @@ export async function readProgress<P extends { state: string }>(
   if (status.name === 'RUNNING') return p;
   const last = await read();
   return terminal.has(last.state) ? last : { ...last, state: 'failed' };
+}
+
+/**
+ * The approval prompt of a run waiting for `approve`: yes approves the plan that was shown (its hash); no cancels
+ * the run when a `cancel` update is given (the command that started it), or leaves it waiting (`runs watch`).
+ */
+export async function askApproval<P extends { planHash: string }>(
+  handle: WorkflowHandle,
+  p: P,
+  question: string,
+  updates: { approve: UpdateDefinition<P, [ApproveInput]>; cancel?: UpdateDefinition<P, [{ reason?: string }]> },
+  out?: Output,
+): Promise<boolean> {
+  if (await confirm(question)) {
+    await handle.executeUpdate(updates.approve, { args: [{ planHash: p.planHash, operator: operatorName() }] });
+    return true;
+  }
+  if (updates.cancel) {
+    await handle.executeUpdate(updates.cancel, { args: [{ reason: 'declined at the prompt' }] });
+    out?.line('Cancelled');
+  }
+  return false;
 }

@@ -14,6 +14,18 @@ interface Approvable {
 export interface ApprovalGate {
   /** Waits for the operator; resolves immediately when the run was approved up front (--yes). */
   wait(timeout: Duration): Promise<'approved' | 'cancelled' | 'expired'>;
+  /**
+   * The end of planning, the same in every mutating workflow: refused ⇒ `refused`; a dry-run ⇒ `dry-run`;
+   * nothing to do ⇒ `completed`; otherwise wait for approval unless given up front (⇒ `cancelled` / `expired`).
+   * Sets each state through `setState`; true when the run may go on and change things.
+   */
+  settle(opts: {
+    refused: boolean;
+    dryRun: boolean;
+    nothingToDo?: boolean;
+    timeout: Duration;
+    setState: (state: 'refused' | 'dry-run' | 'completed' | 'awaiting-approval' | 'cancelled' | 'expired') => void;
+  }): Promise<boolean>;
 }
 
 export function approvalGate<P extends Approvable>(opts: {
@@ -61,12 +73,36 @@ export function approvalGate<P extends Approvable>(opts: {
       },
     },
   );
+  const wait: ApprovalGate['wait'] = async (timeout) => {
+    if (approved) return 'approved';
+    const answered = await condition(() => approved || cancelled, timeout);
+    if (!answered) return 'expired';
+    return cancelled ? 'cancelled' : 'approved';
+  };
   return {
-    async wait(timeout) {
-      if (approved) return 'approved';
-      const answered = await condition(() => approved || cancelled, timeout);
-      if (!answered) return 'expired';
-      return cancelled ? 'cancelled' : 'approved';
+    wait,
+    async settle({ refused, dryRun, nothingToDo = false, timeout, setState }) {
+      if (refused) {
+        setState('refused');
+        return false;
+      }
+      if (dryRun) {
+        setState('dry-run');
+        return false;
+      }
+      if (nothingToDo) {
+        setState('completed');
+        return false;
+      }
+      if (!opts.approvedUpFront) {
+        setState('awaiting-approval');
+        const answer = await wait(timeout);
+        if (answer !== 'approved') {
+          setState(answer);
+          return false;
+        }
+      }
+      return true;
     },
   };
 }

@@ -230,22 +230,13 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   progress.services = services.map((service) => ({ service, status: 'pending' }));
   progress.planHash = fingerprint({ target, services, preview: progress.preview, configs });
   upsertMemo({ summary: `${services.length} service(s) → ${target}` });
-  if (progress.checks.some((c) => c.status === 'refuse')) {
-    setState('refused');
-    return progress;
-  }
-  if (input.dryRun) {
-    setState('dry-run');
-    return progress;
-  }
-  if (!input.approved) {
-    setState('awaiting-approval');
-    const answer = await approval.wait(input.approvalTimeout as Duration);
-    if (answer !== 'approved') {
-      setState(answer);
-      return progress;
-    }
-  }
+  const proceed = await approval.settle({
+    refused: progress.checks.some((c) => c.status === 'refuse'),
+    dryRun: input.dryRun,
+    timeout: input.approvalTimeout as Duration,
+    setState,
+  });
+  if (!proceed) return progress;
 
   // 5. One child per service, in order; stop at the first failure.
   setState('upgrading');

@@ -251,22 +251,13 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
   upsertMemo({ summary: `release → ${target}: ${progress.steps.map((s) => `${s.name}: ${s.summary}`).join('; ')}` });
 
   const refusedChild = [expandPlan, upgradePlan, postdeployPlan].some((p) => p.state === 'refused');
-  if (refusedChild || progress.checks.some((c) => c.status === 'refuse')) {
-    setState('refused');
-    return progress;
-  }
-  if (input.dryRun) {
-    setState('dry-run');
-    return progress;
-  }
-  if (!input.approved) {
-    setState('awaiting-approval');
-    const answer = await approval.wait(input.approvalTimeout as Duration);
-    if (answer !== 'approved') {
-      setState(answer);
-      return progress;
-    }
-  }
+  const proceed = await approval.settle({
+    refused: refusedChild || progress.checks.some((c) => c.status === 'refuse'),
+    dryRun: input.dryRun,
+    timeout: input.approvalTimeout as Duration,
+    setState,
+  });
+  if (!proceed) return progress;
 
   // 3. The steps, in order; the first failure stops the run and says what to do.
   const fail = (name: ReleaseStepName, message: string): never => {

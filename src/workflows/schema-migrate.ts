@@ -148,22 +148,15 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
     summary: `${input.phase} → ${target}: ${plan.pending.length} pending, ${plan.alreadyApplied} already applied`,
   });
 
-  if (input.dryRun) {
-    setState('dry-run');
-    return progress;
-  }
-  if (plan.pending.length === 0) {
-    setState('completed');
-    return progress;
-  }
-  if (!input.approved) {
-    setState('awaiting-approval');
-    const answer = await approval.wait(input.approvalTimeout as Duration);
-    if (answer !== 'approved') {
-      setState(answer);
-      return progress;
-    }
-  }
+  // Refusal was settled before the previews were read.
+  const proceed = await approval.settle({
+    refused: false,
+    dryRun: input.dryRun,
+    nothingToDo: plan.pending.length === 0,
+    timeout: input.approvalTimeout as Duration,
+    setState,
+  });
+  if (!proceed) return progress;
 
   setState('applying');
   const holder = `${workflowInfo().workflowId}#${workflowInfo().runId}`;

@@ -8,9 +8,9 @@ import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow } from '../follow';
+import { askApproval, follow } from '../follow';
 import { createOutput, type Output } from '../output';
-import { canPrompt, confirm } from '../prompt';
+import { canPrompt } from '../prompt';
 import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
 
 export interface MigrateOptions {
@@ -116,18 +116,14 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
       render: (p) => (opts.json ? [] : renderMigrateProgress(p)),
       done: (p) => TERMINAL.has(p.state),
       waiting: (p) => p.state === 'awaiting-approval',
-      onWaiting: async (p) => {
-        const yes = await confirm(
+      onWaiting: (p) =>
+        askApproval(
+          handle,
+          p,
           `Apply ${p.migrations.length} ${p.phase} migration(s) to ${cluster} (target ${p.target})?`,
-        );
-        if (yes) {
-          await handle.executeUpdate(approveUpdate, { args: [{ planHash: p.planHash, operator: operatorName() }] });
-          return true;
-        }
-        await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'declined at the prompt' }] });
-        out.line('Cancelled');
-        return false;
-      },
+          { approve: approveUpdate, cancel: cancelUpdate },
+          out,
+        ),
       reattach: `frameworks cluster runs watch ${workflowId}`,
     }).catch((err: unknown) => {
       // A failed run ends the query loop with the run's own error.

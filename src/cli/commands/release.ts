@@ -13,9 +13,9 @@ import {
   releaseProgressQuery,
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow, readProgress } from '../follow';
+import { askApproval, follow, readProgress } from '../follow';
 import { createOutput, type Output } from '../output';
-import { canPrompt, confirm } from '../prompt';
+import { canPrompt } from '../prompt';
 import {
   describeRunFailure,
   healthOverrides,
@@ -195,19 +195,14 @@ export async function followRelease(
       render: (p) => (opts.json ? [] : [...renderReleaseProgress(p, linkOf), ...p.live]),
       done: (p) => TERMINAL.has(p.state),
       waiting: (p) => p.state === 'awaiting-approval',
-      onWaiting: async (p) => {
-        if (
-          await confirm(`Release ${cluster} to ${p.target} (expand → upgrade --all → data migrations → postdeploy)?`)
-        ) {
-          await handle.executeUpdate(releaseApproveUpdate, {
-            args: [{ planHash: p.planHash, operator: operatorName() }],
-          });
-          return true;
-        }
-        await handle.executeUpdate(releaseCancelUpdate, { args: [{ reason: 'declined at the prompt' }] });
-        out.line('Cancelled');
-        return false;
-      },
+      onWaiting: (p) =>
+        askApproval(
+          handle,
+          p,
+          `Release ${cluster} to ${p.target} (expand → upgrade --all → data migrations → postdeploy)?`,
+          { approve: releaseApproveUpdate, cancel: releaseCancelUpdate },
+          out,
+        ),
       reattach: `frameworks cluster runs watch ${workflowId}`,
     });
   } catch (err) {

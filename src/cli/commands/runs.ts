@@ -16,9 +16,9 @@ import {
   upgradeProgressQuery,
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow, readProgress } from '../follow';
+import { askApproval, follow, readProgress } from '../follow';
 import { createOutput } from '../output';
-import { canPrompt, confirm } from '../prompt';
+import { canPrompt } from '../prompt';
 import { describeRunFailure, operatorName } from '../runs';
 import { renderMigrateProgress } from './migrate';
 import { progressLine } from './data-migrate';
@@ -149,13 +149,10 @@ export async function runsCommand(
           render: renderMigrateProgress,
           done: (p) => ['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired'].includes(p.state),
           waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
-          onWaiting: async (p) => {
-            if (await confirm(`Apply ${p.migrations.length} ${p.phase} migration(s) (target ${p.target})?`)) {
-              await handle.executeUpdate(approveUpdate, { args: [{ planHash: p.planHash, operator: operatorName() }] });
-              return true;
-            }
-            return false;
-          },
+          onWaiting: (p) =>
+            askApproval(handle, p, `Apply ${p.migrations.length} ${p.phase} migration(s) (target ${p.target})?`, {
+              approve: approveUpdate,
+            }),
           reattach: `frameworks cluster runs watch ${id}`,
         });
         out.line(`${id}: ${final.state}`);
@@ -167,15 +164,10 @@ export async function runsCommand(
           render: renderUpgradeProgress,
           done: (p) => UPGRADE_TERMINAL.has(p.state),
           waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
-          onWaiting: async (p) => {
-            if (await confirm(`Upgrade ${p.order.length} service(s) to ${p.target}?`)) {
-              await handle.executeUpdate(upgradeApproveUpdate, {
-                args: [{ planHash: p.planHash, operator: operatorName() }],
-              });
-              return true;
-            }
-            return false;
-          },
+          onWaiting: (p) =>
+            askApproval(handle, p, `Upgrade ${p.order.length} service(s) to ${p.target}?`, {
+              approve: upgradeApproveUpdate,
+            }),
           reattach: `frameworks cluster runs watch ${id}`,
         });
         out.line(`${id} ${final.state}`);

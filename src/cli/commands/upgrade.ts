@@ -7,9 +7,9 @@ import { connectClient, webUiLink } from '../../temporal/connection';
 import { ORCHESTRATOR_VERSION } from '../../version';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { follow, readProgress } from '../follow';
+import { askApproval, follow, readProgress } from '../follow';
 import { createOutput, type Output } from '../output';
-import { canPrompt, confirm } from '../prompt';
+import { canPrompt } from '../prompt';
 import {
   describeRunFailure,
   healthOverrides,
@@ -145,17 +145,14 @@ export async function upgradeCommand(
         render: (p) => (opts.json ? [] : renderUpgradeProgress(p)),
         done: (p) => TERMINAL.has(p.state),
         waiting: (p) => p.state === 'awaiting-approval',
-        onWaiting: async (p) => {
-          if (await confirm(`Upgrade ${p.order.length} service(s) of ${cluster} to ${p.target}?`)) {
-            await handle.executeUpdate(upgradeApproveUpdate, {
-              args: [{ planHash: p.planHash, operator: operatorName() }],
-            });
-            return true;
-          }
-          await handle.executeUpdate(upgradeCancelUpdate, { args: [{ reason: 'declined at the prompt' }] });
-          out.line('Cancelled');
-          return false;
-        },
+        onWaiting: (p) =>
+          askApproval(
+            handle,
+            p,
+            `Upgrade ${p.order.length} service(s) of ${cluster} to ${p.target}?`,
+            { approve: upgradeApproveUpdate, cancel: upgradeCancelUpdate },
+            out,
+          ),
         reattach: `frameworks cluster runs watch ${workflowId}`,
       });
     } catch (err) {
