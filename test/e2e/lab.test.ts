@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import {
   parseChannelPointer,
   parseClusterManifest,
