@@ -16,6 +16,7 @@ import { migrateValidateCommand, validateMigrationTree } from '../../src/cli/com
 import type { Output } from '../../src/cli/output';
 import { parseReleaseCatalog } from '../../src/contracts/catalog';
 import { ExitError } from '../../src/errors';
+import { LAB_CATALOG_DIR } from '../../lab/config';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 
 function tree(files: Record<string, string | Buffer>): string {
@@ -147,9 +148,9 @@ describe('readMigrationSql', () => {
 });
 
 describe('migrate validate', () => {
-  it('the shipped migrations pass against the shipped catalog', () => {
+  it('the lab migrations pass against the lab catalog', () => {
     const cluster = loadClusterConfig(join(FIXTURES, 'cluster', 'cluster.yaml'));
-    const shipped = loadCatalogFor({ ...cluster, catalogDir: join(__dirname, '..', '..', 'catalog') });
+    const shipped = loadCatalogFor({ ...cluster, catalogDir: LAB_CATALOG_DIR });
     expect(shipped.ok).toBe(true);
     expect(validateMigrationTree(SHIPPED_MIGRATIONS_DIR, shipped)).toEqual([]);
   });
