@@ -14,8 +14,10 @@ import {
 } from '../../src/contracts/frameworks';
 import type { FrameworksManifest } from '../../src/contracts/frameworks';
 import {
+  clickhouseTarget,
   databaseTargets,
   deployName,
+  infrastructureHost,
   hostCluster,
   isDevProfile,
   probeHost,
@@ -1071,6 +1073,31 @@ describe('placement', () => {
   it('has no database targets when postgres is disabled or absent', () => {
     expect(databaseTargets(m({ infrastructure: { postgres: { enabled: false } } }))).toBeNull();
     expect(databaseTargets(m({ infrastructure: undefined }))).toBeNull();
+  });
+
+  it('picks the ClickHouse coordinator (lowest positive id) and single infrastructure hosts', () => {
+    const base = m({
+      infrastructure: {
+        clickhouse: {
+          enabled: true,
+          nodes: [
+            { host: 'media-1', id: 3 },
+            { host: 'db-1', id: 2 },
+            { host: 'core-1', id: 0 },
+          ],
+          databases: ['periscope'],
+        },
+        kafka: { enabled: true, brokers: [{ host: 'core-1', id: 1 }], controllers: [{ host: 'db-1', id: 9 }] },
+        redis: { enabled: true, instances: [{ name: 'f', host: 'media-1' }] },
+      },
+    });
+    expect(clickhouseTarget(base)).toEqual({ host: 'db-1', port: 9000, databases: ['periscope'] });
+    expect(clickhouseTarget(m())).toBeNull();
+    expect(
+      ['postgres', 'yugabyte', 'kafka', 'kafka-controller', 'clickhouse', 'redis', 'bridge'].map((id) =>
+        infrastructureHost(base, id),
+      ),
+    ).toEqual([undefined, 'db-1', 'core-1', 'db-1', 'db-1', 'media-1', undefined]);
   });
 
   it('knows the dev profile, the channel default and a host cluster', () => {
