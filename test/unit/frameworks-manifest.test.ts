@@ -22,6 +22,7 @@ import {
   isDevProfile,
   probeHost,
   resolvedChannel,
+  resolveDatabasePassword,
   resolveRedisPasswords,
   serviceHosts,
 } from '../../src/domain/frameworks/placement';
@@ -1098,6 +1099,22 @@ describe('placement', () => {
         infrastructureHost(base, id),
       ),
     ).toEqual([undefined, 'db-1', 'core-1', 'db-1', 'db-1', 'media-1', undefined]);
+  });
+
+  it('resolves the database password as migrate does: Yugabyte needs one, vanilla Postgres uses none', () => {
+    expect(resolveDatabasePassword(m(), { DATABASE_PASSWORD: 'from-env' })).toEqual({ ok: true, value: 'from-env' });
+    expect(
+      resolveDatabasePassword(m({ infrastructure: { postgres: { password: 'pinned' } } }), { DATABASE_PASSWORD: 'x' }),
+    ).toEqual({
+      ok: true,
+      value: 'pinned',
+    });
+    const missing = resolveDatabasePassword(m(), { DATABASE_PASSWORD: '' });
+    expect(missing.ok ? '' : missing.error).toMatch(/^DATABASE_PASSWORD missing/);
+    expect(resolveDatabasePassword(m({ infrastructure: { postgres: { engine: 'postgres' } } }), {})).toEqual({
+      ok: true,
+      value: '',
+    });
   });
 
   it('knows the dev profile, the channel default and a host cluster', () => {

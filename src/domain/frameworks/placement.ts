@@ -245,3 +245,24 @@ export function infrastructureHost(manifest: FrameworksManifest, id: string): st
       return undefined;
   }
 }
+
+/**
+ * The database password `migrate` and `doctor` use (resolveYugabytePassword upstream): for Yugabyte,
+ * `postgres.password` as written, else the shared env's `DATABASE_PASSWORD`, else an error naming the fix; for
+ * vanilla Postgres none (the reference works as the local `postgres` OS user there). Errors never hold a value.
+ */
+export function resolveDatabasePassword(
+  manifest: FrameworksManifest,
+  sharedEnv: Readonly<Record<string, string>>,
+): { ok: true; value: string } | { ok: false; error: string } {
+  const pg = manifest.infrastructure.postgres;
+  if (pg?.engine !== 'yugabyte') return { ok: true, value: '' };
+  if (pg.password !== '') return { ok: true, value: pg.password };
+  const fromEnv = Object.hasOwn(sharedEnv, 'DATABASE_PASSWORD') ? sharedEnv.DATABASE_PASSWORD! : '';
+  if (fromEnv !== '') return { ok: true, value: fromEnv };
+  return {
+    ok: false,
+    error:
+      'DATABASE_PASSWORD missing from manifest env_files: add it to your gitops secrets (or set infrastructure.postgres.password)',
+  };
+}
