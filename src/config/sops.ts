@@ -38,13 +38,14 @@ export function sopsFormatFromPath(file: string): SopsFormat {
  */
 export async function resolveAgeKeyFile(opts: SopsOptions = {}): Promise<string | undefined> {
   const env = opts.env ?? process.env;
-  const given = opts.ageKeyFile !== undefined && opts.ageKeyFile !== '' ? opts.ageKeyFile : env.SOPS_AGE_KEY_FILE;
+  const fromOption = opts.ageKeyFile !== undefined && opts.ageKeyFile !== '';
+  const given = fromOption ? opts.ageKeyFile : env.SOPS_AGE_KEY_FILE;
   if (given === undefined || given === '') return undefined;
   const abs = path.resolve(given);
   try {
     await access(abs, constants.R_OK);
   } catch {
-    throw new InputError('age key', `age key file not found: ${abs}`);
+    throw new InputError(fromOption ? '--age-key' : 'SOPS_AGE_KEY_FILE', `age key file not found: ${abs}`);
   }
   return abs;
 }

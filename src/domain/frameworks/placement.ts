@@ -199,3 +199,70 @@ export function resolveRedisPasswords(
   });
   return { passwords, problems };
 }
+
+export interface ClickHouseTarget {
+  /** CoordinatorHost: the node with the lowest positive id ('' when none). */
+  host: string;
+  /** EffectivePort: `port`, else 9000. */
+  port: number;
+  databases: string[];
+}
+
+/** What `migrate` and `doctor` use for ClickHouse, or null when it is absent or disabled. */
+export function clickhouseTarget(manifest: FrameworksManifest): ClickHouseTarget | null {
+  const ch = manifest.infrastructure.clickhouse;
+  if (!ch?.enabled) return null;
+  let best: { id: number; host: string } | undefined;
+  for (const n of ch.nodes) {
+    if (n.id <= 0) continue;
+    if (best === undefined || n.id < best.id) best = { id: n.id, host: n.host };
+  }
+  return { host: best?.host ?? '', port: ch.port !== 0 ? ch.port : 9000, databases: [...ch.databases] };
+}
+
+/**
+ * The single host an infrastructure "service" of `upgrade` resolves to (reference §1.8): postgres → `host`,
+ * yugabyte → first node, kafka → first broker, kafka-controller → first controller, clickhouse → coordinator,
+ * redis → first instance's host. Undefined when the manifest names none.
+ */
+export function infrastructureHost(manifest: FrameworksManifest, id: string): string | undefined {
+  const infra = manifest.infrastructure;
+  const nonEmpty = (h: string | undefined) => (h !== undefined && h !== '' ? h : undefined);
+  switch (id) {
+    case 'postgres':
+      return nonEmpty(infra.postgres?.host);
+    case 'yugabyte':
+      return nonEmpty(infra.postgres?.nodes[0]?.host);
+    case 'kafka':
+      return nonEmpty(infra.kafka?.brokers[0]?.host);
+    case 'kafka-controller':
+      return nonEmpty(infra.kafka?.controllers[0]?.host);
+    case 'clickhouse':
+      return nonEmpty(clickhouseTarget(manifest)?.host);
+    case 'redis':
+      return nonEmpty(infra.redis?.instances[0]?.host);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The database password `migrate` and `doctor` use (resolveYugabytePassword upstream): for Yugabyte,
+ * `postgres.password` as written, else the shared env's `DATABASE_PASSWORD`, else an error naming the fix; for
+ * vanilla Postgres none (the reference works as the local `postgres` OS user there). Errors never hold a value.
+ */
+export function resolveDatabasePassword(
+  manifest: FrameworksManifest,
+  sharedEnv: Readonly<Record<string, string>>,
+): { ok: true; value: string } | { ok: false; error: string } {
+  const pg = manifest.infrastructure.postgres;
+  if (pg?.engine !== 'yugabyte') return { ok: true, value: '' };
+  if (pg.password !== '') return { ok: true, value: pg.password };
+  const fromEnv = Object.hasOwn(sharedEnv, 'DATABASE_PASSWORD') ? sharedEnv.DATABASE_PASSWORD! : '';
+  if (fromEnv !== '') return { ok: true, value: fromEnv };
+  return {
+    ok: false,
+    error:
+      'DATABASE_PASSWORD missing from manifest env_files: add it to your gitops secrets (or set infrastructure.postgres.password)',
+  };
+}
