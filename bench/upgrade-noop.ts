@@ -101,7 +101,7 @@ interface NoopRun {
 
 /** Same number of bare SSH round trips (connect with the pinned key, `true`, close), one after another. */
 async function sshBaseline(world: World): Promise<{ totalMs: number; perTripMs: number[] }> {
-  const cluster = loadClusterConfig(world.manifest);
+  const cluster = await loadClusterConfig(world.manifest);
   const perTripMs: number[] = [];
   const started = performance.now();
   for (const host of world.hosts) {

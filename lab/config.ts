@@ -4,6 +4,8 @@
 import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(__dirname, '..');
+/** The lab's schema and data migrations (its fixture SQL); used only because the lab's orchestrator.yaml names it. */
+export const LAB_MIGRATIONS_DIR = join(__dirname, 'migrations');
 /** Default lab folder; FW_LAB_DIR overrides it (e.g. a second checkout). */
 export const DEFAULT_LAB_DIR = process.env.FW_LAB_DIR ?? join(PROJECT_ROOT, '.data', 'lab');
 /**

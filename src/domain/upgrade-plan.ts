@@ -21,6 +21,8 @@ export interface BuildUpgradePlanInput {
   unsafeIgnoreCliVersionFloor: boolean;
   /** Every discovered migration file (the plan lists those up to the target, by phase). */
   migrationItems: MigrationItem[];
+  /** Set when the cluster has no migrations source configured: the schema gate cannot be judged, so refuse. */
+  migrationsUnconfigured?: string;
 }
 
 /** Reference §1.2: migrations by phase up to the target, for the cluster's databases; null when it has none. */
@@ -206,6 +208,15 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
           fix: 'publish a release manifest with an image digest or native artifact for every planned service and host arch',
         },
   );
+  if (input.migrationsUnconfigured && topology.databases.length > 0) {
+    checks.push({
+      id: 'migrations-source',
+      label: 'migrations source configured',
+      status: 'refuse',
+      detail: input.migrationsUnconfigured,
+      fix: 'set migrations_dir in orchestrator.yaml beside the cluster manifest, then restart the worker',
+    });
+  }
   for (const [id, label] of LIVE_CHECKS) {
     checks.push({
       id,
