@@ -38,7 +38,7 @@ function identityIn(version: string, svc: string): string {
   const info = getServiceInfo(m, svc)!;
   return SERVICES[svc]!.mode === 'docker'
     ? info.digest!
-    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
 }
 
 interface HostState {
