@@ -52,11 +52,12 @@ const goList = <T extends z.ZodType>(item: T) => z.preprocess((v) => v ?? [], z.
 const goEntry = <T extends z.ZodType>(shape: T) => z.preprocess((v) => v ?? {}, shape);
 
 // yaml.v3 resolves an unquoted scalar as a timestamp in these layouts (resolve.go allowedTimestampFormats, Go
-// time.Parse semantics: 4-digit year, 1–2 digit month/day/hour/minute/second, optional fraction, `T`/`t`/space).
+// time.Parse semantics: 4-digit year, 1–2 digit month/day/hour/minute/second, optional `.`/`,` fraction, `T`/`t`
+// with a zone, or a space without one).
 const PLAIN_TIMESTAMP =
-  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?$/;
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,]\d+)?(?:Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,]\d+)?))?$/;
 // Anything else reaches time.Time's UnmarshalText, which takes RFC 3339 only.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 function validDate(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): boolean {
   const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
