@@ -25,8 +25,10 @@ import {
 import { serviceDatabase } from '../domain/catalog';
 import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
 import { ownedDatabases, upgradeGates } from '../domain/gates/upgrade-gates';
+import { artifactIdentity } from '../domain/artifacts';
 import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
+import { artifactsCheck } from '../domain/upgrade-plan';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import {
@@ -55,6 +57,12 @@ const act = proxyActivities<Activities>({
  * need any change still get their child, which detects each host again just before changing it.
  */
 export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
+
+/**
+ * Patch: `upgrade <service>` is judged by the artifact gate on that service's own targets, so another service the
+ * release cannot pin (a native artifact without checksum) no longer refuses it. `--all` is judged as before.
+ */
+export const SELECTED_ARTIFACTS_PATCH = 'cluster-upgrade-selected-artifacts-v1';
 
 /** The message of an activity failure's cause (what the activity said), else the failure's own. */
 function causeMessage(err: unknown): string {
@@ -125,7 +133,13 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   }
   progress.order = services;
   upsertSearchAttributes([{ key: FwServices, value: services }]);
-  progress.checks.push(...plan.checks.filter((c) => c.status !== 'not-checked'));
+  const planChecks = plan.checks.filter((c) => c.status !== 'not-checked');
+  if (patched(SELECTED_ARTIFACTS_PATCH)) {
+    const selected = plan.targets.filter((t) => services.includes(t.service));
+    progress.checks.push(...planChecks.map((c) => (c.id === 'artifacts' ? artifactsCheck(selected) : c)));
+  } else {
+    progress.checks.push(...planChecks);
+  }
   if (!catalog.ok) {
     setState('refused');
     return progress;
@@ -208,22 +222,27 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   progress.warnings.push(...gates.warnings);
 
   // 4. What would happen, per host (dry-run output and the approval prompt).
-  const identityOf = (svc: string, d: HostDetection): string => {
+  // null = the release pins nothing for this host: it never reads as "already at target".
+  const identityOf = (svc: string, d: HostDetection): string | null => {
     const t = targets.find((x) => x.service === svc)!;
     return t.mode === 'docker'
-      ? (t.imageRef ?? '').replace(/^.*@/, '')
-      : (t.artifacts.find((a) => a.arch === d.arch)?.checksum ?? '');
+      ? (t.imageRef ?? '').replace(/^.*@/, '') || null
+      : artifactIdentity(t.artifacts.find((a) => a.arch === d.arch));
+  };
+  const atIdentity = (svc: string, d: HostDetection): boolean => {
+    const id = identityOf(svc, d);
+    return id !== null && d.identity === id;
   };
   for (const svc of services) {
     const t = targets.find((x) => x.service === svc)!;
     for (const d of detections[svc] ?? []) {
-      const same = d.identity === identityOf(svc, d) && d.configHash === configs[svc];
+      const same = atIdentity(svc, d) && d.configHash === configs[svc];
       progress.preview.push({
         service: svc,
         host: d.host,
         line: same
           ? `${svc} on ${d.host}: already at ${t.version ?? target} (identity and config match), skip`
-          : `would upgrade ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${t.version ?? target}${d.identity === identityOf(svc, d) ? ' (config changed)' : ''}${t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : ''}`,
+          : `would upgrade ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${t.version ?? target}${atIdentity(svc, d) ? ' (config changed)' : ''}${t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : ''}`,
       });
     }
   }
@@ -252,7 +271,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       const t = targets.find((x) => x.service === svc)!;
       const ds = fresh[svc] ?? [];
       const same = (d: HostDetection): boolean =>
-        d.present && !d.error && d.identity === identityOf(svc, d) && d.configHash === configs[svc];
+        d.present && !d.error && atIdentity(svc, d) && d.configHash === configs[svc];
       if (ds.length === t.hosts.length && ds.length > 0 && ds.every(same)) {
         atTarget.set(svc, {
           service: svc,

@@ -4,8 +4,10 @@
 // the identity the host ran before (given by the workflow from its detection).
 import { loadCatalogFor } from '../catalog';
 import type { LoadedCluster } from '../cluster-config';
+import type { Artifact } from '../../contracts/plan';
 import type { HostDetection } from '../../contracts/upgrade';
 import type { ServiceDefinition } from '../../contracts/catalog';
+import { artifactPinProblems } from '../../domain/artifacts';
 import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
@@ -201,7 +203,7 @@ export async function stageOnHost(
   input: HostStepInput & {
     mode: 'native' | 'docker';
     imageRef?: string;
-    artifact?: { url: string; checksum: string; sizeBytes?: number };
+    artifact?: Artifact;
   },
   cacheDir: string,
 ): Promise<{ action: string }> {
@@ -211,9 +213,17 @@ export async function stageOnHost(
   }
   if (!input.artifact)
     throw failure(FailureType.InvalidInput, `${input.service}: no artifact for ${input.host}'s architecture`);
+  const { url, checksum } = input.artifact;
+  // Never download what the release does not pin: an absent checksum is not a match for anything.
+  if (!url || !checksum) {
+    throw failure(
+      FailureType.InvalidInput,
+      `${input.service}: ${artifactPinProblems(input.artifact).join('; ')}; nothing was staged on ${input.host}`,
+    );
+  }
   // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload.
-  const local = await fetchArtifact(input.artifact.url, cacheDir, {
-    checksum: input.artifact.checksum,
+  const local = await fetchArtifact(url, cacheDir, {
+    checksum,
     ...(input.artifact.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
   });
   return withHostSsh(cluster, input.host, (conn) =>
