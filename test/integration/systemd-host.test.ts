@@ -514,6 +514,37 @@ describe('provisioner layout: an adoption interrupted before its record', () => 
     expect(await mainPid(SVC)).toBe(pid);
   });
 
+  it('a release whose executable is the adopted binary, same config: switched and recorded, not restarted', async () => {
+    const before = await detectNativeAny(conn, SVC, undefined, SYSTEMD);
+    const pid = await mainPid(SVC);
+    // The same program bytes the provisioner installed, now as a release tarball (e.g. a carried service).
+    const same = tarball(SVC, 'same', program(SVC, 'v0.1.0', 200, pp.env));
+    await stageNative(conn, SVC, undefined, same.path, same.identity);
+    const input = {
+      identity: same.identity,
+      version: 'v0.1.0',
+      envText: renderEnvFile({ FOGHORN_REGION: 'lab-1' }),
+      manager: SYSTEMD,
+      reloadOnSighup: false,
+    };
+    expect(await activateNativeAdopting(conn, SVC, undefined, input)).toMatchObject({
+      action: 'none',
+      adopted: false,
+      identity: same.identity,
+      previous: { identity: before.identity },
+    });
+    expect(await mainPid(SVC)).toBe(pid);
+    expect(await detectNativeAny(conn, SVC, undefined, SYSTEMD)).toMatchObject({
+      layout: 'adopted',
+      identity: same.identity,
+      configHash: before.configHash,
+      running: true,
+    });
+    // From now on the usual content check applies: nothing to do.
+    expect((await activateNativeAdopting(conn, SVC, undefined, input)).action).toBe('none');
+    expect(await mainPid(SVC)).toBe(pid);
+  });
+
   it('refuses to adopt a unit whose ExecStart is the provisioner path but whose env file is elsewhere', async () => {
     const unit = provisionerUnit({ svc: 'bridge', reloadOnSighup: false }).replace(
       'EnvironmentFile=/etc/frameworks/bridge.env',

@@ -5,10 +5,15 @@
 // installs (the lab's `command` supervisor never does), so every entry point here is a no-op for other managers.
 import type { ServiceManager } from '../../contracts/cluster';
 import {
+  configHash,
+  identityHex,
   nativePaths,
+  parseInstalledJson,
   parseNativeProbe,
   probeNativeCommand,
   renderInstalledJson,
+  sha256FileCommand,
+  statusCommand,
   switchSymlinkCommand,
   writeFileAtomicCommand,
   type InstalledRecord,
@@ -165,6 +170,46 @@ export async function adoptNative(conn: SshConnection, svc: string, base: string
   return { action: 'adopted', identity: record.identity };
 }
 
+/**
+ * The adopted binary IS the target's executable (same bytes), the config is unchanged and the service runs:
+ * `current` moves to the target release and the record takes its tarball identity, with NO restart (SPEC §6:
+ * restart only when artifact or config changed — e.g. a carried service on a host the provisioner installed).
+ * An adopted record's identity is its binary's SHA-256, so "same bytes" is a hash comparison; a tarball identity
+ * can never equal a binary's hash, so nothing else takes this path. Null ⇒ activate the usual way.
+ */
+async function keepSameBinary(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  input: ActivateNativeInput,
+): Promise<ActivateNativeResult | null> {
+  const n = nativePaths(svc, base, 'adopted');
+  const probe = parseNativeProbe(await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`));
+  if (probe.installedText === null) return null;
+  const inst = parseInstalledJson(probe.installedText);
+  const targetHex = identityHex(input.identity);
+  const instHex = identityHex(inst.identity);
+  const config = configHash(input.envText);
+  if (inst.layout !== 'adopted' || instHex === targetHex || probe.pending !== null) return null;
+  if (probe.currentIdentity !== instHex || inst.config_hash !== config || probe.etcEnvSha256 !== config) return null;
+  if (!probe.releases.includes(targetHex)) return null;
+  const sum = await run(conn, sha256FileCommand(`${n.release(targetHex)}/${svc}`), 'hash the target executable');
+  if (!sum.startsWith(`${instHex} `)) return null;
+  const active = await exec(conn, statusCommand(input.manager, svc), { timeoutMs: STEP_MS });
+  if (active.code !== 0) return null;
+  const previous = { identity: inst.identity, version: inst.version, config_hash: inst.config_hash };
+  const record: InstalledRecord = {
+    identity: `sha256:${targetHex}`,
+    version: input.version,
+    config_hash: config,
+    previous,
+    layout: 'adopted',
+  };
+  await run(conn, switchSymlinkCommand(`releases/${targetHex}`, n.current), 'switch current (same executable)');
+  await run(conn, writeFileAtomicCommand(n.installed, '0644'), 'record', renderInstalledJson(record));
+  return { action: 'none', identity: record.identity, configHash: config, previous };
+}
+
 /** activateNative after adopting a provisioner install (systemd); the first upgrade of such a host. */
 export async function activateNativeAdopting(
   conn: SshConnection,
@@ -172,8 +217,10 @@ export async function activateNativeAdopting(
   base: string | undefined,
   input: ActivateNativeInput,
 ): Promise<ActivateNativeResult & { adopted: boolean }> {
-  const adopted = input.manager.type === 'systemd' ? (await adoptNative(conn, svc, base)).action === 'adopted' : false;
-  return { ...(await activateNative(conn, svc, base, input)), adopted };
+  if (input.manager.type !== 'systemd') return { ...(await activateNative(conn, svc, base, input)), adopted: false };
+  const adopted = (await adoptNative(conn, svc, base)).action === 'adopted';
+  const same = await keepSameBinary(conn, svc, base, input);
+  return { ...(same ?? (await activateNative(conn, svc, base, input))), adopted };
 }
 
 /**
