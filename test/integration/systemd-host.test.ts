@@ -18,7 +18,7 @@ import {
   NOT_ADOPTABLE,
   rollbackNativeAny,
 } from '../../src/activities/hosts/provisioner';
-import { connectSsh, exec, uploadFile, type SshConnection } from '../../src/activities/ssh/client';
+import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import {
   configHash,
@@ -40,13 +40,8 @@ import {
   type NspawnHost,
   type PointToPoint,
 } from '../../lab/nspawn';
-import {
-  installArgv,
-  installMarker,
-  provisionerEnvFile,
-  provisionerPaths,
-  provisionerUnit,
-} from '../../lab/provisioner';
+import { provisionerEnvFile, provisionerPaths, provisionerUnit } from '../../lab/provisioner';
+import { installProvisionerNative } from '../../lab/systemd-hosts';
 import { waitFor } from '../../lab/proc';
 import { generateEd25519 } from '../helpers/sshd';
 
@@ -132,17 +127,19 @@ async function served(svc: keyof typeof PORTS, version: string): Promise<Health>
   return h!;
 }
 
-/** Installs `svc` as the FrameWorks provisioner would (lab/provisioner.ts), with the given binary bytes. */
-async function provision(svc: keyof typeof PORTS, bin: string, env: Record<string, string>, reload = true) {
-  const up = `/root/.${svc}.upload`;
-  await uploadFile(conn, bin, up, 0o755);
-  const unit = provisionerUnit({ svc, reloadOnSighup: reload, restartSec: 1 });
-  const url = `https://releases.example/${svc}`;
-  const r = await exec(conn, installArgv(svc, up, unit, installMarker(`sha256:${sha256(readFileSync(bin))}`, url)), {
-    timeoutMs: 60_000,
-    stdin: provisionerEnvFile(env),
+/** Installs `svc` as the FrameWorks provisioner would, over OpenSSH (lab/systemd-hosts.ts, what `lab up` uses). */
+function provision(svc: keyof typeof PORTS, bin: string, env: Record<string, string>, reload = true): void {
+  const binary = readFileSync(bin);
+  installProvisionerNative({
+    keys: { clientKey: join(work, 'client'), knownHosts: join(work, 'known_hosts') },
+    address: net!.address,
+    svc,
+    binary,
+    envText: provisionerEnvFile(env),
+    reloadOnSighup: reload,
+    artifact: { checksum: `sha256:${sha256(binary)}`, url: `https://releases.example/${svc}` },
+    restartSec: 1,
   });
-  expect(r.code, r.stderr).toBe(0);
 }
 
 /** What the provisioner's view consists of: bytes (through links) and the env file's mode and owner. */
@@ -171,6 +168,7 @@ beforeAll(async () => {
     dir: join(work, 'host'),
     authorizedKeys: [client.publicLine],
   });
+  writeFileSync(join(work, 'known_hosts'), `${host.knownHostsLine}\n`);
   conn = await connectSsh({
     host: net.address,
     port: 22,
@@ -346,7 +344,7 @@ describe('provisioner layout: detection and adoption', () => {
     writeFileSync(v1Bin, program(SVC, 'v0.1.0', 200, pp.env));
     good = tarball(SVC, 'good', program(SVC, 'v0.2.0', 200, pp.env));
     bad = tarball(SVC, 'bad', program(SVC, 'v0.2.1', 500, pp.env));
-    await provision(SVC, v1Bin, envVars);
+    provision(SVC, v1Bin, envVars);
     await waitFor(async () => (await health(SVC))?.version === 'v0.1.0', 30_000, `${SVC} v0.1.0 serving`);
   });
 
@@ -484,7 +482,7 @@ describe('provisioner layout: an adoption interrupted before its record', () => 
   it('detects the same identity midway and a re-run finishes it', async () => {
     const bin = join(work, 'foghorn-provisioned');
     writeFileSync(bin, program(SVC, 'v0.1.0', 200, pp.env));
-    await provision(SVC, bin, { FOGHORN_REGION: 'lab-1' }, false);
+    provision(SVC, bin, { FOGHORN_REGION: 'lab-1' }, false);
     await served(SVC, 'v0.1.0');
     const before = await detectNativeAny(conn, SVC, undefined, SYSTEMD);
     const hex = before.identity!.slice(7);
