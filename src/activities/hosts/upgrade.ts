@@ -13,7 +13,8 @@ import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
 import { exec, type SshConnection } from '../ssh/client';
 import { probeHealth } from './health';
-import { activateNative, detectNative, detectNativeBatch, rollbackNative, stageNative } from './native';
+import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
+import { activateNativeAdopting, detectNativeAny, rollbackNativeAny } from './provisioner';
 import { withHostSsh } from './ssh-session';
 import { fetchArtifact } from './tarball';
 import { checkRegistryDigest } from './registry';
@@ -90,7 +91,8 @@ async function detectWith(
 ): Promise<HostDetection> {
   const svc = clusterService(cluster, service);
   if (svc.mode === 'native') {
-    const d = await detectNative(conn, service, serviceRoot(), cluster.manifest.service_manager);
+    // With systemd this also finds services the FrameWorks provisioner installed (adopted on first upgrade).
+    const d = await detectNativeAny(conn, service, serviceRoot(), cluster.manifest.service_manager);
     return {
       host,
       present: d.present,
@@ -247,7 +249,7 @@ export async function activateOnHost(
     });
   }
   return withHostSsh(cluster, input.host, (conn) =>
-    activateNative(conn, input.service, serviceRoot(), {
+    activateNativeAdopting(conn, input.service, serviceRoot(), {
       identity: input.identity,
       version: input.version,
       envText: config.text,
@@ -273,7 +275,13 @@ export async function probeOnHost(
         },
         10_000,
       );
-      return r.healthy ? { healthy: true } : { healthy: false, error: r.error ?? `HTTP ${r.status ?? '?'}` };
+      if (r.healthy) return { healthy: true };
+      const error = r.error ?? `HTTP ${r.status ?? '?'}`;
+      // An unhealthy systemd service: its unit state and last journal lines explain why (reference §6.6).
+      const manager = cluster.manifest.service_manager;
+      const native = cluster.manifest.services[input.service]?.mode === 'native';
+      const diag = native ? await nativeDiagnostics(conn, input.service, manager) : '';
+      return { healthy: false, error: diag ? `${error}\n${diag}` : error };
     });
   } catch (err) {
     return { healthy: false, error: errorMessage(err) };
@@ -293,7 +301,7 @@ export async function rollbackOnHost(
 ): Promise<{ action: string }> {
   if (input.mode === 'docker') return docker.rollback(cluster, input.host, input.service);
   return withHostSsh(cluster, input.host, (conn) =>
-    rollbackNative(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
+    rollbackNativeAny(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
   );
 }
 
