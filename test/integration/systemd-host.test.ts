@@ -15,10 +15,10 @@ import {
   activateNativeAdopting,
   adoptNative,
   detectNativeAny,
-  NOT_ADOPTABLE,
   rollbackNativeAny,
 } from '../../src/activities/hosts/provisioner';
 import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
+import { FailureType } from '../../src/errors';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import {
   configHash,
@@ -557,7 +557,7 @@ describe('provisioner layout: an adoption interrupted before its record', () => 
       () => null,
       (e: unknown) => e as Error & { type?: string },
     );
-    expect(err?.type).toBe(NOT_ADOPTABLE);
+    expect(err?.type).toBe(FailureType.NotAdoptable);
     expect(err?.message).toMatch(/reads \/srv\/bridge\.env, not \/etc\/frameworks\/bridge\.env; nothing was changed/);
     expect((await sh('ls /opt/frameworks/bridge')).trim()).toBe('bridge');
   });

@@ -3,6 +3,7 @@
 // The layout, the adoption steps and why they are safe are described in src/domain/hosts/provisioner.ts; this
 // module only runs those commands and decides between them. Only `service_manager: systemd` has provisioner
 // installs (the lab's `command` supervisor never does), so every entry point here is a no-op for other managers.
+import { FailureType } from '../../errors';
 import type { ServiceManager } from '../../contracts/cluster';
 import {
   configHash,
@@ -43,9 +44,6 @@ import {
   type RollbackNativeResult,
   type RollbackTarget,
 } from './native';
-
-/** Non-retryable: the host has a unit for the service, but not in a layout this tool can take over. */
-export const NOT_ADOPTABLE = 'NotAdoptable';
 
 const STEP_MS = 30_000;
 
@@ -142,7 +140,7 @@ export async function adoptNative(conn: SshConnection, svc: string, base: string
   const p = provisionerPaths(svc, base);
   const refuse = (why: string) =>
     hostFailure(
-      NOT_ADOPTABLE,
+      FailureType.NotAdoptable,
       `${conn.target}: ${svc} was installed by the FrameWorks provisioner but cannot be adopted: ${why}; nothing ` +
         'was changed. Repair the install with the provisioner, then upgrade again.',
       true,
