@@ -49,6 +49,8 @@ describe('missing Debian packages', () => {
         '/usr/sbin/dockerd',
         '/usr/bin/docker-registry',
         '/usr/bin/chromium',
+        '/usr/sbin/debootstrap',
+        '/usr/bin/systemd-nspawn',
       ],
       ['busybox-static'],
     );
