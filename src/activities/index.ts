@@ -8,6 +8,7 @@ import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
 import { fetchReleaseSliceWith } from './release';
+import { findReleasesPinning } from './release-pins';
 import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
 import type { MigrationItem } from '../contracts/migrations';
 import type { LiveState } from '../domain/data-migrations/gates';
@@ -25,7 +26,7 @@ import type {
   VerifyCheck,
 } from '../contracts/data-migrate';
 import * as dm from './data-migrations/activities';
-import type { HostDetection } from '../contracts/upgrade';
+import type { HostDetection, PinQuery, ReleasePins } from '../contracts/upgrade';
 import * as up from './hosts/upgrade';
 import type { HostAccess } from '../contracts/doctor';
 import { hostAccessFor } from './doctor/host-access';
@@ -89,6 +90,19 @@ export function createActivities(deps: ActivityDeps) {
           }
           throw err;
         }
+      });
+    },
+
+    /**
+     * For each detected (service, identity), the releases whose manifests pin exactly it (read-only). The upgrade
+     * gate judges a replica's release line from this rather than from its version label (carried services).
+     */
+    async findReleasesPinning(input: { cluster: string; queries: PinQuery[] }): Promise<ReleasePins> {
+      return asActivity(async () => {
+        const cluster = clusterOf(input.cluster);
+        const catalog = loadCatalogFor(cluster);
+        const versions = catalog.ok ? catalog.catalog.releases.map((r) => r.version) : [];
+        return findReleasesPinning(deps.fetcher, cluster.releaseRepositories, versions, input.queries);
       });
     },
 
