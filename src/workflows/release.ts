@@ -148,6 +148,12 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
 
   // 2. Every step's plan and gates, before anything changes: dry-run children (read-only, no lock).
   const common = { cluster: input.cluster, operator: input.operator };
+  // The operator's bypasses reach both upgrade runs (the plan and the real one re-checks every gate); only set
+  // ones are passed, so the children's input is unchanged for runs that use none.
+  const bypasses = {
+    ...(input.unsafeAllowUnknownVersion ? { unsafeAllowUnknownVersion: true } : {}),
+    ...(input.allowDowngrade ? { allowDowngrade: true } : {}),
+  };
   const [expandPlan, upgradePlan, postdeployPlan] = await Promise.all([
     executeChild(schemaMigrate, {
       ...child('plan/expand', 'expand-dry-run'),
@@ -163,6 +169,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
           cliVersion: input.cliVersion,
           dryRun: true,
           assumeExpandApplied: true,
+          ...bypasses,
         },
       ],
     }),
@@ -312,6 +319,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
             selector: target,
             cliVersion: input.cliVersion,
             approved: true,
+            ...bypasses,
             ...(input.healthInterval ? { healthInterval: input.healthInterval } : {}),
             ...(input.healthDeadline ? { healthDeadline: input.healthDeadline } : {}),
           },
