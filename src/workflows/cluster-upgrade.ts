@@ -42,7 +42,7 @@ import { approvalGate } from './approval';
 import { gatherAndPlan } from './plan-steps';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
 import { serviceUpgrade } from './service-upgrade';
-import { decide } from './util';
+import { parseInput } from './util';
 
 const act = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -72,7 +72,7 @@ function causeMessage(err: unknown): string {
 }
 
 export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
-  const input = decide(() => ClusterUpgradeInputSchema.parse(rawInput));
+  const input = parseInput(ClusterUpgradeInputSchema, rawInput, 'clusterUpgrade');
   const progress: ClusterUpgradeProgress = {
     cluster: input.cluster,
     target: '',

@@ -41,7 +41,7 @@ import { clusterUpgrade } from './cluster-upgrade';
 import { dataMigration } from './data-migration';
 import { releaseApproveUpdate, releaseCancelUpdate, releaseProgressQuery } from './messages';
 import { schemaMigrate } from './schema-migrate';
-import { decide } from './util';
+import { decide, parseInput } from './util';
 
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -77,7 +77,7 @@ function judgeLiveState(live: LiveState | undefined): { ok: boolean; detail: str
 }
 
 export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> {
-  const input = decide(() => ReleaseInputSchema.parse(rawInput));
+  const input = parseInput(ReleaseInputSchema, rawInput, 'release');
   const self = workflowInfo().workflowId;
   const step = (name: ReleaseStepName): ReleaseStep => ({ name, status: 'pending', summary: '' });
   const progress: ReleaseProgress = {
