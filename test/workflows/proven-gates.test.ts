@@ -201,13 +201,15 @@ describe('floor judged by content identity (item 1)', () => {
 });
 
 describe('unknown release line (item 2)', () => {
+  // v0.1.0 → v0.2.0 (no floor in the way): before these gates, a replica without a version was dropped silently.
   beforeEach(() => {
+    release = 'v0.1.0';
     // A container this tool did not create: no frameworks.version label, an image no manifest pins.
     replica = (svc) => (svc === 'bridge' ? { identity: `sha256:${'e'.repeat(64)}`, version: null } : {});
   });
 
   it('refuses the floor and stop checks, naming the replica, before any host changes', async () => {
-    const p = await upgrade();
+    const p = await upgrade({ selector: 'v0.2.0' });
     expect(p.state).toBe('refused');
     expect(refused(p)).toEqual(['replica-lines']);
     expect(gate(p, 'replica-lines').detail).toContain(
@@ -217,7 +219,7 @@ describe('unknown release line (item 2)', () => {
   });
 
   it('--unsafe-allow-unknown-version proceeds and says BYPASSED', async () => {
-    const p = await upgrade({ unsafeAllowUnknownVersion: true });
+    const p = await upgrade({ selector: 'v0.2.0', unsafeAllowUnknownVersion: true });
     expect(p.state).toBe('completed');
     expect(gate(p, 'replica-lines').status).toBe('bypassed');
     expect(p.warnings.join('\n')).toContain('BYPASSED by --unsafe-allow-unknown-version');
@@ -247,9 +249,15 @@ describe('below-floor guard in upgrade (item 3)', () => {
   });
 });
 
+/** The fixture's v0.3.0 floor is not the subject of these cases (item 1 is): without it they test one thing. */
+const dropFloor = (c: Doc) => delete c.releases.find((r) => r.version === 'v0.3.0')!.compatible_from;
+
 describe('catalog and manifest transitions (item 4)', () => {
   it('a catalog transition not in the manifest refuses upgrade and release', async () => {
-    editCatalog((c) => (c.release_transitions = [{ id: 'storage-descriptor-adoption', introduced_in: 'v0.3.0' }]));
+    editCatalog((c) => {
+      dropFloor(c);
+      c.release_transitions = [{ id: 'storage-descriptor-adoption', introduced_in: 'v0.3.0' }];
+    });
     const p = await upgrade();
     expect(p.state).toBe('refused');
     expect(refused(p)).toEqual(['required-transitions']);
@@ -265,7 +273,10 @@ describe('catalog and manifest transitions (item 4)', () => {
   });
 
   it('a manifest transition this orchestrator does not implement refuses upgrade and release', async () => {
-    editCatalog((c) => (c.release_transitions = [{ id: 'adopt-x', introduced_in: 'v0.3.0' }]));
+    editCatalog((c) => {
+      dropFloor(c);
+      c.release_transitions = [{ id: 'adopt-x', introduced_in: 'v0.3.0' }];
+    });
     editManifest('v0.3.0-rc1', (m) => (m.required_transitions = ['adopt-x']));
     const p = await upgrade();
     expect(refused(p)).toEqual(['required-transitions']);
@@ -280,7 +291,10 @@ describe('catalog and manifest transitions (item 4)', () => {
 
 describe('rollback_disabled for an rc target (item 5)', () => {
   beforeEach(() =>
-    editCatalog((c) => (c.releases.find((r) => r.version === 'v0.3.0')!.rollback_disabled = ['bridge'])),
+    editCatalog((c) => {
+      dropFloor(c);
+      c.releases.find((r) => r.version === 'v0.3.0')!.rollback_disabled = ['bridge'];
+    }),
   );
 
   it("the final's entry applies to v0.3.0-rc1: no rollback of a failed bridge, and the run says why", async () => {
@@ -358,8 +372,9 @@ describe('a stopped replica at the target (item 6)', () => {
 
 describe('durations in Temporal grammar (item 8)', () => {
   it('"2 mins" is a 2-minute health deadline, not 0 ms: a service healthy on its third probe upgrades', async () => {
+    release = 'v0.1.0';
     failingProbes.set('quartermaster@h1', 2);
-    const p = await upgrade({ healthDeadline: '2 mins' });
+    const p = await upgrade({ selector: 'v0.2.0', healthDeadline: '2 mins' });
     expect(p.state).toBe('completed');
     expect(journal.filter((j) => j === 'probe quartermaster@h1')).toHaveLength(3);
   });

@@ -160,7 +160,10 @@ describe('clusterUpgrade gates (stub hosts)', () => {
     expect(p.state).toBe('refused');
     expect(refused(p)).toEqual(['required-stop']);
     const gate = p.checks.find((c) => c.id === 'required-stop')!;
-    expect(gate.detail).toMatch(/runs v0\.1\.0 and v0\.2\.0 would jump over the required stop v0\.1\.5/);
+    // The stub identities are pinned by no manifest, so the label is the evidence, and the refusal says so.
+    expect(gate.detail).toMatch(
+      /runs v0\.1\.0 \(by version label; identity sha256:\S+ is pinned by no release manifest\) and v0\.2\.0 would jump over the required stop v0\.1\.5/,
+    );
     expect(gate.fix).toBe('frameworks cluster upgrade --all --version v0.1.5');
     expect(journal).toEqual([]);
   });
