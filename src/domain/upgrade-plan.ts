@@ -174,8 +174,11 @@ function catalogChecks(input: BuildUpgradePlanInput): GateCheck[] {
 }
 
 const LIVE_CHECKS: [string, string][] = [
-  ['compatibility-floor', 'compatibility floor and required stops (against detected versions)'],
-  ['schema-gate', 'schema gate (expand ≤ target and prior postdeploy in the ledger)'],
+  [
+    'compatibility-floor',
+    'compatibility floor, required stops and downgrades (against the release each replica is proven to be on)',
+  ],
+  ['schema-gate', 'schema gate (expand ≤ target and prior postdeploy in the ledger) and below-floor guard'],
   ['data-migration-gate', 'data-migration gate (pre-deploy window)'],
   ['host-arch', 'host architectures without a declared arch'],
 ];

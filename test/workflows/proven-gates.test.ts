@@ -15,10 +15,11 @@ import type { ReleaseInput, ReleaseProgress } from '../../src/contracts/release-
 import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
 import type { UpgradePlan } from '../../src/contracts/plan';
 import { getServiceInfo } from '../../src/domain/release';
-import { taskQueueFor } from '../../src/temporal/ids';
+import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
 import { frameworksAsync } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
@@ -179,7 +180,9 @@ const gate = (p: ClusterUpgradeProgress, id: string) => p.checks.find((c) => c.i
 
 describe('floor judged by content identity (item 1)', () => {
   it('v0.2.0 → v0.3.0-rc1 with foghorn carried at label v0.1.0 passes the v0.2.0 floor and upgrades', async () => {
-    const p = await upgrade();
+    const id = `fw/${CLUSTER}/change-${++seq}`;
+    const p = await upgrade({}, id);
+    await captureHistory(client, id, 'cluster-upgrade-proven-carried-rc');
     expect(refused(p)).toEqual([]);
     expect(p.state).toBe('completed');
     const lines = gate(p, 'replica-lines').detail.split('\n');
@@ -344,6 +347,7 @@ describe('a stopped replica at the target (item 6)', () => {
     expect(p.state).toBe('completed');
     expect(journal.filter((j) => !j.startsWith('probe '))).toEqual(['activate bridge@h3']);
     expect(journal).toContain('probe bridge@h3');
+    await captureHistory(client, serviceChildWorkflowId(CLUSTER, 'bridge'), 'service-upgrade-start-stopped');
     const bridge = p.services.find((s) => s.service === 'bridge')!;
     expect(bridge.status).toBe('started');
     expect(bridge.result!.hosts).toEqual([
