@@ -282,7 +282,9 @@ export function buildProgram(): Command {
         "  3. the target's required data migrations, on their own ids fw/<cluster>/data/<service>.<id>, so\n" +
         '     `data-migrate pause|resume|status` work while the release waits for them\n' +
         '  4. migrate --phase postdeploy (its data-migration gate checked for real)\n' +
-        'The first failure stops the run. Contract migrations stay a separate, explicit step.',
+        'The first failure stops the run. Contract migrations stay a separate, explicit step.\n' +
+        'The upgrade step runs every `upgrade` gate (release line proven by content identity, downgrades, below-floor\n' +
+        'guard, catalog transitions); --unsafe-allow-unknown-version and --allow-downgrade reach it and print BYPASSED.',
     )
     .action(async (opts) => {
       const { releaseCommand } = load<typeof import('./commands/release')>('./commands/release');

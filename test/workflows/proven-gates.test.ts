@@ -428,3 +428,79 @@ describe('downgrades (item 9)', () => {
     expect(ok.warnings).toContain('downgrade of 6 replica(s) to v0.2.0 BYPASSED by --allow-downgrade');
   });
 });
+
+describe('the bypass flags from the command line (items 2, 9)', () => {
+  const env = () => ({ TEMPORAL_ADDRESS: temporalAddress() });
+  beforeEach(() => {
+    release = 'v0.3.0-rc1';
+  });
+
+  it('upgrade without --allow-downgrade refuses, naming the replicas; with it, it proceeds and prints BYPASSED', async () => {
+    // The stubbed ledgers are empty: the schema gate is bypassed here as in the runs above.
+    const args = [
+      'cluster',
+      'upgrade',
+      '--all',
+      '--manifest',
+      manifest,
+      '--version',
+      'v0.2.0',
+      '--yes',
+      '--skip-migration-check',
+    ];
+    const refusedRun = await frameworksAsync(args, env());
+    expect(refusedRun.code).toBe(1);
+    expect(refusedRun.stdout).toMatch(
+      /^\[gate\] no replica goes back to an older release: REFUSE — quartermaster on h1 runs v0\.3\.0-rc1/m,
+    );
+    expect(refusedRun.stdout).toContain('         bridge on h3 runs v0.3.0-rc1');
+    expect(refusedRun.stdout).toContain('fix: choose a release at or above what runs, or pass --allow-downgrade');
+    expect(journal).toEqual([]);
+    const ok = await frameworksAsync([...args, '--allow-downgrade'], env());
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+    expect(ok.stdout).toMatch(/^\[gate\] no replica goes back to an older release: BYPASSED — /m);
+    expect(ok.stdout).toContain('downgrade of 6 replica(s) to v0.2.0 BYPASSED by --allow-downgrade');
+  });
+
+  it('upgrade --unsafe-allow-unknown-version prints BYPASSED for a replica without a provable release', async () => {
+    replica = (svc) => (svc === 'bridge' ? { identity: `sha256:${'e'.repeat(64)}`, version: null } : {});
+    const args = [
+      'cluster',
+      'upgrade',
+      '--all',
+      '--manifest',
+      manifest,
+      '--version',
+      'v0.3.0-rc1',
+      '--dry-run',
+      '--skip-migration-check',
+    ];
+    const refusedRun = await frameworksAsync(args, env());
+    expect(refusedRun.code).toBe(1);
+    expect(refusedRun.stdout).toMatch(
+      /^\[gate\] release line of every replica proven: REFUSE — cannot tell which release bridge on h3/m,
+    );
+    const ok = await frameworksAsync([...args, '--unsafe-allow-unknown-version'], env());
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+    expect(ok.stdout).toMatch(/^\[gate\] release line of every replica proven: BYPASSED — /m);
+    expect(ok.stdout).toContain('BYPASSED by --unsafe-allow-unknown-version');
+  });
+
+  it('release --allow-downgrade reaches its upgrade step', async () => {
+    const args = ['cluster', 'release', '--manifest', manifest, '--version', 'v0.2.0', '--dry-run'];
+    const refusedRun = await frameworksAsync(args, env());
+    expect(refusedRun.code).toBe(1);
+    expect(refusedRun.stdout).toMatch(/^\[gate\] upgrade: no replica goes back to an older release: REFUSE/m);
+    const ok = await frameworksAsync([...args, '--allow-downgrade'], env());
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+    expect(ok.stdout).toMatch(/^\[gate\] upgrade: no replica goes back to an older release: BYPASSED/m);
+  });
+
+  it('--help of upgrade and release names both flags', async () => {
+    for (const cmd of ['upgrade', 'release']) {
+      const help = await frameworksAsync(['cluster', cmd, '--help']);
+      expect(help.stdout).toContain('--unsafe-allow-unknown-version');
+      expect(help.stdout).toContain('--allow-downgrade');
+    }
+  });
+});
