@@ -97,13 +97,20 @@ export function createActivities(deps: ActivityDeps) {
      * For each detected (service, identity), the releases whose manifests pin exactly it (read-only). The upgrade
      * gate judges a replica's release line from this rather than from its version label (carried services).
      */
-    async findReleasesPinning(input: { cluster: string; queries: PinQuery[] }): Promise<ReleasePins> {
-      return asActivity(async () => {
-        const cluster = clusterOf(input.cluster);
-        const catalog = loadCatalogFor(cluster);
-        const versions = catalog.ok ? catalog.catalog.releases.map((r) => r.version) : [];
-        return findReleasesPinning(deps.fetcher, cluster.releaseRepositories, versions, input.queries);
-      });
+    async findReleasesPinning(input: {
+      cluster: string;
+      queries: PinQuery[];
+      /** Release versions of the catalog the run loaded: the candidates of a repository that cannot be listed. */
+      catalogVersions: string[];
+    }): Promise<ReleasePins> {
+      return asActivity(() =>
+        findReleasesPinning(
+          deps.fetcher,
+          clusterOf(input.cluster).releaseRepositories,
+          input.catalogVersions,
+          input.queries,
+        ),
+      );
     },
 
     /** Migration files of the cluster's migrations_dir, with layout problems (read-only). */

@@ -181,7 +181,11 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   let proven: UpgradeGateFacts['proven'];
   const v2 = patched(PROVEN_GATES_PATCH);
   if (v2) {
-    const pins = await act.findReleasesPinning({ cluster: input.cluster, queries: pinQueries(detections) });
+    const pins = await act.findReleasesPinning({
+      cluster: input.cluster,
+      queries: pinQueries(detections),
+      catalogVersions: catalog.catalog.releases.map((r) => r.version),
+    });
     progress.warnings.push(...pins.warnings.map((w) => `release repository: ${w}`));
     proven = {
       pins,
