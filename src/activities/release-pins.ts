@@ -7,7 +7,14 @@ import { pinKey, type PinQuery, type ReleasePins } from '../contracts/upgrade';
 import { manifestPinsIdentity } from '../domain/gates/replica-lines';
 import { compareVersions, isCanonicalVersion, isPrerelease } from '../domain/version';
 import { errorMessage } from '../errors';
-import { parseRepository, type ReleaseFetcher } from './release-repo';
+import { HttpStatusError, ReleaseFetchError, parseRepository, type ReleaseFetcher } from './release-repo';
+
+function notPublished(err: unknown): boolean {
+  return (
+    err instanceof ReleaseFetchError &&
+    err.failures.every((f) => f.error instanceof HttpStatusError && f.error.status === 404)
+  );
+}
 
 /**
  * Release tags a repository holds. A local repository is listed (`releases/*.yaml`); an HTTP repository cannot be
@@ -64,6 +71,8 @@ export async function findReleasesPinning(
       const got = await fetcher.fetch([...repos], { channel: isPrerelease(tag) ? 'rc' : 'stable', version: tag });
       record(tag, got.manifest);
     } catch (err) {
+      // A catalog release not published (yet) in the repository is normal: nothing pins anything there.
+      if (notPublished(err)) continue;
       // One unreadable manifest must not hide the others; its identities fall back to the label (and say so).
       result.warnings.push(`${tag}: ${errorMessage(err)}`);
     }

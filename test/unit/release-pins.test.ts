@@ -1,7 +1,7 @@
 // The identity slice the upgrade gate judges carried services by (issue 11 item 1): scanning the release
 // repository for the manifests that pin a detected identity. Real fetcher over the fixture repository (a local
 // directory) and over the same files served by HTTP (which cannot be listed: catalog versions + channel heads).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,16 @@ describe('findReleasesPinning', () => {
     expect(await findReleasesPinning(fetcher(), [REPO], [], [])).toEqual({ scanned: [], pins: {}, warnings: [] });
   });
 
+  it('a manifest that cannot be read is a warning; the other manifests still answer', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'fw-pins-repo-'));
+    cpSync(REPO, broken, { recursive: true });
+    writeFileSync(join(broken, 'releases', 'v0.3.0-rc1.yaml'), 'platform_version: v0.3.0-rc1\nnot: valid\n');
+    const r = await findReleasesPinning(fetcher(), [broken], [], [{ service: 'foghorn', identity: FOGHORN_V1 }]);
+    expect(r.pins).toEqual({ [pinKey('foghorn', FOGHORN_V1)]: ['v0.1.0', 'v0.2.0'] });
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^v0\.3\.0-rc1: /);
+  });
+
   describe('HTTP repository', () => {
     let server: Server;
     let base: string;
@@ -65,7 +75,7 @@ describe('findReleasesPinning', () => {
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-    it('reads the channel heads and the catalog versions; a missing manifest is a warning, not a failure', async () => {
+    it('reads the channel heads and the catalog versions; an unpublished catalog release is skipped', async () => {
       const r = await findReleasesPinning(
         fetcher(),
         [base],
@@ -74,8 +84,8 @@ describe('findReleasesPinning', () => {
       );
       expect(r.scanned).toEqual(['v0.1.0', 'v0.2.0', 'v0.3.0-rc1']);
       expect(r.pins).toEqual({ [pinKey('foghorn', FOGHORN_V1)]: ['v0.1.0', 'v0.2.0'] });
-      expect(r.warnings).toHaveLength(1);
-      expect(r.warnings[0]).toMatch(/^v0\.3\.0: /);
+      // v0.3.0 is declared in the catalog but not published: skipped quietly.
+      expect(r.warnings).toEqual([]);
     });
   });
 });
