@@ -7,6 +7,7 @@ import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { durationMs } from '../domain/duration';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { decide } from './util';
 
 /**
  * Patch (issue 11 items 6, 8): a replica at the target identity and config that is stopped is started (no
@@ -68,7 +69,8 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
   const ref = { cluster: input.cluster, service: input.service };
   const targetLabel = input.version;
   const v2 = patched(START_STOPPED_PATCH);
-  const parse = v2 ? durationMs : legacyDurationMs;
+  // The parent validated both durations; a bad one here fails the run instead of retrying its task forever.
+  const parse = v2 ? (d: string) => decide(() => durationMs(d)) : legacyDurationMs;
   const healthy = (hostName: string) =>
     input.skipValidation ? Promise.resolve({ healthy: true } as const) : waitHealthy(input, hostName, parse);
   for (const [i, hostName] of input.hosts.entries()) {
