@@ -24,7 +24,16 @@ import { median, round, sum, type TemporalEnv } from './types';
 
 export const SERVICE = 'purser';
 export const MIGRATION_ID = 'invoice-line-items';
-export const DEFINITION_PATH = join(__dirname, '..', 'migrations', 'purser', 'v0.2.0', 'data', `${MIGRATION_ID}.sql`);
+export const DEFINITION_PATH = join(
+  __dirname,
+  '..',
+  'lab',
+  'migrations',
+  'purser',
+  'v0.2.0',
+  'data',
+  `${MIGRATION_ID}.sql`,
+);
 
 export type Variant = 'workflow' | 'plain-loop' | 'driver' | 'set-based';
 

@@ -184,7 +184,7 @@ async function measureCosts(cluster: LoadedCluster, serverUrl: string, def: Setu
   const locateMs: number[] = [];
   for (let i = 0; i < samples; i++) {
     const t0 = performance.now();
-    const l = locate(cluster, SERVICE, MIGRATION_ID);
+    const l = await locate(cluster, SERVICE, MIGRATION_ID);
     locateMs.push(performance.now() - t0);
     if (typeof l === 'string') throw new Error(`locate: ${l}`);
   }
@@ -233,7 +233,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     writePurserCluster(CLUSTER, DATABASE.workflow, URL_ENV),
     writePurserCluster(DRIVER_CLUSTER, DATABASE.driver, URL_ENV),
   ];
-  const loaded = manifests.map((m) => loadClusterConfig(m));
+  const loaded = await Promise.all(manifests.map((m) => loadClusterConfig(m)));
   const setup: Setup = { ctx, temporal, driverCluster: loaded[1]!, def: loadDefinition() };
   const runs: DataMigrateRun[] = [];
   try {

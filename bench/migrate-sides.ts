@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { MigrationItem } from '../src/contracts/migrations';
 import type { SchemaMigrateInput, SchemaMigrateProgress } from '../src/contracts/schema-migrate';
-import { readMigrationSql } from '../src/activities/migrations/discover';
+import { readMigrationSql } from '../src/config/migrations';
 import { applyMigrationTo } from '../src/activities/postgres/apply';
 import type { DatabaseTarget } from '../src/activities/postgres/connect';
 import { changeWorkflowId, taskQueueFor } from '../src/temporal/ids';

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { discoverMigrations } from '../src/activities/migrations/discover';
+import { discoverMigrations } from '../src/config/migrations';
 import { lintMigrations } from '../src/domain/migrations/lint';
 import { writeFixtureCluster } from '../test/helpers/fixtures';
 import { dbUrl, dropDatabases, freshDatabase, measureApplyCosts, verifyApplied } from './migrate-db';

@@ -80,7 +80,7 @@ export async function startTemporal(
   const startWorkers = async (manifests: string[]): Promise<RunningWorkers> => {
     bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quiet });
     const native = await NativeConnection.connect({ address: server.address });
-    const clusters = manifests.map((m) => loadClusterConfig(m));
+    const clusters = await Promise.all(manifests.map((m) => loadClusterConfig(m)));
     const workers = await createClusterWorkers({
       connection: native,
       namespace: 'default',

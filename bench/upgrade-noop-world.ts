@@ -93,23 +93,38 @@ export async function buildWorld(paths: LabPaths, dir: string, count: number): P
       ),
     ),
   );
+  // The FrameWorks manifest (synthetic services are not registry ids, so each names itself as its `deploy`), its
+  // hosts file and the orchestrator settings beside them.
   const manifest = join(dir, 'cluster.yaml');
   writeFileSync(
     manifest,
     stringify({
-      name: BENCH_CLUSTER,
+      version: 'v1',
+      type: 'cluster',
       channel: 'stable',
+      hosts_file: 'hosts.yaml',
+      hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { roles: ['services'] }])),
+      services: Object.fromEntries(services.map((s) => [s, { enabled: true, mode: 'native', deploy: s, hosts }])),
+    }),
+  );
+  writeFileSync(
+    join(dir, 'hosts.yaml'),
+    stringify({ hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { external_ip: h.address, user: 'root' }])) }),
+  );
+  writeFileSync(
+    join(dir, 'orchestrator.yaml'),
+    stringify({
+      cluster: BENCH_CLUSTER,
+      ssh: { identity_file: paths.clientKey, known_hosts: paths.knownHosts },
       release_repositories: [repo],
-      ssh: { user: 'root', identity_file: paths.clientKey, known_hosts: paths.knownHosts },
-      hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { address: h.address, port: 22, arch: ARCH }])),
-      services: Object.fromEntries(services.map((s) => [s, { mode: 'native', hosts }])),
       service_manager: { ...SERVICE_MANAGER },
       catalog_dir: catalog,
+      hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { arch: ARCH }])),
     }),
   );
 
   // Install every replica at target, with the config the orchestrator renders (so the config hash matches).
-  const cluster = loadClusterConfig(manifest);
+  const cluster = await loadClusterConfig(manifest);
   const pidFiles: string[] = [];
   for (const a of artifacts) {
     const config = configFor(cluster, a.name);

@@ -15,7 +15,7 @@ import { withHostSsh } from '../src/activities/hosts/ssh-session';
 import { exec } from '../src/activities/ssh/client';
 import { HOSTS, labPaths } from '../lab/config';
 import { labDown, labStatus, labUp } from '../lab/lab';
-import { acquireLabForTest, releaseLabForTest } from '../test/helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
 import { BENCH_CLUSTER, BENCH_VERSION, buildWorld, removeWorld, type World } from './upgrade-noop-world';
 import { median, round, type BenchContext, type Benchmark, type BenchOutcome, type Target } from './types';
 
@@ -101,7 +101,7 @@ interface NoopRun {
 
 /** Same number of bare SSH round trips (connect with the pinned key, `true`, close), one after another. */
 async function sshBaseline(world: World): Promise<{ totalMs: number; perTripMs: number[] }> {
-  const cluster = loadClusterConfig(world.manifest);
+  const cluster = await loadClusterConfig(world.manifest);
   const perTripMs: number[] = [];
   const started = performance.now();
   for (const host of world.hosts) {

@@ -4,8 +4,16 @@
 import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(__dirname, '..');
+/** The lab's schema and data migrations (its fixture SQL); used only because the lab's orchestrator.yaml names it. */
+export const LAB_MIGRATIONS_DIR = join(__dirname, 'migrations');
 /** Default lab folder; FW_LAB_DIR overrides it (e.g. a second checkout). */
 export const DEFAULT_LAB_DIR = process.env.FW_LAB_DIR ?? join(PROJECT_ROOT, '.data', 'lab');
+/**
+ * The lab's own release catalog and service definitions (its fixture releases and services). The orchestrator's
+ * shipped catalog/ describes the real FrameWorks platform, so the lab never relies on it: `up` copies this folder
+ * into the lab (adding the bad release) and the generated cluster files name that copy as their catalog.
+ */
+export const LAB_CATALOG_DIR = join(PROJECT_ROOT, 'lab', 'catalog');
 
 export const BRIDGE = { name: 'fwlab0', address: '10.77.1.1', prefix: 24 } as const;
 export const REGISTRY = `${BRIDGE.address}:5000`;

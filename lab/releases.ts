@@ -5,8 +5,8 @@
 //   v0.2.1      BAD: a foghorn build whose /health answers 500; everything else carried (rollback demo)
 //   v0.3.0-rc1  new builds of everything; channels/rc.yaml points here
 // Native tarballs live inside the repository under artifacts/ and are served over HTTP by the lab's busybox
-// httpd (ARTIFACT_BASE_URL); images go to the lab registry. Also writes the lab catalog: the shipped catalog/
-// plus v0.2.1, which the gates would otherwise refuse as undeclared.
+// httpd (ARTIFACT_BASE_URL); images go to the lab registry. Also writes the lab catalog: lab/catalog/ plus
+// v0.2.1, which the gates would otherwise refuse as undeclared.
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { Script } from 'node:vm';
 import { isMap, isSeq, parseDocument, stringify } from 'yaml';
 import {
   ARTIFACT_BASE_URL,
-  PROJECT_ROOT,
+  LAB_CATALOG_DIR,
   REGISTRY,
   SERVICES,
   type LabPaths,
@@ -207,15 +207,15 @@ export function writeReleaseRepository(paths: LabPaths, out: BuildOutputs): void
   }
 }
 
-/** catalog/ copied, plus the bad release declared right after v0.2.0 (comments of the original kept). */
+/** lab/catalog/ copied, plus the bad release declared right after v0.2.0 (comments of the original kept). */
 export function writeLabCatalog(paths: LabPaths): void {
   mkdirSync(paths.catalog, { recursive: true });
-  cpSync(join(PROJECT_ROOT, 'catalog', 'services.yaml'), join(paths.catalog, 'services.yaml'));
-  const doc = parseDocument(readFileSync(join(PROJECT_ROOT, 'catalog', 'releases.yaml'), 'utf8'));
+  cpSync(join(LAB_CATALOG_DIR, 'services.yaml'), join(paths.catalog, 'services.yaml'));
+  const doc = parseDocument(readFileSync(join(LAB_CATALOG_DIR, 'releases.yaml'), 'utf8'));
   const releases = doc.get('releases');
-  if (!isSeq(releases)) throw new Error('catalog/releases.yaml: releases is not a list');
+  if (!isSeq(releases)) throw new Error('lab/catalog/releases.yaml: releases is not a list');
   const at = releases.items.findIndex((r) => isMap(r) && r.get('version') === 'v0.2.0');
-  if (at < 0) throw new Error('catalog/releases.yaml does not declare v0.2.0');
+  if (at < 0) throw new Error('lab/catalog/releases.yaml does not declare v0.2.0');
   const bad = doc.createNode({ version: BAD_RELEASE, min_cli_version: 'v0.2.0' });
   bad.commentBefore = ' Lab only: a deliberately broken release (foghorn fails health) to show rollback.';
   releases.items.splice(at + 1, 0, bad);

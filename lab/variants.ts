@@ -3,12 +3,12 @@
 // repository and catalog in a folder of its own, so `lab up` stays as fast as it is and the lab's own releases
 // and catalog are never edited. The variant's worker serves task queue fw-<name>; its runs lock fw-<name>/change.
 // Manifests keep pointing at the lab's artifact server and registry (content is shared, metadata is not).
+import { LAB_MIGRATIONS_DIR } from './config';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { SERVICES, type LabPaths, type ServiceName } from './config';
-import { SHIPPED_MIGRATIONS_DIR } from '../src/activities/cluster-config';
-import { clusterDocument } from './cluster-file';
+import { clusterDocument, hostsDocument, HOSTS_FILE, ORCHESTRATOR_FILE, orchestratorDocument } from './cluster-file';
 import { nativeProgram } from './fixtures/native-program';
 import { ARCH } from './releases';
 import { gzip, sha256Hex, tar } from './tar';
@@ -46,22 +46,27 @@ export function createVariant(paths: LabPaths, opts: VariantOptions): Variant {
     migrations: join(opts.dir, 'migrations'),
   };
   resetVariant(paths, v);
-  const doc = clusterDocument(paths) as {
-    name: string;
+  // Same FrameWorks manifest and hosts file as the lab; the variant's own orchestrator.yaml names its cluster,
+  // release repository, catalog and migrations.
+  writeFileSync(
+    v.cluster,
+    `# Lab variant ${v.name} (lab/variants.ts): the lab's hosts, its own releases and catalog.\n` +
+      stringify(clusterDocument(), { lineWidth: 0 }),
+  );
+  writeFileSync(join(opts.dir, HOSTS_FILE), stringify(hostsDocument(), { lineWidth: 0 }));
+  const settings = orchestratorDocument(paths) as {
+    cluster: string;
     release_repositories: string[];
     catalog_dir: string;
     migrations_dir?: string;
-    hosts: Record<string, { arch?: string }>;
+    hosts?: Record<string, { arch?: string }>;
   };
-  doc.name = v.name;
-  doc.release_repositories = [v.releases];
-  doc.catalog_dir = v.catalog;
-  doc.migrations_dir = v.migrations;
-  if (opts.detectArch) for (const h of Object.values(doc.hosts)) delete h.arch;
-  writeFileSync(
-    v.cluster,
-    `# Lab variant ${v.name} (lab/variants.ts): the lab's hosts, its own releases and catalog.\n${stringify(doc)}`,
-  );
+  settings.cluster = v.name;
+  settings.release_repositories = [v.releases];
+  settings.catalog_dir = v.catalog;
+  settings.migrations_dir = v.migrations;
+  if (opts.detectArch) delete settings.hosts;
+  writeFileSync(join(opts.dir, ORCHESTRATOR_FILE), stringify(settings, { lineWidth: 0 }));
   return v;
 }
 
@@ -75,7 +80,7 @@ export function resetVariant(paths: LabPaths, v: Variant): void {
   rmSync(v.catalog, { recursive: true, force: true });
   cpSync(paths.catalog, v.catalog, { recursive: true });
   rmSync(v.migrations, { recursive: true, force: true });
-  cpSync(SHIPPED_MIGRATIONS_DIR, v.migrations, { recursive: true });
+  cpSync(LAB_MIGRATIONS_DIR, v.migrations, { recursive: true });
 }
 
 type Doc = Record<string, unknown>;

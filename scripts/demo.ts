@@ -9,7 +9,8 @@ import pg from 'pg';
 import { HOSTS } from '../lab/config';
 import { labDown, labUp, type LabState } from '../lab/lab';
 import { insertInvoices } from '../lab/purser-invoices';
-import { acquireLabForTest, releaseLabForTest } from '../test/helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
+import { ensureAll } from './deps';
 import { locateOrInstallTemporal, PROJECT_ROOT } from '../temporal-dev/locate';
 import { freePort, isPortFree, startDevServer, waitForTemporal } from '../temporal-dev/server';
 
@@ -129,6 +130,8 @@ async function seedInvoices(url: string, rows: number): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--down')) return down();
+  // A fresh Debian machine: install the packages the lab needs first (as root), or say what to run.
+  ensureAll((l) => console.log(l));
   mkdirSync(STATE_DIR, { recursive: true }); // worker log, release cache, Temporal's db file
   say('1. Temporal dev server (durable runs + Web UI)');
   const temporal = await ensureTemporal();

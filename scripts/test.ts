@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DepsError, ensureAll } from './deps';
 
 interface VitestJson {
   numPassedTests: number;
@@ -12,6 +13,18 @@ interface VitestJson {
   numTodoTests: number;
   numTotalTests: number;
   success: boolean;
+}
+
+// A fresh Debian machine lacks sshd, dockerd, the registry…: install them first (as root), or say what to run.
+// FW_TEST_SERVERS=none (unit-only runs while editing) needs none of them.
+if (process.env.FW_TEST_SERVERS !== 'none') {
+  try {
+    ensureAll();
+  } catch (err) {
+    console.error(err instanceof DepsError ? err.message : err);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 const root = resolve(__dirname, '..');

@@ -38,6 +38,8 @@ export const FailureType = {
   UpgradeFailed: 'UpgradeFailed',
   /** Another holder has the per-database migration lock (retryable: it is released when that run ends). */
   LockHeld: 'LockHeld',
+  /** No database node answered (retryable: nodes come back). */
+  DatabaseUnavailable: 'DatabaseUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

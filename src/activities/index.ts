@@ -114,7 +114,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Migration files of the cluster's migrations_dir, with layout problems (read-only). */
-    async discoverMigrations(input: { cluster: string }): Promise<{ items: MigrationItem[]; problems: string[] }> {
+    async discoverMigrations(input: {
+      cluster: string;
+    }): Promise<{ items: MigrationItem[]; problems: string[]; unconfigured?: string }> {
       return asActivity(() => discoverFor(clusterOf(input.cluster)));
     },
 

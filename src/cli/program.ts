@@ -177,10 +177,10 @@ export function buildProgram(): Command {
     .description('lint migration files locally (no workflow), reporting every problem with file:line')
     .addOption(manifestOption())
     .option('--json', 'print problems as JSON')
-    .action((opts) => {
+    .action(async (opts) => {
       const { migrateValidateCommand } =
         load<typeof import('./commands/migrate-validate')>('./commands/migrate-validate');
-      migrateValidateCommand(opts);
+      await migrateValidateCommand(opts);
     });
 
   const data = cluster
@@ -224,9 +224,9 @@ export function buildProgram(): Command {
       '\nLocal: changes only the value of the top-level channel: key (added after name: if absent); comments, order\n' +
         'and every other byte stay. Restart the worker afterwards: it reads cluster.yaml when it starts.',
     )
-    .action((channel, opts) => {
+    .action(async (channel, opts) => {
       const { setChannelCommand } = load<typeof import('./commands/set-channel')>('./commands/set-channel');
-      setChannelCommand(channel, opts, program.opts());
+      await setChannelCommand(channel, opts, program.opts());
     });
 
   const runs = cluster.command('runs').description('runs of this cluster from Temporal visibility (filter: FwCluster)');
@@ -299,7 +299,26 @@ export function buildProgram(): Command {
       'cluster manifest to serve; repeat for several clusters',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
+    .option('--age-key <file>', 'age key for SOPS-encrypted hosts and env files (default: $SOPS_AGE_KEY_FILE)')
+    .option(
+      '--ssh-key <file>',
+      'SSH private key for cluster hosts (default: orchestrator.yaml ssh.identity_file, else ~/.ssh/id_ed25519)',
+    )
+    .option(
+      '--gitops-dir <dir>',
+      "release repository / gitops checkout (default: $FRAMEWORKS_GITOPS_DIR, else the manifest's gitops root)",
+    )
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .addHelpText(
+      'after',
+      "\nThe manifest is the operator's FrameWorks cluster manifest (clusters/<env>/cluster.yaml) as it is. The worker\n" +
+        'alone reads its hosts_file and env_files (decrypting SOPS files with the age key). What FrameWorks does not\n' +
+        'describe comes from orchestrator.yaml beside the manifest (or $FRAMEWORKS_ORCHESTRATOR_CONFIG):\n' +
+        '  cluster, ssh.{identity_file,known_hosts,config}, release_repositories, service_manager, migrations_dir,\n' +
+        '  catalog_dir, databases.url_env, hosts.<name>.arch\n' +
+        "Cluster name: orchestrator.yaml cluster, else $FRAMEWORKS_CLUSTER, else the manifest's folder name.\n" +
+        'Environment: FRAMEWORKS_SSH_KEY, FRAMEWORKS_KNOWN_HOSTS, FRAMEWORKS_GITOPS_DIR, SOPS_AGE_KEY_FILE.',
+    )
     .action(async (opts) => {
       const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');
       await workerCommand(opts);

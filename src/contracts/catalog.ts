@@ -58,6 +58,15 @@ export const ReleaseTransitionSchema = z.object({ id: yamlToken, introduced_in: 
 function catalogRules(c: z.output<typeof ReleaseCatalogShape>, ctx: z.core.$RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
+  // Sentinels are checked only below the floor (the guard folds nothing else), so one without a floor, or at or
+  // above it, would be silently inert: a proof the catalog claims to demand but never asks for.
+  const floor = c.schema_migration_floor;
+  if (floor === undefined && c.schema_migration_sentinels.length > 0) {
+    issue(
+      ['schema_migration_sentinels'],
+      'sentinels prove a database ran the migrations folded below schema_migration_floor, but no floor is declared',
+    );
+  }
   const sentinels = new Map<string, number>();
   c.schema_migration_sentinels.forEach((s, i) => {
     const key = [s.engine, s.database, s.version, s.phase, s.sequence].join('/');
@@ -65,6 +74,12 @@ function catalogRules(c: z.output<typeof ReleaseCatalogShape>, ctx: z.core.$Refi
     if (first !== undefined)
       issue(['schema_migration_sentinels', i], `duplicate of schema_migration_sentinels[${first}] (${key})`);
     else sentinels.set(key, i);
+    if (floor !== undefined && compareVersions(s.version, floor) >= 0) {
+      issue(
+        ['schema_migration_sentinels', i, 'version'],
+        `${s.version} is not below schema_migration_floor ${floor}; a sentinel at or above the floor is never checked`,
+      );
+    }
   });
 
   // One entry per release LINE: an rc and its final share migrations, requirements and gates (base lookup).
@@ -82,6 +97,11 @@ function catalogRules(c: z.output<typeof ReleaseCatalogShape>, ctx: z.core.$Refi
     if (r.compatible_from !== undefined && compareVersions(baseVersion(r.compatible_from), line) >= 0) {
       issue(['releases', i, 'compatible_from'], `${r.compatible_from} must be below the release it guards (${line})`);
     }
+    const disabled = new Set<string>();
+    r.rollback_disabled.forEach((name, j) => {
+      if (disabled.has(name)) issue(['releases', i, 'rollback_disabled', j], `"${name}" is listed twice`);
+      disabled.add(name);
+    });
     r.required_data_migrations.forEach((d, j) => {
       const path = ['releases', i, 'required_data_migrations', j];
       const key = `${d.service}.${d.id}`;
@@ -92,6 +112,17 @@ function catalogRules(c: z.output<typeof ReleaseCatalogShape>, ctx: z.core.$Refi
         issue([...path, 'required_before_version'], `must be after introduced_in ${d.introduced_in}`);
       }
     });
+  });
+
+  // The compatibility-floor refusal tells the operator to deploy compatible_from first; a floor the catalog does not
+  // declare would send them to a target that is itself refused as undeclared.
+  c.releases.forEach((r, i) => {
+    if (r.compatible_from !== undefined && !lines.has(baseVersion(r.compatible_from))) {
+      issue(
+        ['releases', i, 'compatible_from'],
+        `${r.compatible_from} is not declared in releases (deploying it would be refused)`,
+      );
+    }
   });
 
   const transitions = new Map<string, number>();

@@ -1,39 +1,13 @@
-// `cluster.yaml`, the operator's file (SPEC §3.1). Secrets never appear here: only the names of environment
-// variables and files that the worker reads.
+// The cluster as the orchestrator sees it (SPEC §3.1). The operator's file is FrameWorks' own cluster manifest
+// (contracts/frameworks/manifest.ts reads it exactly as the reference decoder does); what the orchestrator needs
+// beyond it — SSH key and known_hosts, a release-repository override, the service manager, the migrations
+// source — comes from flags, environment variables or the small orchestrator settings file below, never from
+// extra keys in the manifest (the reference would reject them). `ClusterModel` is what both are resolved into
+// (config/cluster.ts): every host with its SSH address and user, every service by deploy name with its hosts.
 import { z } from 'zod';
-import { InputError } from '../errors';
-import type { InputIssue } from '../errors';
-import { parseYamlDocument, yamlText, yamlToken } from './parse';
-import { ServiceNameSchema, SqlIdentifierSchema } from './catalog';
-import type { ServiceDefinitions } from './catalog';
+import { parseYamlDocument, yamlToken } from './parse';
 
-const HostNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'host names are letters, digits, ".", "_" and "-"');
 const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-
-export const HostSchema = z
-  .object({
-    address: yamlToken,
-    port: z.number().int().min(1).max(65535).default(22),
-    /** The host runs dockerd, reached over SSH. */
-    docker: z.boolean().default(false),
-    /** Declared OS/arch (`linux-amd64`); when absent the upgrade detects it over SSH. */
-    arch: z
-      .string()
-      .regex(/^(linux|darwin)-(amd64|arm64)$/, 'expected linux-amd64, linux-arm64 or darwin-arm64')
-      .optional(),
-  })
-  .strict();
-
-export const ClusterServiceSchema = z
-  .object({
-    mode: z.enum(['native', 'docker']),
-    hosts: z.array(HostNameSchema).min(1, 'a service needs at least one host'),
-    /** Non-secret configuration, rendered into the service's environment. */
-    env: z.record(EnvNameSchema, yamlText).optional(),
-  })
-  .strict();
 
 /** Placeholder a command template must use; the activity substitutes a shell-quoted service name. */
 export const SERVICE_PLACEHOLDER = '{service}';
@@ -48,10 +22,9 @@ const CommandTemplate = yamlToken.superRefine((t, ctx) => {
 });
 
 /**
- * How native services are restarted. In YAML either the word `systemd`, or a mapping
- * `{ type: command, restart, stop, status }` of command templates (e.g. for a supervisor) that use
- * `{service}`. Parsed, it is always the tagged form `{ type: 'systemd' } | { type: 'command', … }`, so callers
- * switch on `type` and never on the YAML spelling.
+ * How native services are restarted. In YAML either the word `systemd` (production: the provisioner's
+ * `frameworks-<svc>.service` units), or a mapping `{ type: command, restart, stop, status }` of command templates
+ * that use `{service}` (e.g. a supervisor). Parsed, it is always the tagged form, so callers switch on `type`.
  */
 export const ServiceManagerSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { type: v } : v),
@@ -73,81 +46,114 @@ export const ServiceManagerSchema = z.preprocess(
 );
 export type ServiceManager = z.infer<typeof ServiceManagerSchema>;
 
-export const DatabasesSchema = z
-  .object({
-    engine: z.enum(['postgres', 'yugabyte']),
-    /** Connection URL without a database name, read from the worker's environment. */
-    url_env: EnvNameSchema,
-    names: z.array(SqlIdentifierSchema).min(1),
-  })
-  .strict();
+/** File name looked for beside the manifest when no --orchestrator-config / FRAMEWORKS_ORCHESTRATOR_CONFIG. */
+export const ORCHESTRATOR_SETTINGS_FILE = 'orchestrator.yaml';
 
-function clusterRules(m: z.output<typeof ClusterShape>, ctx: z.core.$RefinementCtx): void {
-  for (const [svc, s] of Object.entries(m.services)) {
-    const seen = new Set<string>();
-    s.hosts.forEach((h, i) => {
-      const path = ['services', svc, 'hosts', i];
-      const host = Object.hasOwn(m.hosts, h) ? m.hosts[h] : undefined;
-      if (!host) ctx.addIssue({ code: 'custom', path, message: `unknown host "${h}" (not in hosts)` });
-      else if (s.mode === 'docker' && !host.docker) {
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          message: `docker service on host "${h}", which does not set docker: true`,
-        });
-      }
-      if (seen.has(h)) ctx.addIssue({ code: 'custom', path, message: `host "${h}" listed twice` });
-      seen.add(h);
-    });
-  }
-  if (m.databases) {
-    const seen = new Set<string>();
-    m.databases.names.forEach((n, i) => {
-      if (seen.has(n))
-        ctx.addIssue({ code: 'custom', path: ['databases', 'names', i], message: `duplicate database "${n}"` });
-      seen.add(n);
-    });
-  }
-}
-
-const ClusterShape = z
+/**
+ * The orchestrator's own settings for one cluster (every key optional; flags and environment variables override).
+ * Relative paths are relative to this file's folder; `~` is the worker's home.
+ */
+export const OrchestratorSettingsSchema = z
   .object({
-    /** Used in workflow ids and the task queue `fw-<name>`. */
-    name: z.string().regex(/^[a-z0-9-]+$/, 'must match [a-z0-9-]+ (it names the task queue fw-<name>)'),
-    /** Written only by `set-channel`. */
-    channel: z.enum(['stable', 'rc']).default('stable'),
-    /** Tried in order: local directories or HTTP(S) base URLs. */
-    release_repositories: z.array(yamlToken).min(1, 'list at least one release repository'),
-    ssh: z.object({ user: yamlToken, identity_file: yamlToken, known_hosts: yamlToken }).strict(),
-    hosts: z.record(HostNameSchema, HostSchema),
-    databases: DatabasesSchema.optional(),
-    services: z.record(ServiceNameSchema, ClusterServiceSchema),
-    service_manager: ServiceManagerSchema.default({ type: 'systemd' }),
+    /** Cluster name for workflow ids and the task queue `fw-<name>`; default: the manifest's folder name. */
+    cluster: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'must match [a-z0-9-]+ (it names the task queue fw-<name>)')
+      .optional(),
+    ssh: z
+      .object({
+        /** Private key (the reference's --ssh-key). Default ~/.ssh/id_ed25519. */
+        identity_file: yamlToken.optional(),
+        /** Pinned host keys; hosts are verified against it. Default ~/.ssh/known_hosts. */
+        known_hosts: yamlToken.optional(),
+        /** OpenSSH client config whose `Host <name>` / `Host frameworks-<name>` aliases are honoured. */
+        config: yamlToken.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Tried in order instead of the gitops root / FRAMEWORKS_GITOPS_DIR / public repository. */
+    release_repositories: z.array(yamlToken).min(1).optional(),
+    service_manager: ServiceManagerSchema.optional(),
+    /** Where the schema and data migrations live (e.g. the platform's pkg/database/sql/migrations). No default. */
     migrations_dir: yamlToken.optional(),
+    /** Release catalog and service definitions; default: the FrameWorks catalog shipped with the orchestrator. */
     catalog_dir: yamlToken.optional(),
+    databases: z
+      .object({
+        /**
+         * A worker environment variable holding a server URL (no database name) that reaches the databases
+         * directly. Without it the worker tunnels through SSH to a healthy database node, as the reference works
+         * on the node itself.
+         */
+        url_env: EnvNameSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Per-host facts the manifest has no key for: the host's OS/arch (else detected over SSH). */
+    hosts: z
+      .record(
+        z.string(),
+        z
+          .object({
+            arch: z
+              .string()
+              .regex(/^(linux|darwin)-(amd64|arm64)$/, 'expected linux-amd64, linux-arm64 or darwin-arm64')
+              .optional(),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
+export type OrchestratorSettings = z.infer<typeof OrchestratorSettingsSchema>;
 
-export const ClusterManifestSchema = ClusterShape.superRefine(clusterRules);
-export type ClusterManifest = z.infer<typeof ClusterManifestSchema>;
-export type ClusterHost = ClusterManifest['hosts'][string];
-export type ClusterService = ClusterManifest['services'][string];
-
-export function parseClusterManifest(text: string, source: string): ClusterManifest {
-  return parseYamlDocument(text, ClusterManifestSchema, source);
+export function parseOrchestratorSettings(text: string, source: string): OrchestratorSettings {
+  return parseYamlDocument(text, OrchestratorSettingsSchema, source) ?? {};
 }
 
-/** Every service the cluster names must have a definition; an unknown one could be anything, so refuse. */
-export function validateClusterAgainstServices(
-  cluster: ClusterManifest,
-  serviceDefs: ServiceDefinitions,
-  source: string,
-): void {
-  const issues: InputIssue[] = Object.keys(cluster.services)
-    .filter((name) => !Object.hasOwn(serviceDefs, name))
-    .map((name) => ({
-      path: `services.${name}`,
-      message: `unknown service "${name}": no definition in catalog/services.yaml`,
-    }));
-  if (issues.length > 0) throw new InputError(source, issues);
+/** A host as the worker reaches it: the hosts file's external_ip and user (or an ssh_config alias), port 22. */
+export interface ClusterHost {
+  address: string;
+  port: number;
+  user: string;
+  /** A platform service placed here runs in docker, so the host runs dockerd. */
+  docker: boolean;
+  arch?: string;
+  /** The ssh_config alias that supplied address/port/user/key, when one did, and the file it is in. */
+  alias?: string;
+  aliasConfig?: string;
+  identityFile?: string;
+}
+
+/** A platform service by its deploy name, with every host any of its manifest entries places it on. */
+export interface ClusterService {
+  mode: 'native' | 'docker';
+  hosts: string[];
+  /** Manifest keys that deploy as this service (`foghorn-eu`, `foghorn-us` → `foghorn`). */
+  keys: string[];
+  /** The environment the service runs with (worker only: it may carry values from encrypted env files). */
+  env?: Record<string, string>;
+}
+
+export interface ClusterDatabases {
+  engine: 'postgres' | 'yugabyte';
+  port: number;
+  /** Database names (the manifest's infrastructure.postgres.databases, Yugabyte aliases expanded). */
+  names: string[];
+  /** Database nodes in manifest order; the first that answers is used. */
+  nodes: string[];
+  /** Direct-connection override (a worker env var holding a server URL). */
+  url_env?: string;
+}
+
+export interface ClusterModel {
+  name: string;
+  /** `stable`, `rc`, or a concrete tag pinning a release (the manifest's `channel`, default stable). */
+  channel: string;
+  hosts: Record<string, ClusterHost>;
+  services: Record<string, ClusterService>;
+  databases?: ClusterDatabases;
+  service_manager: ServiceManager;
+  ssh: { identity_file: string; known_hosts: string };
+  profile?: string;
 }

@@ -38,7 +38,7 @@ export type ClusterDoctorInput = z.input<typeof ClusterDoctorInputSchema>;
 export const ClusterDoctorResultSchema = z
   .object({
     cluster: z.string(),
-    workerChannel: z.enum(['stable', 'rc']),
+    workerChannel: z.string(),
     /** The version migrations and data migrations are checked against (null: it could not be resolved). */
     target: z.string().nullable(),
     checks: z.array(DoctorCheckSchema),
@@ -70,7 +70,8 @@ export const HostAccessSchema = z
       z
         .object({
           host: z.string(),
-          address: z.string(),
+          /** Older workers reported it; addresses come from the secret hosts file and are no longer sent. */
+          address: z.string().optional(),
           port: z.number(),
           reachable: z.boolean(),
           error: z.string().optional(),

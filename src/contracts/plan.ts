@@ -19,10 +19,12 @@ export type UpgradePlanInput = z.input<typeof UpgradePlanInputSchema>;
 export const ClusterTopologySchema = z
   .object({
     name: z.string(),
-    channel: z.enum(['stable', 'rc']),
+    /** stable, rc, or a concrete tag the manifest pins. */
+    channel: z.string(),
     manifestPath: z.string(),
     releaseRepositories: z.array(z.string()),
-    hosts: z.record(z.string(), z.object({ address: z.string(), arch: z.string().optional(), docker: z.boolean() })),
+    /** No addresses or users: they come from the hosts file, which is secret (SPEC §3.1). */
+    hosts: z.record(z.string(), z.object({ arch: z.string().optional(), docker: z.boolean() })),
     services: z.record(z.string(), z.object({ mode: z.enum(['native', 'docker']), hosts: z.array(z.string()) })),
     databases: z.array(z.string()),
   })
@@ -103,7 +105,7 @@ export const PlannedSqlMigrationSchema = z.object({
 
 export const UpgradePlanSchema = z.object({
   cluster: z.string(),
-  clusterChannel: z.enum(['stable', 'rc']),
+  clusterChannel: z.string(),
   selector: z.string(),
   resolved: z.object({ channel: z.enum(['stable', 'rc']), version: z.string() }),
   platformVersion: z.string(),

@@ -57,7 +57,7 @@ export const ClusterStatusResultSchema = z
   .object({
     cluster: z.string(),
     /** The channel in the worker's copy of cluster.yaml (it reads the file when it starts). */
-    workerChannel: z.enum(['stable', 'rc']),
+    workerChannel: z.string(),
     selector: z.string(),
     target: z
       .object({

@@ -15,6 +15,12 @@ import {
 export type GateResult = { ok: true } | { ok: false; reason: string; fix: string };
 export type FloorResult = { ok: true; warning?: string } | { ok: false; reason: string; fix: string };
 
+/**
+ * The entry of the target's release line, or undefined when the catalog does not declare it. "Target declared" is
+ * judged as the reference judges it (behaviour §3.1): a catalog with any release refuses an undeclared target,
+ * because the entry is what carries the line's tooling floor, rollback policy and required data migrations, and
+ * an unknown release would run without them; a catalog with no releases at all is an explicit, printed pass.
+ */
 export function lookupRelease(catalog: ReleaseCatalog, v: string): CatalogRelease | undefined {
   const line = baseVersion(v);
   return catalog.releases.find((r) => baseVersion(r.version) === line);
@@ -39,7 +45,10 @@ export function serviceDatabase(catalog: ReleaseCatalog, service: string): { dat
   return database === undefined ? { database: '', declared: false } : { database, declared: true };
 }
 
-/** Transitions introduced at or before the target's line. */
+/**
+ * Transitions declared at or below the target's line (the reference's ReleaseTransitionsUpTo): what a release to
+ * the target may have to run, an rc target included with its final. Ascending file order is kept.
+ */
 export function transitionsUpTo(catalog: ReleaseCatalog, target: string): ReleaseCatalog['release_transitions'] {
   const line = baseVersion(target);
   return catalog.release_transitions.filter((t) => compareVersions(t.introduced_in, line) <= 0);

@@ -26,6 +26,8 @@ export interface BuildUpgradePlanInput {
    * §6.2.1–6.2.2). False only for runs recorded before this check existed (the workflows decide it by patch).
    */
   catalogTransitions?: boolean;
+  /** Set when the cluster has no migrations source configured: the schema gate cannot be judged, so refuse. */
+  migrationsUnconfigured?: string;
 }
 
 /** Reference §1.2: migrations by phase up to the target, for the cluster's databases; null when it has none. */
@@ -227,6 +229,15 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
           fix: 'publish a release manifest with an image digest or native artifact for every planned service and host arch',
         },
   );
+  if (input.migrationsUnconfigured && topology.databases.length > 0) {
+    checks.push({
+      id: 'migrations-source',
+      label: 'migrations source configured',
+      status: 'refuse',
+      detail: input.migrationsUnconfigured,
+      fix: 'set migrations_dir in orchestrator.yaml beside the cluster manifest, then restart the worker',
+    });
+  }
   for (const [id, label] of LIVE_CHECKS) {
     checks.push({
       id,

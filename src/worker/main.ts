@@ -2,14 +2,31 @@
 // in-flight activity attempts where it can; Temporal resumes anything unfinished on the next worker.
 import { loadClusterConfig } from '../activities/cluster-config';
 import { closePools } from '../activities/postgres/connect';
+import { closeTunnels } from '../activities/postgres/tunnel';
 import { connectWorker } from '../temporal/connection';
 import { taskQueueFor } from '../temporal/ids';
 import { createClusterWorkers } from './create';
 import { installWorkerLogging } from './logging';
 
-export async function workerCommand(opts: { manifest: string[]; logLevel: string }): Promise<void> {
+export interface WorkerOptions {
+  manifest: string[];
+  logLevel: string;
+  ageKey?: string;
+  sshKey?: string;
+  gitopsDir?: string;
+}
+
+export async function workerCommand(opts: WorkerOptions): Promise<void> {
   const logger = installWorkerLogging(opts.logLevel);
-  const clusters = opts.manifest.map((m) => loadClusterConfig(m));
+  const clusters = await Promise.all(
+    opts.manifest.map((m) =>
+      loadClusterConfig(m, {
+        ...(opts.ageKey ? { ageKeyFile: opts.ageKey } : {}),
+        ...(opts.sshKey ? { sshKey: opts.sshKey } : {}),
+        ...(opts.gitopsDir ? { gitopsDir: opts.gitopsDir } : {}),
+      }),
+    ),
+  );
   const { connection, target } = await connectWorker();
   const workers = await createClusterWorkers({
     connection,
@@ -36,6 +53,7 @@ export async function workerCommand(opts: { manifest: string[]; logLevel: string
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await closePools();
+    await closeTunnels();
     await connection.close();
   }
 }

@@ -1,6 +1,7 @@
 // Short read-mostly operations on data migrations that need the worker's database access but no batch loop:
 // status/verify/list (read-only), dry-run (one batch, rolled back), and pause/resume of a migration that has
 // no running workflow (the row is marked, so `run` refuses until resumed). Unique ids, no lock.
+import { resolveSelector } from '../domain/selector';
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Counts, JobState, Scope, VerifyCheck } from '../contracts/data-migrate';
@@ -55,8 +56,7 @@ export async function dataMigrationControl(input: DataControlInput): Promise<Dat
           : (
               await act.fetchReleaseSlice({
                 cluster: input.cluster,
-                channel: topology.channel,
-                version: 'latest',
+                ...resolveSelector(topology.channel),
                 services: [],
               })
             ).platformVersion;

@@ -23,9 +23,7 @@ export interface PlanRequest {
 export async function gatherAndPlan(acts: ActivityInterfaceFor<Activities>, input: PlanRequest) {
   const topology = await acts.describeCluster({ cluster: input.cluster });
   // Empty selector = the cluster's channel (reference §1.1), resolved once and pinned for the whole run.
-  const resolved = decide(() =>
-    input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
-  );
+  const resolved = decide(() => resolveSelector(input.selector.trim() === '' ? topology.channel : input.selector));
   const [catalog, release, migrations] = await Promise.all([
     acts.loadCatalog({ cluster: input.cluster }),
     acts.fetchReleaseSlice({
@@ -47,6 +45,7 @@ export async function gatherAndPlan(acts: ActivityInterfaceFor<Activities>, inpu
       unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
       migrationItems: migrations.items,
       catalogTransitions: patched(CATALOG_TRANSITIONS_PATCH),
+      ...(migrations.unconfigured ? { migrationsUnconfigured: migrations.unconfigured } : {}),
     }),
   );
   return { topology, catalog, release, migrations, plan };

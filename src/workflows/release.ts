@@ -133,9 +133,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
 
   // 1. Pin the concrete version once.
   const topology = await reads.describeCluster({ cluster: input.cluster });
-  const resolved = decide(() =>
-    input.selector.trim() === '' ? { channel: topology.channel, version: 'latest' } : resolveSelector(input.selector),
-  );
+  const resolved = decide(() => resolveSelector(input.selector.trim() === '' ? topology.channel : input.selector));
   const slice = await reads.fetchReleaseSlice({
     cluster: input.cluster,
     channel: resolved.channel,

@@ -1,6 +1,7 @@
 // `migrate --phase P`: gather facts (topology, target, catalog, files, ledgers, data-migration states), decide
 // purely (planSchemaMigration), wait for approval unless --yes, then one activity per migration so the Web UI
 // shows exactly which one ran or failed. Runs on the cluster's change lock (fw/<cluster>/change).
+import { resolveSelector } from '../domain/selector';
 import {
   ApplicationFailure,
   patched,
@@ -87,8 +88,7 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
       : (
           await reads.fetchReleaseSlice({
             cluster: input.cluster,
-            channel: topology.channel,
-            version: 'latest',
+            ...resolveSelector(topology.channel),
             services: [],
           })
         ).platformVersion;
@@ -117,6 +117,7 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
       catalog,
       items: discovered.items,
       fileProblems: discovered.problems,
+      ...(discovered.unconfigured ? { unconfigured: discovered.unconfigured } : {}),
       facts,
       liveStates,
       approved: input.approved || input.dryRun,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown } from '../../lab/lab';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { temporalAddress } from '../helpers/servers';
 
 const ROOT = join(__dirname, '..', '..');

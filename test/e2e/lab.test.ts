@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import {
   parseChannelPointer,
-  parseClusterManifest,
   parseReleaseCatalog,
   parseReleaseManifest,
   parseServiceDefinitions,
-  validateClusterAgainstServices,
 } from '../../src/contracts';
-import { HOSTS, INSTALLED_VERSION, SERVICES, labPaths } from '../../lab/config';
+import { HOSTS, INSTALLED_VERSION, SERVICES, hostSpec, labPaths } from '../../lab/config';
+import { loadClusterConfig } from '../../src/activities/cluster-config';
+import { validateServicesDefined } from '../../src/config/catalog';
 import { labDown, labLeftovers, labStatus, labUp, type LabState } from '../../lab/lab';
 import { SERVICE_MANAGER, containerName, LABELS, nativePaths, type InstalledRecord } from '../../lab/layout';
 import { hostPath } from '../../lab/install';
@@ -197,11 +197,14 @@ describe('lab release repository', () => {
     const catalog = parseReleaseCatalog(readFileSync(join(state.catalogDir!, 'releases.yaml'), 'utf8'), 'catalog');
     expect(catalog.releases.map((r) => r.version)).toContain(BAD_RELEASE);
     const defs = parseServiceDefinitions(readFileSync(join(state.catalogDir!, 'services.yaml'), 'utf8'), 'services');
+    // The lab's cluster is in FrameWorks' format: the worker's loader reads it (hosts file merged, validated as the
+    // reference validates) and every service it deploys has a definition in the lab catalog.
     for (const file of [state.clusterFile!, state.clusterConfigChangeFile!]) {
-      const cluster = parseClusterManifest(readFileSync(file, 'utf8'), file);
-      validateClusterAgainstServices(cluster, defs, file);
+      const cluster = await loadClusterConfig(file);
+      validateServicesDefined(Object.keys(cluster.manifest.services), defs, file, state.catalogDir!);
       expect(cluster.name).toBe('lab');
-      expect(cluster.service_manager).toEqual(SERVICE_MANAGER);
+      expect(cluster.manifest.service_manager).toEqual(SERVICE_MANAGER);
+      expect(cluster.manifest.hosts.h1).toMatchObject({ address: hostSpec('h1').address, port: 22, user: 'root' });
     }
   });
 });

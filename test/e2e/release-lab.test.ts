@@ -11,7 +11,7 @@ import { labDown, labUp, type LabState } from '../../lab/lab';
 import { insertInvoices } from '../../lab/purser-invoices';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
 import { captureHistory } from '../helpers/history';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { releaseIdentity, snapshot, type Snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';

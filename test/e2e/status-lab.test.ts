@@ -9,7 +9,7 @@ import { StatusReportSchema } from '../../src/contracts/status';
 import { labPaths } from '../../lab/config';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { releaseIdentity, releaseServiceVersion, snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';

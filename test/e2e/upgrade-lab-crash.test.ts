@@ -24,7 +24,7 @@ import {
   type Variant,
 } from '../../lab/variants';
 import { frameworksAsync, startFrameworks, type CliResult } from '../helpers/cli';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { releaseIdentity, snapshot, type Snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';

@@ -13,7 +13,7 @@ import { labPaths } from '../../lab/config';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { catalogReleases, createVariant, editYaml, releaseFile, resetVariant, type Variant } from '../../lab/variants';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
-import { acquireLabForTest, releaseLabForTest } from '../helpers/lab-lock';
+import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { snapshot, type Snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { Client, Connection } from '@temporalio/client';

@@ -5,6 +5,7 @@
 // started with the search attributes the CLI sets; only the HOST activities are stubbed (the subject is the UI,
 // not hosts). A run of another cluster must disappear when the filter applies. Screenshots of the filtered list
 // and of the children are kept in test-artifacts/ (and one of the page on failure).
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -12,8 +13,8 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerRow } from '../../src/contracts/migrations';
 import type { ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
-import { loadClusterConfig, SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
-import { discoverMigrations } from '../../src/activities/migrations/discover';
+import { loadClusterConfig } from '../../src/activities/cluster-config';
+import { discoverMigrations } from '../../src/config/migrations';
 import { runSearchAttributes } from '../../src/cli/runs';
 import { changeWorkflowId, serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { PROJECT_ROOT } from '../../temporal-dev/locate';
@@ -32,10 +33,10 @@ const UI_WAIT_MS = 20_000;
  * Every host runs v0.1.0 under an identity unlike v0.2.0's, so each service gets a child that upgrades it;
  * every shipped migration is in the ledger and no data migration is pending, so no gate refuses.
  */
-function stubHostActivities(manifest: string): Record<string, (...args: never[]) => Promise<unknown>> {
-  const services = loadClusterConfig(manifest).manifest.services;
+async function stubHostActivities(manifest: string): Promise<Record<string, (...args: never[]) => Promise<unknown>>> {
+  const services = (await loadClusterConfig(manifest)).manifest.services;
   const ledgerRows = (database: string): LedgerRow[] =>
-    discoverMigrations(SHIPPED_MIGRATIONS_DIR)
+    discoverMigrations(LAB_MIGRATIONS_DIR)
       .items.filter((m) => m.database === database)
       .map((m) => ({
         version: m.version,
@@ -89,7 +90,7 @@ beforeAll(async () => {
   // A failure page left by an earlier run would mislead whoever reads the artifacts of this one.
   for (const f of ['web-ui-failure.png', 'web-ui-failure.html']) rmSync(join(ARTIFACTS, f), { force: true });
   manifest = writeFixtureCluster({ name: CLUSTER });
-  workers = await startWorkers([manifest], stubHostActivities(manifest));
+  workers = await startWorkers([manifest], await stubHostActivities(manifest));
   client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
   // Playwright's own browser download needs the internet; the Debian package does not.
   browser = await chromium.launch({
@@ -147,7 +148,7 @@ describe('Temporal Web UI in headless Chromium', () => {
     const result = (await upgrade.result()) as ClusterUpgradeProgress;
     expect(result.state).toBe('completed');
     const services = result.order;
-    expect([...services].sort()).toEqual(Object.keys(loadClusterConfig(manifest).manifest.services).sort());
+    expect([...services].sort()).toEqual(Object.keys((await loadClusterConfig(manifest)).manifest.services).sort());
 
     const page = await browser!.newPage({ viewport: { width: 1600, height: 1000 } });
     page.setDefaultTimeout(UI_WAIT_MS);

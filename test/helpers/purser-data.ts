@@ -2,10 +2,10 @@
 // column), for the invoice-line-items data migration. The rows come from one set-based INSERT over
 // generate_series with arithmetic instead of random(), so every run seeds the same data (1M invoices in
 // seconds), and the expected aggregates are read back with plain SQL over the JSONB source.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 import { splitSqlStatements } from '../../src/domain/migrations/sql-lexer';
 import { AGGREGATES, INSERT_INVOICES } from '../../lab/purser-invoices';
 
@@ -25,7 +25,7 @@ export interface PurserSeed {
   staleTotals: number;
 }
 
-const PURSER_DIR = join(SHIPPED_MIGRATIONS_DIR, 'purser');
+const PURSER_DIR = join(LAB_MIGRATIONS_DIR, 'purser');
 
 async function applyPhase(client: pg.Client, version: string, phase: string): Promise<void> {
   const dir = join(PURSER_DIR, version, phase);

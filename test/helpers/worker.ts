@@ -56,16 +56,17 @@ export async function startWorkers(
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>,
 ): Promise<RunningWorkers> {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const clusters = await Promise.all(manifests.map((m) => loadClusterConfig(m)));
   const workers = await createClusterWorkers({
     connection,
     namespace: 'default',
-    clusters: manifests.map((m) => loadClusterConfig(m)),
+    clusters,
     workflowBundle: await workflowBundle(),
     cacheDir: mkdtempSync(join(tmpdir(), 'fw-cache-')),
     ...(activityOverrides ? { activityOverrides } : {}),
   });
   const running = workers.map((w) => w.run());
-  await waitForPollers(manifests.map((m) => taskQueueFor(loadClusterConfig(m).manifest.name)));
+  await waitForPollers(clusters.map((c) => taskQueueFor(c.manifest.name)));
   return {
     workers,
     connection,

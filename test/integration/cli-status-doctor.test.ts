@@ -14,7 +14,7 @@ import { ensureStateTables } from '../../src/activities/data-migrations/state';
 import { DoctorReportSchema, type DoctorCheck, type DoctorReport } from '../../src/contracts/doctor';
 import { StatusReportSchema } from '../../src/contracts/status';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
-import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { FIXTURES, writeFixtureCluster, writeFwCluster } from '../helpers/fixtures';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { databaseUrl, freshDatabase, temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
@@ -52,28 +52,19 @@ function write(rel: string, body: string): void {
   writeFileSync(join(migrations, rel), body);
 }
 
-function clusterYaml(name: string, catalogDir: string, qPort: number): string {
-  return [
-    `# doctor test cluster ${name}`,
-    `name: ${name}`,
-    'channel: rc',
-    `release_repositories: [${join(FIXTURES, 'release-repo')}]`,
-    `ssh: { user: ${sshd.user}, identity_file: ${join(work, 'id')}, known_hosts: ${join(work, 'known_hosts')} }`,
-    'hosts:',
-    `  h1: { address: 127.0.0.1, port: ${sshd.port}, arch: linux-amd64 }`,
-    'databases:',
-    '  engine: postgres',
-    `  url_env: ${URL_ENV}`,
-    `  names: [${Object.values(DBS).join(', ')}]`,
-    'services:',
-    '  quartermaster: { mode: native, hosts: [h1] }',
-    '  commodore: { mode: native, hosts: [h1] }',
-    'service_manager: systemd',
-    `catalog_dir: ${catalogDir}`,
-    `migrations_dir: ${migrations}`,
-    `# quartermaster's port ${qPort} has no listener`,
-    '',
-  ].join('\n');
+/** The doctor test cluster in FrameWorks format, in its own folder; quartermaster's port has no listener. */
+function clusterFiles(name: string, catalogDir: string): string {
+  return writeFwCluster(join(work, name), {
+    name,
+    channel: 'rc',
+    hosts: { h1: { address: '127.0.0.1', port: sshd.port, user: sshd.user, arch: 'linux-amd64' } },
+    services: { quartermaster: { mode: 'native', hosts: ['h1'] }, commodore: { mode: 'native', hosts: ['h1'] } },
+    databases: { names: Object.values(DBS), urlEnv: URL_ENV },
+    identityFile: join(work, 'id'),
+    knownHosts: join(work, 'known_hosts'),
+    catalogDir,
+    migrationsDir: migrations,
+  });
 }
 
 beforeAll(async () => {
@@ -113,10 +104,8 @@ beforeAll(async () => {
   }
   write(`${DBS.foghorn}/v0.2.0/contract/001_drop_t.sql`, 'DROP TABLE t;\n');
 
-  manifest = join(work, 'cluster.yaml');
-  writeFileSync(manifest, clusterYaml('cli-doctor', catalogDir, deadPort));
-  idle = join(work, 'idle.yaml');
-  writeFileSync(idle, clusterYaml('cli-doctor-idle', catalogDir, deadPort));
+  manifest = clusterFiles('cli-doctor', catalogDir);
+  idle = clusterFiles('cli-doctor-idle', catalogDir);
   workers = await startWorkers([manifest]);
 
   // Real history: the v0.1.0 expand migrations applied by the CLI; then the tree changes under the ledger.
@@ -204,7 +193,8 @@ describe('frameworks cluster doctor', () => {
     const dead = byId(report, 'service:quartermaster@h1');
     expect(dead.status).toBe('unhealthy');
     expect(dead.message).toMatch(/health probe failed/);
-    expect(dead.fix[0]).toContain(`-p ${sshd.port}`);
+    // By host name through the ssh_config alias that reaches it (addresses are secret: this text is in history).
+    expect(dead.fix[0]).toContain(`ssh -F ${join(work, 'cli-doctor', 'ssh_config')} h1 `);
     expect(dead.fix[0]).toContain('systemctl status frameworks-quartermaster');
     expect(byId(report, 'service:commodore@h1').status).toBe('healthy');
   });
@@ -320,7 +310,7 @@ describe('frameworks cluster set-channel', () => {
       .flatMap((l, i) => (l === patched.split('\n')[i] ? [] : [[l, patched.split('\n')[i]]]));
     expect(changed).toEqual([['channel: stable', 'channel: rc']]);
     expect(patched.split('\n').length).toBe(original.split('\n').length);
-    expect(patched).toContain('# A complete cluster manifest (SPEC §3.1)');
+    expect(patched).toContain('# A complete FrameWorks cluster manifest');
 
     const again = await cli(['set-channel', 'rc', '--manifest', path]);
     expect(again.code).toBe(0);

@@ -1,11 +1,10 @@
 // The CLI as an operator runs it (a real process through bin/frameworks): help lists the whole surface, usage
 // errors exit 2, bad input exits 1 with one clear message naming the file and key path and no stack trace.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES } from '../helpers/fixtures';
+import { writeFixtureCluster } from '../helpers/fixtures';
 
 const CLI = resolve(__dirname, '..', '..', 'bin', 'frameworks');
 
@@ -21,13 +20,12 @@ function frameworks(
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function manifestWith(edit: (text: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fw-cli-'));
-  const text = readFileSync(join(FIXTURES, 'cluster', 'cluster.yaml'), 'utf8')
-    .replace('../release-repo', join(FIXTURES, 'release-repo'))
-    .replace('catalog_dir: ../catalog', `catalog_dir: ${join(FIXTURES, 'catalog')}`);
-  const path = join(dir, 'cluster.yaml');
-  writeFileSync(path, edit(text));
+/** The fixture cluster (FrameWorks manifest, hosts file, orchestrator.yaml) in a temp folder, the manifest edited. */
+function manifestWith(edit: (text: string) => string, editSettings: (text: string) => string = (t) => t): string {
+  const path = writeFixtureCluster({ name: 'cli-bad-input' });
+  writeFileSync(path, edit(readFileSync(path, 'utf8')));
+  const settings = join(dirname(path), 'orchestrator.yaml');
+  writeFileSync(settings, editSettings(readFileSync(settings, 'utf8')));
   return path;
 }
 
@@ -62,26 +60,34 @@ describe('frameworks CLI', () => {
     expect(frameworks(['cluster', 'migrate', '--phase', 'sideways']).code).toBe(2);
   });
 
-  const badInputs: [string, (t: string) => string, RegExp][] = [
-    ['malformed YAML', (t) => t.replace('hosts:\n', 'hosts: [\n'), /cluster\.yaml/],
+  const same = (t: string): string => t;
+  const badInputs: [string, (t: string) => string, (t: string) => string, RegExp][] = [
+    ['malformed YAML', (t) => t.replace('hosts:\n', 'hosts: [\n'), same, /cluster\.yaml/],
+    ['an unknown key', (t) => t.replace('profile: test', 'profile: test\nprofiel: test'), same, /profiel/],
     [
-      'an unknown key',
-      (t) => t.replace('service_manager: systemd', 'service_manager: systemd\nservice_manger: systemd'),
-      /service_manger/,
+      'an orchestrator key in the manifest (FrameWorks would reject it)',
+      (t) => t.replace('profile: test', 'profile: test\nservice_manager: systemd'),
+      same,
+      /service_manager: unknown key/,
     ],
     [
       'an unknown host in a service',
-      (t) => t.replace('bridge: { mode: docker, hosts: [h3] }', 'bridge: { mode: docker, hosts: [h9] }'),
-      /services\.bridge\.hosts/,
+      (t) =>
+        t.replace(
+          'bridge: { enabled: true, mode: docker, host: h3 }',
+          'bridge: { enabled: true, mode: docker, host: h9 }',
+        ),
+      same,
+      /services\.bridge/,
     ],
-    ['a bad cluster name', (t) => t.replace('name: lab', 'name: Lab_1'), /name/],
+    ['a bad cluster name', same, (t) => t.replace(/^cluster: .*$/m, 'cluster: Lab_1'), /cluster/],
   ];
-  for (const [what, edit, mentions] of badInputs) {
-    it(`refuses ${what} in cluster.yaml with one clear message, exit 1, no stack trace`, () => {
-      const path = manifestWith(edit);
+  for (const [what, edit, editSettings, mentions] of badInputs) {
+    it(`refuses ${what} with one clear message, exit 1, no stack trace`, () => {
+      const path = manifestWith(edit, editSettings);
       const r = frameworks(['cluster', 'upgrade', 'plan', '--manifest', path]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(path);
+      expect(r.stderr).toContain(dirname(path)); // the manifest or the orchestrator.yaml beside it
       expect(r.stderr).toMatch(mentions);
       expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
     });

@@ -19,9 +19,9 @@ const DB = 'dm_loop_purser';
 const ref = { cluster: 'dm-loop', service: 'purser', id: 'invoice-line-items' };
 let cluster: LoadedCluster;
 
-beforeAll(() => {
+beforeAll(async () => {
   process.env[URL_ENV] = databaseUrl();
-  cluster = loadClusterConfig(writePurserCluster(ref.cluster, DB, URL_ENV));
+  cluster = await loadClusterConfig(writePurserCluster(ref.cluster, DB, URL_ENV));
 });
 afterAll(async () => {
   await closePools();
@@ -167,8 +167,8 @@ describe('dmRunBatch as a loop of batches', () => {
   });
 
   it('locate() is cached per cluster and re-reads a definition file that changed', async () => {
-    const a = locate(cluster, 'purser', 'invoice-line-items');
-    const b = locate(cluster, 'purser', 'invoice-line-items');
+    const a = await locate(cluster, 'purser', 'invoice-line-items');
+    const b = await locate(cluster, 'purser', 'invoice-line-items');
     if (typeof a === 'string' || typeof b === 'string') throw new Error('not located');
     expect(a.driver.kind).toBe('sql');
     // The same parsed definition object: no second parse.
@@ -179,7 +179,7 @@ describe('dmRunBatch as a loop of batches', () => {
     const path = a.driver.kind === 'sql' ? a.driver.definition.source : '';
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, `${text}\n-- touched\n`);
-    const c = locate(cluster, 'purser', 'invoice-line-items');
+    const c = await locate(cluster, 'purser', 'invoice-line-items');
     if (typeof c === 'string' || c.driver.kind !== 'sql' || a.driver.kind !== 'sql') throw new Error('not sql');
     expect(c.driver.definition).not.toBe(a.driver.definition);
     expect(c.driver.definition.batch.sql).toBe(a.driver.definition.batch.sql);

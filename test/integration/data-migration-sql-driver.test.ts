@@ -2,11 +2,11 @@
 // invoice-line-items definition: a batch loop to completion that verifies against direct SQL aggregates,
 // exactly-once under repeated and concurrent calls, finalized invoices untouched, a dry run that writes
 // nothing, the pause/resume/complete transitions, and a verify that notices tampering.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
-import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 import {
   DATA_MIGRATION_PAUSED,
   discoverScopes,
@@ -29,7 +29,7 @@ import { seedPurser } from '../helpers/purser-data';
 import { databaseUrl, freshDatabase, sql } from '../helpers/servers';
 
 const REL = 'purser/v0.2.0/data/invoice-line-items.sql';
-const def = parseDataMigrationDefinition(readFileSync(join(SHIPPED_MIGRATIONS_DIR, REL), 'utf8'), REL);
+const def = parseDataMigrationDefinition(readFileSync(join(LAB_MIGRATIONS_DIR, REL), 'utf8'), REL);
 const ID = 'invoice-line-items';
 
 function target(database: string): DatabaseTarget {

@@ -1,16 +1,16 @@
 // The lab's shipped migrations really apply, in order, on the real test PostgreSQL: v0.1.0 expand, then
 // (with rows written by "v0.1.0 binaries" in between) v0.2.0 expand, postdeploy and contract. Transactional
 // files run in one transaction; .notx.sql files run statement by statement in autocommit, as `migrate` does.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverMigrations, readMigrationSql } from '../../src/activities/migrations/discover';
-import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
+import { discoverMigrations, readMigrationSql } from '../../src/config/migrations';
 import type { MigrationItem, Phase } from '../../src/contracts/migrations';
 import { selectMigrations } from '../../src/domain/migrations/layout';
 import { splitSqlStatements } from '../../src/domain/migrations/sql-lexer';
 import { databaseUrl } from '../helpers/servers';
 
-const ROOT = SHIPPED_MIGRATIONS_DIR;
+const ROOT = LAB_MIGRATIONS_DIR;
 const DATABASES = ['quartermaster', 'commodore', 'foghorn', 'purser'] as const;
 const clients = new Map<string, pg.Client>();
 const tree = discoverMigrations(ROOT);

@@ -1,21 +1,19 @@
 // Discovery and `migrate validate` against real folders (reference §4.1, §4.3; §9 items 94–95, 97): layout,
 // order, checksums of raw bytes, data/ folders skipped, edits caught before apply, and the shipped tree valid.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { appendFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  MigrationFileChangedError,
-  discoverMigrations,
-  readMigrationSql,
-} from '../../src/activities/migrations/discover';
+import { MigrationFileChangedError, discoverMigrations, readMigrationSql } from '../../src/config/migrations';
 import { loadCatalogFor } from '../../src/activities/catalog';
-import { SHIPPED_MIGRATIONS_DIR, loadClusterConfig } from '../../src/activities/cluster-config';
+import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { migrateValidateCommand, validateMigrationTree } from '../../src/cli/commands/migrate-validate';
 import type { Output } from '../../src/cli/output';
 import { parseReleaseCatalog } from '../../src/contracts/catalog';
 import { ExitError } from '../../src/errors';
+import { LAB_CATALOG_DIR } from '../../lab/config';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 
 function tree(files: Record<string, string | Buffer>): string {
@@ -147,11 +145,11 @@ describe('readMigrationSql', () => {
 });
 
 describe('migrate validate', () => {
-  it('the shipped migrations pass against the shipped catalog', () => {
-    const cluster = loadClusterConfig(join(FIXTURES, 'cluster', 'cluster.yaml'));
-    const shipped = loadCatalogFor({ ...cluster, catalogDir: join(__dirname, '..', '..', 'catalog') });
+  it('the lab migrations pass against the lab catalog', async () => {
+    const cluster = await loadClusterConfig(join(FIXTURES, 'cluster', 'cluster.yaml'));
+    const shipped = loadCatalogFor({ ...cluster, catalogDir: LAB_CATALOG_DIR });
     expect(shipped.ok).toBe(true);
-    expect(validateMigrationTree(SHIPPED_MIGRATIONS_DIR, shipped)).toEqual([]);
+    expect(validateMigrationTree(LAB_MIGRATIONS_DIR, shipped)).toEqual([]);
   });
 
   it('reports layout, lint and catalog problems of a tree together, each once', () => {
@@ -171,21 +169,20 @@ describe('migrate validate', () => {
     expect(validateMigrationTree(root, { error: 'bad catalog' }).map((p) => p.rule)).toContain('catalog-load');
   });
 
-  it('the command resolves migrations_dir relative to the manifest and exits 1 listing file:line problems', () => {
-    const manifest = writeFixtureCluster({ name: 'migvalidate' });
-    appendFileSync(manifest, 'migrations_dir: ./migs\n');
+  it('the command resolves migrations_dir relative to orchestrator.yaml and exits 1 listing file:line problems', async () => {
+    const manifest = writeFixtureCluster({ name: 'migvalidate', migrationsDir: './migs' });
     const dir = dirname(manifest);
     mkdirSync(join(dir, 'migs', 'purser', 'v0.2.0', 'expand'), { recursive: true });
     writeFileSync(join(dir, 'migs', 'purser', 'v0.2.0', 'expand', '001_a.sql'), 'SELECT 1;\nDELETE FROM invoices;\n');
 
     const out = captureOutput();
-    expect(() => migrateValidateCommand({ manifest }, out)).toThrow(ExitError);
+    await expect(migrateValidateCommand({ manifest }, out)).rejects.toThrow(ExitError);
     expect(out.lines).toEqual([
       'purser/v0.2.0/expand/001_a.sql:2: expand-destructive: DELETE FROM is not allowed in expand (old binaries still run against this schema); move it to postdeploy or contract',
     ]);
     let thrown: unknown;
     try {
-      migrateValidateCommand({ manifest, json: true }, captureOutput());
+      await migrateValidateCommand({ manifest, json: true }, captureOutput());
     } catch (err) {
       thrown = err;
     }
@@ -195,10 +192,21 @@ describe('migrate validate', () => {
 
     writeFileSync(join(dir, 'migs', 'purser', 'v0.2.0', 'expand', '001_a.sql'), 'CREATE TABLE t (x int);\n');
     const ok = captureOutput();
-    expect(migrateValidateCommand({ manifest }, ok).problems).toEqual([]);
+    expect((await migrateValidateCommand({ manifest }, ok)).problems).toEqual([]);
     expect(ok.lines).toEqual(['✓ 1 migration file(s) valid']);
     const json = captureOutput();
-    migrateValidateCommand({ manifest, json: true }, json);
+    await migrateValidateCommand({ manifest, json: true }, json);
     expect(JSON.parse(json.lines[0]!)).toMatchObject({ files: 1, valid: true, problems: [] });
+  });
+
+  it('without a migrations source the command refuses with the fix; nothing is read from the lab migrations', async () => {
+    const manifest = writeFixtureCluster({ name: 'migvalidate-none', migrationsDir: null });
+    const out = captureOutput();
+    const err = await migrateValidateCommand({ manifest }, out).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExitError);
+    expect((err as ExitError).message).toMatch(
+      /no migrations source is configured for this cluster: set migrations_dir in .*orchestrator\.yaml/,
+    );
+    expect(out.lines).toEqual([]);
   });
 });

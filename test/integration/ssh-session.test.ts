@@ -1,5 +1,6 @@
-// withHostSsh against a REAL sshd on loopback, configured only through a cluster.yaml: address and port from
-// `hosts`, user / identity file / known_hosts from `ssh` (paths relative to the manifest's folder, `~` allowed).
+// withHostSsh against a REAL sshd on loopback, configured only through a FrameWorks cluster: address and user from
+// the hosts file, port and user from an ssh_config alias, identity file / known_hosts from orchestrator.yaml (paths
+// relative to its folder, `~` allowed).
 // Unknown and changed host keys are refused before fn runs; settings problems name the key to fix; no error
 // carries the private key.
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,7 +12,7 @@ import { loadClusterConfig, type LoadedCluster } from '../../src/activities/clus
 import { serviceHost, withHostSsh } from '../../src/activities/hosts/ssh-session';
 import { exec, type SshConnection } from '../../src/activities/ssh/client';
 import { FailureType } from '../../src/errors';
-import { FIXTURES } from '../helpers/fixtures';
+import { writeFwCluster } from '../helpers/fixtures';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
 
 let sshd: TestSshd;
@@ -35,34 +36,26 @@ interface ClusterFiles {
   knownHostsText?: string;
 }
 
-/** A cluster.yaml in a fresh folder whose only host is the test sshd; returns it loaded as the worker would. */
-function cluster(files: ClusterFiles = {}): LoadedCluster {
+/**
+ * A FrameWorks cluster in a fresh folder whose hosts are the test sshd (reached through ssh_config aliases, as the
+ * reference reaches a host on another port than 22); returns it loaded as the worker would.
+ */
+async function cluster(files: ClusterFiles = {}): Promise<LoadedCluster> {
   const dir = mkdtempSync(join(work, 'cluster-'));
   mkdirSync(join(dir, 'keys'));
   if (files.privateKey !== null) {
     writeFileSync(join(dir, 'keys', 'id_ed25519'), files.privateKey ?? sshd.privateKey, { mode: 0o600 });
   }
   writeFileSync(join(dir, 'known_hosts'), files.knownHostsText ?? `${sshd.knownHostsLine}\n`);
-  writeFileSync(
-    join(dir, 'cluster.yaml'),
-    [
-      'name: ssh-session',
-      'release_repositories:',
-      `  - ${join(FIXTURES, 'release-repo')}`,
-      'ssh:',
-      `  user: ${sshd.user}`,
-      `  identity_file: ${files.identityFile ?? 'keys/id_ed25519'}`,
-      `  known_hosts: ${files.knownHosts ?? './known_hosts'}`,
-      'hosts:',
-      `  edge1: { address: ${sshd.host}, port: ${sshd.port} }`,
-      `  edge2: { address: ${sshd.host}, port: ${sshd.port} }`,
-      'services:',
-      '  foghorn: { mode: native, hosts: [edge2, edge1] }',
-      '  bridge: { mode: native, hosts: [edge1] }',
-      '',
-    ].join('\n'),
-  );
-  return loadClusterConfig(join(dir, 'cluster.yaml'));
+  const host = { address: sshd.host, port: sshd.port, user: sshd.user };
+  const manifest = writeFwCluster(dir, {
+    name: 'ssh-session',
+    hosts: { edge1: host, edge2: host },
+    services: { foghorn: { mode: 'native', hosts: ['edge2', 'edge1'] }, bridge: { mode: 'native', hosts: ['edge1'] } },
+    identityFile: files.identityFile ?? 'keys/id_ed25519',
+    knownHosts: files.knownHosts ?? './known_hosts',
+  });
+  return loadClusterConfig(manifest);
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -79,7 +72,7 @@ const KEY_MATERIAL = /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/;
 describe('withHostSsh', () => {
   it('connects with the settings of cluster.yaml, runs fn, and closes the session afterwards', async () => {
     let kept: SshConnection | undefined;
-    const out = await withHostSsh(cluster(), 'edge1', async (conn) => {
+    const out = await withHostSsh(await cluster(), 'edge1', async (conn) => {
       kept = conn;
       return exec(conn, ['echo', 'from', 'edge1'], { timeoutMs: 10_000 });
     });
@@ -92,7 +85,7 @@ describe('withHostSsh', () => {
     let kept: SshConnection | undefined;
     const boom = new Error('fn failed');
     const err = await rejection(
-      withHostSsh(cluster(), 'edge1', (conn) => {
+      withHostSsh(await cluster(), 'edge1', (conn) => {
         kept = conn;
         return Promise.reject(boom);
       }),
@@ -107,7 +100,7 @@ describe('withHostSsh', () => {
     const saved = process.env.HOME;
     process.env.HOME = home;
     try {
-      const r = await withHostSsh(cluster({ identityFile: '~/fw_key' }), 'edge1', (c) =>
+      const r = await withHostSsh(await cluster({ identityFile: '~/fw_key' }), 'edge1', (c) =>
         exec(c, ['echo', 'ok'], { timeoutMs: 10_000 }),
       );
       expect(r.stdout).toBe('ok\n');
@@ -119,7 +112,7 @@ describe('withHostSsh', () => {
   it('refuses a host whose key is not in known_hosts (HostKeyMismatch, fn never runs)', async () => {
     let ran = false;
     const err = await rejection(
-      withHostSsh(cluster({ knownHostsText: '# nothing pinned yet\n' }), 'edge1', () => {
+      withHostSsh(await cluster({ knownHostsText: '# nothing pinned yet\n' }), 'edge1', () => {
         ran = true;
         return Promise.resolve();
       }),
@@ -135,29 +128,31 @@ describe('withHostSsh', () => {
   it('refuses a host that presents a different key than the pinned one', async () => {
     const other = generateEd25519(mkdtempSync(join(work, 'other-')), 'impostor');
     const pinned = `[${sshd.host}]:${sshd.port} ${other.type} ${other.blob}\n`;
-    const err = await rejection(withHostSsh(cluster({ knownHostsText: pinned }), 'edge1', () => Promise.resolve()));
+    const err = await rejection(
+      withHostSsh(await cluster({ knownHostsText: pinned }), 'edge1', () => Promise.resolve()),
+    );
     expect((err as ApplicationFailure).type).toBe(FailureType.HostKeyMismatch);
     expect(err.message).toContain('HOST KEY CHANGED');
   });
 
   it('names the cluster.yaml key when the identity or known_hosts file is missing', async () => {
-    const noKey = await rejection(withHostSsh(cluster({ privateKey: null }), 'edge1', () => Promise.resolve()));
+    const noKey = await rejection(withHostSsh(await cluster({ privateKey: null }), 'edge1', () => Promise.resolve()));
     expect((noKey as ApplicationFailure).type).toBe(FailureType.InvalidInput);
-    expect(noKey.message).toMatch(/cannot read .*keys\/id_ed25519 \(ssh\.identity_file in .*cluster\.yaml\): ENOENT/);
+    expect(noKey.message).toMatch(/cannot read .*keys\/id_ed25519 \(.*ssh\.identity_file\): ENOENT/);
 
     const noKh = await rejection(
-      withHostSsh(cluster({ knownHosts: 'nowhere/known_hosts' }), 'edge1', () => Promise.resolve()),
+      withHostSsh(await cluster({ knownHosts: 'nowhere/known_hosts' }), 'edge1', () => Promise.resolve()),
     );
-    expect(noKh.message).toMatch(/nowhere\/known_hosts \(ssh\.known_hosts in .*\): ENOENT/);
+    expect(noKh.message).toMatch(/nowhere\/known_hosts \(.*ssh\.known_hosts\): ENOENT/);
 
-    const noHost = await rejection(withHostSsh(cluster(), 'edge9', () => Promise.resolve()));
+    const noHost = await rejection(withHostSsh(await cluster(), 'edge9', () => Promise.resolve()));
     expect(noHost.message).toContain('host "edge9" is not declared');
   });
 
   it('never puts the private key into an error (unauthorized key, corrupt key)', async () => {
     const stranger = generateEd25519(mkdtempSync(join(work, 'stranger-')), 'stranger');
     const denied = await rejection(
-      withHostSsh(cluster({ privateKey: stranger.privateKey }), 'edge1', () => Promise.resolve()),
+      withHostSsh(await cluster({ privateKey: stranger.privateKey }), 'edge1', () => Promise.resolve()),
     );
     expect(denied.message).toMatch(/authentication/i);
     expect(denied.message).not.toMatch(KEY_MATERIAL);
@@ -166,15 +161,17 @@ describe('withHostSsh', () => {
     const corrupt = [lines[0], ...lines.slice(1, -3).map((l) => l.replace(/[A-M]/g, '#')), ...lines.slice(-3)].join(
       '\n',
     );
-    const broken = await rejection(withHostSsh(cluster({ privateKey: corrupt }), 'edge1', () => Promise.resolve()));
+    const broken = await rejection(
+      withHostSsh(await cluster({ privateKey: corrupt }), 'edge1', () => Promise.resolve()),
+    );
     expect(broken.message).not.toMatch(KEY_MATERIAL);
     for (const line of lines.filter((l) => l.length > 20)) expect(broken.message).not.toContain(line);
   });
 });
 
 describe('serviceHost', () => {
-  it('is the first host of the service in manifest order; undefined when the cluster does not deploy it', () => {
-    const c = cluster();
+  it('is the first host of the service in manifest order; undefined when the cluster does not deploy it', async () => {
+    const c = await cluster();
     expect(serviceHost(c, 'foghorn')).toBe('edge2');
     expect(serviceHost(c, 'bridge')).toBe('edge1');
     expect(serviceHost(c, 'purser')).toBeUndefined();

@@ -6,7 +6,8 @@ import {
   parseServiceDefinitions,
   validateServicesAgainstCatalog,
 } from '../../src/contracts/catalog';
-import { parseClusterManifest, validateClusterAgainstServices } from '../../src/contracts/cluster';
+import { validateServicesDefined } from '../../src/config/catalog';
+import { parseFrameworksManifest } from '../../src/contracts/frameworks/manifest';
 import { parseChannelPointer, parseReleaseManifest } from '../../src/contracts/release';
 import { fixture, inputError } from './support';
 
@@ -27,38 +28,30 @@ interface Case {
 }
 
 const cases: Case[] = [
-  // cluster.yaml
+  // cluster.yaml (FrameWorks format)
   {
     file: 'cluster.yaml',
     what: 'malformed YAML',
-    run: () => parseClusterManifest(CLUSTER.replace('hosts: [h1] }', 'hosts: [h1 }'), 'cluster.yaml'),
-    path: /line \d+:\d+/,
+    run: () => parseFrameworksManifest(CLUSTER.replace('hosts: [h2, h3] }', 'hosts: [h2, h3 }'), 'cluster.yaml'),
+    path: /line \d+/,
   },
   {
     file: 'cluster.yaml',
     what: 'unknown key',
-    run: () =>
-      parseClusterManifest(
-        CLUSTER.replace('  known_hosts: ./known_hosts', '  known_hosts: ./known_hosts\n  knownhosts: ./x'),
-        'cluster.yaml',
-      ),
-    path: 'ssh.knownhosts',
+    run: () => parseFrameworksManifest(CLUSTER.replace('profile: test', 'profile: test\nprofiel: x'), 'cluster.yaml'),
+    path: 'profiel',
   },
   {
     file: 'cluster.yaml',
-    what: 'a version where a channel belongs',
-    run: () => parseClusterManifest(CLUSTER.replace('channel: stable', 'channel: v0.3.0'), 'cluster.yaml'),
-    path: 'channel',
+    what: 'an orchestrator key the reference would reject',
+    run: () =>
+      parseFrameworksManifest(CLUSTER.replace('profile: test', 'profile: test\nmigrations_dir: ./m'), 'cluster.yaml'),
+    path: 'migrations_dir',
   },
   {
     file: 'cluster.yaml',
     what: 'unknown service',
-    run: () =>
-      validateClusterAgainstServices(
-        parseClusterManifest(CLUSTER.replace('  bridge: {', '  brige: {'), 'cluster.yaml'),
-        services(),
-        'cluster.yaml',
-      ),
+    run: () => validateServicesDefined(['brige'], services(), 'cluster.yaml', 'catalog'),
     path: 'services.brige',
   },
   // releases/<tag>.yaml

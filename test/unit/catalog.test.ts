@@ -88,9 +88,11 @@ describe('the shipped catalog (items 80, 81)', () => {
     expect(minCliVersionFor(c, 'v0.5.0')).toBeUndefined();
   });
 
-  const dir = join(__dirname, '..', '..', 'catalog');
-  it('the catalog shipped in catalog/ passes strict validation', () => {
-    expect(() => parseReleaseCatalog(readFileSync(join(dir, 'releases.yaml'), 'utf8'), SRC)).not.toThrow();
+  // The real platform's catalog has its own test (shipped-catalog.test.ts); the lab keeps its fixture line here.
+  it('the lab catalog in lab/catalog/ passes strict validation', () => {
+    const dir = join(__dirname, '..', '..', 'lab', 'catalog');
+    const lab = parseReleaseCatalog(readFileSync(join(dir, 'releases.yaml'), 'utf8'), SRC);
+    expect(lab.releases.map((r) => r.version)).toEqual(['v0.1.0', 'v0.2.0', 'v0.3.0']);
   });
 });
 
@@ -208,8 +210,73 @@ describe('strict load (items 82–84, 91, 92)', () => {
 
   it('rejects duplicate sentinels', () => {
     const one = S('').split('\n')[1]!;
-    const text = `schema_migration_sentinels:\n${one}\n${one}\n`;
+    const text = `schema_migration_floor: v0.3.0\nschema_migration_sentinels:\n${one}\n${one}\n`;
     expect(issuePaths(inputError(() => parseReleaseCatalog(text, SRC)))).toEqual(['schema_migration_sentinels[1]']);
+  });
+
+  it('accepts sentinels below the floor and keeps every field', () => {
+    const c = parseReleaseCatalog(`schema_migration_floor: v0.3.0\n${S('')}`, SRC);
+    expect(c.schema_migration_sentinels).toEqual([
+      {
+        engine: 'postgres',
+        database: 'purser',
+        version: 'v0.2.82',
+        phase: 'contract',
+        sequence: 1,
+        checksum: hex64('a'),
+      },
+    ]);
+  });
+
+  // A sentinel is only ever checked below the floor, so one the guard would never read is a catalog error.
+  it('rejects sentinels without a floor, and a sentinel at or above the floor', () => {
+    expect(issuePaths(inputError(() => parseReleaseCatalog(S(''), SRC)))).toEqual(['schema_migration_sentinels']);
+    const at = `schema_migration_floor: v0.2.82\n${S('')}`;
+    expect(issuePaths(inputError(() => parseReleaseCatalog(at, SRC)))).toEqual([
+      'schema_migration_sentinels[0].version',
+    ]);
+    const above = `schema_migration_floor: v0.2.9\n${S('')}`;
+    expect(inputError(() => parseReleaseCatalog(above, SRC)).message).toContain(
+      'v0.2.82 is not below schema_migration_floor v0.2.9',
+    );
+  });
+
+  it('rejects a compatible_from the catalog does not declare, and a service listed twice in rollback_disabled', () => {
+    const text = `releases:
+  - version: v0.3.0
+    compatible_from: v0.2.5
+    rollback_disabled: [chandler, foghorn, chandler]
+  - version: v0.2.96
+`;
+    const err = inputError(() => parseReleaseCatalog(text, SRC));
+    // Paths name positions in the file as written (before releases are sorted).
+    expect(issuePaths(err).sort()).toEqual(['releases[0].compatible_from', 'releases[0].rollback_disabled[2]']);
+    expect(err.message).toContain('v0.2.5 is not declared in releases');
+    // Declared (as an rc of the same line, too) it passes.
+    expect(() =>
+      parseReleaseCatalog(text.replace('v0.2.5', 'v0.2.96-rc1').replace(', chandler]', ']'), SRC),
+    ).not.toThrow();
+  });
+
+  it('reports every problem of a catalog at once', () => {
+    const text = `schema_migration_floor: v0.3.0
+schema_migration_sentinels:
+  - { engine: postgres, database: purser, version: v0.3.1, phase: contract, sequence: 1, checksum: ${hex64('a')} }
+releases:
+  - version: 0.3.0
+  - version: v0.2.96
+    compatible_from: v0.2.1
+release_transitions:
+  - { id: t, introduced_in: v0.2.96 }
+  - { id: t, introduced_in: v0.3 }
+`;
+    expect(issuePaths(inputError(() => parseReleaseCatalog(text, SRC))).sort()).toEqual([
+      'release_transitions[1].id',
+      'release_transitions[1].introduced_in',
+      'releases[0].version',
+      'releases[1].compatible_from',
+      'schema_migration_sentinels[0].version',
+    ]);
   });
 
   it('rejects a data migration required twice', () => {

@@ -1,9 +1,9 @@
 // Definition files of the sql data-migration driver: named statements, the parameter contract, and every
 // problem reported at once with its file and line.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
 import { maxParamIndex, parseDataMigrationDefinition } from '../../src/domain/data-migrations/definition';
 import { InputError } from '../../src/errors';
 
@@ -47,7 +47,7 @@ describe('parseDataMigrationDefinition', () => {
 
   it('parses the shipped purser invoice-line-items definition', () => {
     const rel = 'purser/v0.2.0/data/invoice-line-items.sql';
-    const def = parseDataMigrationDefinition(readFileSync(join(SHIPPED_MIGRATIONS_DIR, rel), 'utf8'), rel);
+    const def = parseDataMigrationDefinition(readFileSync(join(LAB_MIGRATIONS_DIR, rel), 'utf8'), rel);
     expect(def.id).toBe('invoice-line-items');
     expect(def.batch.params).toBe(2);
     expect(def.verify.params).toBe(0);

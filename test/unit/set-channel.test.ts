@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseChannelArgument, patchChannel } from '../../src/cli/commands/set-channel';
-import { parseClusterManifest } from '../../src/contracts/cluster';
+import { parseFrameworksManifest } from '../../src/contracts/frameworks/manifest';
 import { ExitError, InputError } from '../../src/errors';
 
 const FIXTURE = readFileSync(join(__dirname, '..', 'fixtures', 'cluster', 'cluster.yaml'), 'utf8');
@@ -20,8 +20,8 @@ describe('patchChannel', () => {
   it('rc then stable: only the channel line differs, then the file is byte-identical again', () => {
     const rc = patchChannel(FIXTURE, 'rc');
     expect(differingLines(FIXTURE, rc)).toEqual(['channel: stable => channel: rc']);
-    expect(rc).toContain('# A complete cluster manifest (SPEC §3.1)');
-    expect(parseClusterManifest(rc, 'x').channel).toBe('rc');
+    expect(rc).toContain('# A complete FrameWorks cluster manifest');
+    expect(parseFrameworksManifest(rc, 'x').channel).toBe('rc');
     expect(patchChannel(rc, 'stable')).toBe(FIXTURE);
   });
 
@@ -33,10 +33,10 @@ describe('patchChannel', () => {
     expect(patchChannel("channel: 'rc'\nname: x\n", 'stable')).toBe("channel: 'stable'\nname: x\n");
   });
 
-  it('adds an absent key on the line after name:, not inside a nested mapping', () => {
-    const text = '# top\nname: lab # n\nhosts:\n  h1: { address: a, channel: x }\n';
+  it('adds an absent key on the line after type:, not inside a nested mapping', () => {
+    const text = '# top\nversion: v1\ntype: cluster # t\nhosts:\n  h1: { labels: { channel: x } }\n';
     expect(patchChannel(text, 'rc')).toBe(
-      '# top\nname: lab # n\nchannel: rc\nhosts:\n  h1: { address: a, channel: x }\n',
+      '# top\nversion: v1\ntype: cluster # t\nchannel: rc\nhosts:\n  h1: { labels: { channel: x } }\n',
     );
     expect(patchChannel('hosts: {}', 'rc')).toBe('hosts: {}\nchannel: rc\n');
   });

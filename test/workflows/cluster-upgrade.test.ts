@@ -2,6 +2,7 @@
 // by an in-memory cluster (the subject here is orchestration: order, skip-on-identity, gates before any change,
 // approval, rollback, durable health waits). Catalog, release repository, migrations discovery and config
 // rendering are the real activities. The same flows run against real hosts in the lab e2e tests.
+import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -10,8 +11,7 @@ import { parseReleaseManifest } from '../../src/contracts/release';
 import type { LedgerRow, MigrationItem } from '../../src/contracts/migrations';
 import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
 import { getServiceInfo } from '../../src/domain/release';
-import { SHIPPED_MIGRATIONS_DIR } from '../../src/activities/cluster-config';
-import { discoverMigrations } from '../../src/activities/migrations/discover';
+import { discoverMigrations } from '../../src/config/migrations';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
@@ -167,7 +167,7 @@ class World {
   /* eslint-enable @typescript-eslint/require-await */
 }
 
-const SHIPPED: MigrationItem[] = discoverMigrations(SHIPPED_MIGRATIONS_DIR).items;
+const SHIPPED: MigrationItem[] = discoverMigrations(LAB_MIGRATIONS_DIR).items;
 const toRow = (m: MigrationItem): LedgerRow => ({
   version: m.version,
   phase: m.phase,
@@ -191,7 +191,7 @@ beforeAll(async () => {
   const { createActivities } = await import('../../src/activities');
   const { loadClusterConfig } = await import('../../src/activities/cluster-config');
   const acts = createActivities({
-    clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
     fetcher: undefined as never,
     cacheDir: '/tmp',
   });

@@ -27,7 +27,7 @@ import type {
   dataMigrationControl,
 } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/messages';
-import { FIXTURES } from '../helpers/fixtures';
+import { FIXTURES, writeFwCluster } from '../helpers/fixtures';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
@@ -87,30 +87,14 @@ function installService(root: string): string {
 function writeCluster(dir: string, opts: { name?: string; docker?: boolean; identityFile?: string } = {}): string {
   writeFileSync(join(dir, 'id_ed25519'), sshd.privateKey, { mode: 0o600 });
   writeFileSync(join(dir, 'known_hosts'), `${sshd.knownHostsLine}\n`);
-  const path = join(dir, 'cluster.yaml');
-  writeFileSync(
-    path,
-    [
-      `name: ${opts.name ?? CLUSTER}`,
-      'release_repositories:',
-      `  - ${join(FIXTURES, 'release-repo')}`,
-      'ssh:',
-      `  user: ${sshd.user}`,
-      `  identity_file: ${opts.identityFile ?? './id_ed25519'}`,
-      '  known_hosts: ./known_hosts',
-      'hosts:',
-      `  edge1: { address: ${sshd.host}, port: ${sshd.port}, docker: ${opts.docker ?? false} }`,
-      'databases:',
-      '  engine: postgres',
-      `  url_env: ${URL_ENV}`,
-      `  names: [${DB}]`,
-      'services:',
-      `  foghorn: { mode: ${opts.docker ? 'docker' : 'native'}, hosts: [edge1] }`,
-      `catalog_dir: ${join(work, 'catalog')}`,
-      '',
-    ].join('\n'),
-  );
-  return path;
+  return writeFwCluster(dir, {
+    name: opts.name ?? CLUSTER,
+    hosts: { edge1: { address: sshd.host, port: sshd.port, user: sshd.user } },
+    services: { foghorn: { mode: opts.docker ? 'docker' : 'native', hosts: ['edge1'] } },
+    databases: { names: [DB], urlEnv: URL_ENV },
+    identityFile: opts.identityFile ?? './id_ed25519',
+    catalogDir: join(work, 'catalog'),
+  });
 }
 
 beforeAll(async () => {
@@ -284,18 +268,18 @@ describe('dataMigration with the service driver', () => {
 });
 
 describe('locating a service-driver migration (direct activity calls)', () => {
-  function other(opts: { docker?: boolean; identityFile?: string }): LoadedCluster {
+  function other(opts: { docker?: boolean; identityFile?: string }): Promise<LoadedCluster> {
     return loadClusterConfig(writeCluster(mkdtempSync(join(work, 'cluster-')), { name: 'dm-svc-other', ...opts }));
   }
 
-  it('runs native services at <root>/<svc>/current/<svc> and docker services in frameworks-<svc>', () => {
-    const native = locate(other({}), 'foghorn', ID);
+  it('runs native services at <root>/<svc>/current/<svc> and docker services in frameworks-<svc>', async () => {
+    const native = await locate(await other({}), 'foghorn', ID);
     expect(typeof native === 'string' ? native : native.driver).toEqual({
       kind: 'service',
       host: 'edge1',
       invocation: { mode: 'native', bin: 'foghorn', installDir: `${work}/opt-frameworks/foghorn/current` },
     });
-    const docker = locate(other({ docker: true }), 'foghorn', ID);
+    const docker = await locate(await other({ docker: true }), 'foghorn', ID);
     expect(typeof docker === 'string' ? docker : docker.driver).toEqual({
       kind: 'service',
       host: 'edge1',
@@ -304,10 +288,10 @@ describe('locating a service-driver migration (direct activity calls)', () => {
   });
 
   it('refuses, naming the cluster.yaml key, when the SSH identity file is missing', async () => {
-    const r = await prepare(other({ identityFile: './missing_key' }), { cluster: 'dm-svc-other', ...ref });
+    const r = await prepare(await other({ identityFile: './missing_key' }), { cluster: 'dm-svc-other', ...ref });
     expect(r.outcome).toBe('refused');
     expect(r.outcome === 'refused' && r.reason).toMatch(
-      /missing_key \(ssh\.identity_file in .*cluster\.yaml\): ENOENT/,
+      /missing_key \(.*orchestrator\.yaml ssh\.identity_file\): ENOENT/,
     );
     expect(await sql(DB, "SELECT 1 FROM pg_tables WHERE tablename = '_data_migrations'")).toEqual([]);
   });

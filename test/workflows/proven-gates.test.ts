@@ -94,7 +94,7 @@ beforeAll(async () => {
   cpSync(join(FIXTURES, 'release-repo'), repoDir, { recursive: true });
   manifest = writeFixtureCluster({ name: CLUSTER, catalogDir, releaseRepositories: [repoDir] });
   configs = await createActivities({
-    clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
     fetcher: undefined as never,
     cacheDir: '/tmp',
   }).describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(HOSTS) });

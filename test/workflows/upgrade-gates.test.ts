@@ -63,7 +63,7 @@ beforeAll(async () => {
   cpSync(join(FIXTURES, 'catalog'), catalogDir, { recursive: true });
   manifest = writeFixtureCluster({ name: CLUSTER, catalogDir });
   const real = createActivities({
-    clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
     fetcher: undefined as never,
     cacheDir: '/tmp',
   });
@@ -177,7 +177,10 @@ describe('clusterUpgrade gates (stub hosts)', () => {
   });
 
   it('undeclared target: the catalog does not declare v0.2.0', async () => {
-    editCatalog((c) => (c.releases = c.releases.filter((r) => r.version !== 'v0.2.0')));
+    editCatalog((c) => {
+      // A floor may only name a declared release, so v0.3.0's floor on v0.2.0 goes with it.
+      c.releases = c.releases.filter((r) => r.version !== 'v0.2.0').map(({ compatible_from: _f, ...r }) => r);
+    });
     const p = await upgrade();
     expect(p.state).toBe('refused');
     expect(refused(p)).toEqual(['target-declared']);
@@ -215,7 +218,7 @@ describe('clusterUpgrade gates (stub hosts)', () => {
 
   it('a no-op (every replica at target) settles each service as skipped in one batch detection, no child, no change', async () => {
     const configs = await createActivities({
-      clusters: { [CLUSTER]: loadClusterConfig(manifest) },
+      clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
       fetcher: undefined as never,
       cacheDir: '/tmp',
     }).describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(HOSTS) });

@@ -31,7 +31,7 @@ import { serviceDatabase } from '../../domain/catalog';
 import { parseDataMigrationDefinition, type DataMigrationDefinition } from '../../domain/data-migrations/definition';
 import { FailureType, errorMessage } from '../../errors';
 import { loadCatalogFor } from '../catalog';
-import type { LoadedCluster } from '../cluster-config';
+import { noMigrationsSource, requireMigrationsDir, type LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
 import { serviceHost, withHostSsh } from '../hosts/ssh-session';
 import { databaseTarget, withPooledClient, type DatabaseTarget } from '../postgres/connect';
@@ -93,10 +93,11 @@ function serviceDriver(cluster: LoadedCluster, service: string, id: string): Dri
 
 /** The sql driver's definition file for a requirement. */
 function definitionPath(cluster: LoadedCluster, req: DataMigrationRequirement, database: string): string {
-  return join(cluster.migrationsDir, database, req.introduced_in, 'data', `${req.id}.sql`);
+  return join(requireMigrationsDir(cluster), database, req.introduced_in, 'data', `${req.id}.sql`);
 }
 
 function sqlDriver(cluster: LoadedCluster, req: DataMigrationRequirement, database: string): Driver | string {
+  if (!cluster.migrationsDir) return noMigrationsSource(cluster);
   const path = definitionPath(cluster, req, database);
   if (!existsSync(path)) return `definition file ${path} is missing`;
   const stamp = fileStamp(path);
@@ -138,7 +139,7 @@ function locationStamp(cluster: LoadedCluster, definitionFile: string | undefine
   return files.map(fileStamp).join('|');
 }
 
-function fromCache(cluster: LoadedCluster, service: string, id: string): Located | undefined {
+async function fromCache(cluster: LoadedCluster, service: string, id: string): Promise<Located | undefined> {
   const hit = locations.get(cluster)?.get(`${service}.${id}`);
   if (!hit) return undefined;
   const defFile = hit.definition ? definitionPath(cluster, hit.requirement, hit.database) : undefined;
@@ -150,18 +151,18 @@ function fromCache(cluster: LoadedCluster, service: string, id: string): Located
   return {
     requirement: hit.requirement,
     database: hit.database,
-    target: databaseTarget(cluster, hit.database),
+    target: await databaseTarget(cluster, hit.database),
     driver,
   };
 }
 
 /** Finds everything about `<service>.<id>`; a string is the reason it cannot run (a refusal, not an error). */
-export function locate(cluster: LoadedCluster, service: string, id: string): Located | string {
-  const cached = fromCache(cluster, service, id);
+export async function locate(cluster: LoadedCluster, service: string, id: string): Promise<Located | string> {
+  const cached = await fromCache(cluster, service, id);
   if (cached) return cached;
   // Stamped before reading, so a file rewritten while we parse leaves a stale stamp (a miss), never a stale hit.
   const catalogStamp = locationStamp(cluster, undefined);
-  const l = locateUncached(cluster, service, id);
+  const l = await locateUncached(cluster, service, id);
   if (typeof l === 'string') return l;
   const stamp = l.driver.kind === 'sql' ? `${catalogStamp}|${l.driver.stamp ?? 'unknown'}` : catalogStamp;
   let perCluster = locations.get(cluster);
@@ -175,7 +176,7 @@ export function locate(cluster: LoadedCluster, service: string, id: string): Loc
   return l;
 }
 
-function locateUncached(cluster: LoadedCluster, service: string, id: string): Located | string {
+async function locateUncached(cluster: LoadedCluster, service: string, id: string): Promise<Located | string> {
   const catalog = loadCatalogFor(cluster);
   if (!catalog.ok) return `release catalog failed to load: ${catalog.error}`;
   const requirement = catalog.catalog.releases
@@ -187,18 +188,18 @@ function locateUncached(cluster: LoadedCluster, service: string, id: string): Lo
   const owner = serviceDatabase(catalog.catalog, service);
   if (!owner.declared) return `service ${service} has no owning database in the catalog (service_databases)`;
   if (!(cluster.manifest.databases?.names ?? []).includes(owner.database)) {
-    return `database ${owner.database} (owner of ${service}) is not in ${cluster.manifestPath} databases.names`;
+    return `database ${owner.database} (owner of ${service}) is not in ${cluster.manifestPath} infrastructure.postgres.databases`;
   }
   const driver =
     requirement.driver === 'service'
       ? serviceDriver(cluster, service, id)
       : sqlDriver(cluster, requirement, owner.database);
   if (typeof driver === 'string') return driver;
-  return { requirement, database: owner.database, target: databaseTarget(cluster, owner.database), driver };
+  return { requirement, database: owner.database, target: await databaseTarget(cluster, owner.database), driver };
 }
 
-function located(cluster: LoadedCluster, ref: MigrationRef): Located {
-  const l = locate(cluster, ref.service, ref.id);
+async function located(cluster: LoadedCluster, ref: MigrationRef): Promise<Located> {
+  const l = await locate(cluster, ref.service, ref.id);
   if (typeof l === 'string') throw failure(FailureType.GateRefused, l);
   return l;
 }
@@ -236,7 +237,7 @@ function beatWith(details: BatchProgress | undefined): void {
 }
 
 export async function prepare(cluster: LoadedCluster, ref: MigrationRef, scope?: Scope): Promise<PrepareResult> {
-  const l = locate(cluster, ref.service, ref.id);
+  const l = await locate(cluster, ref.service, ref.id);
   if (typeof l === 'string') return { outcome: 'refused', reason: l };
   const d = l.driver;
   let scopes: Scope[];
@@ -374,7 +375,7 @@ export async function batch(
   input: RunBatchInput,
   opts: BatchOptions = { resume: resumeDetails(), onProgress: (p) => beatWith(p) },
 ): Promise<RunBatchResult> {
-  const l = located(cluster, input);
+  const l = await located(cluster, input);
   const d = l.driver;
   let progress: BatchProgress | undefined = opts.resume;
   // A batch can outlast the heartbeat timeout on its own; the timer keeps the activity alive meanwhile.
@@ -428,7 +429,7 @@ export async function setStatus(
   status: DataMigrationStatus,
   error?: string,
 ): Promise<JobState> {
-  const l = located(cluster, ref);
+  const l = await located(cluster, ref);
   return withPooledClient(l.target, async (client) => {
     await ensureStateTables(client);
     await setJobStatus(client, ref.id, status, error, l.requirement.introduced_in);
@@ -437,11 +438,11 @@ export async function setStatus(
 }
 
 export async function status(cluster: LoadedCluster, ref: MigrationRef): Promise<JobState> {
-  return readStatus(located(cluster, ref).target, ref.id);
+  return readStatus((await located(cluster, ref)).target, ref.id);
 }
 
 export async function verifyMigration(cluster: LoadedCluster, ref: MigrationRef): Promise<VerifyCheck[]> {
-  const l = located(cluster, ref);
+  const l = await located(cluster, ref);
   const d = l.driver;
   if (d.kind === 'sql') return verify(l.target, d.definition);
   return withService(cluster, l, d, (t) => serviceVerify(t, ref.id));
@@ -453,7 +454,7 @@ export async function dryRun(
   batchSize: number,
   scope?: Scope,
 ): Promise<{ scope: Scope; batch: Counts; done: boolean }[]> {
-  const l = located(cluster, ref);
+  const l = await located(cluster, ref);
   const d = l.driver;
   const out: { scope: Scope; batch: Counts; done: boolean }[] = [];
   if (d.kind === 'sql') {

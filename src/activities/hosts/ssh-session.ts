@@ -1,14 +1,13 @@
-// One SSH session to a cluster host, built from cluster.yaml alone: the host's address and port from `hosts`, the
-// user, identity file and known_hosts file from `ssh`. Both files are read at connect time (not when the worker
+// One SSH session to a cluster host, as the reference reaches it: the hosts file's external_ip and user on port 22,
+// or the ssh_config alias named after the host (config/cluster.ts resolved which); the identity file and
+// known_hosts from flags, environment or orchestrator.yaml. Both files are read at connect time (not when the worker
 // starts), so an operator who fixes a key or pins a re-keyed host needs no worker restart.
 //
-// Paths follow the rest of the manifest (cluster-config.ts): relative to the manifest's folder, `~` allowed.
-// Settings problems are non-retryable InvalidInput failures that name the cluster.yaml key to fix; an unknown or
+// Paths were made absolute when the cluster was loaded. Settings problems are non-retryable InvalidInput failures
+// that name the setting to fix; an unknown or
 // changed host key is connectSsh's non-retryable HostKeyMismatch; transport failures stay retryable SshErrors.
 // No message built here contains file contents, only paths and errno codes, so the private key cannot leak.
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { FailureType } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
@@ -17,13 +16,17 @@ import { connectSsh, type ConnectOptions, type SshConnection } from '../ssh/clie
 /** How long close() may wait for the peer: a connection that already died never emits 'close' again. */
 const CLOSE_WAIT_MS = 5_000;
 
-function manifestPathOf(cluster: LoadedCluster, p: string): string {
-  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
-  return isAbsolute(p) ? p : resolve(dirname(cluster.manifestPath), p);
-}
+const SETTING: Record<'identity_file' | 'known_hosts', string> = {
+  identity_file: '--ssh-key / FRAMEWORKS_SSH_KEY / orchestrator.yaml ssh.identity_file',
+  known_hosts: 'FRAMEWORKS_KNOWN_HOSTS / orchestrator.yaml ssh.known_hosts',
+};
 
-function readSetting(cluster: LoadedCluster, key: 'identity_file' | 'known_hosts'): { path: string; text: string } {
-  const path = manifestPathOf(cluster, cluster.manifest.ssh[key]);
+function readSetting(
+  cluster: LoadedCluster,
+  key: 'identity_file' | 'known_hosts',
+  override?: string,
+): { path: string; text: string } {
+  const path = override ?? cluster.manifest.ssh[key];
   try {
     return { path, text: readFileSync(path, 'utf8') };
   } catch (err) {
@@ -31,7 +34,7 @@ function readSetting(cluster: LoadedCluster, key: 'identity_file' | 'known_hosts
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw failure(
       FailureType.InvalidInput,
-      `cannot read ${path} (ssh.${key} in ${cluster.manifestPath}): ${code}; the worker needs it to reach cluster hosts`,
+      `cannot read ${path} (${SETTING[key]}): ${code}; the worker needs it to reach the hosts of ${cluster.manifest.name}`,
     );
   }
 }
@@ -42,18 +45,18 @@ export function serviceHost(cluster: LoadedCluster, service: string): string | u
   return svc?.hosts[0];
 }
 
-/** Everything connectSsh needs for `hostName`, read from cluster.yaml and the files it names. */
+/** Everything connectSsh needs for `hostName`, from the loaded cluster and the key files it names. */
 export function hostConnectOptions(cluster: LoadedCluster, hostName: string): ConnectOptions {
   const host = Object.hasOwn(cluster.manifest.hosts, hostName) ? cluster.manifest.hosts[hostName] : undefined;
   if (!host) {
     throw failure(FailureType.InvalidInput, `host "${hostName}" is not declared in ${cluster.manifestPath} (hosts)`);
   }
-  const identity = readSetting(cluster, 'identity_file');
+  const identity = readSetting(cluster, 'identity_file', host.identityFile);
   const knownHosts = readSetting(cluster, 'known_hosts');
   return {
     host: host.address,
     port: host.port,
-    username: cluster.manifest.ssh.user,
+    username: host.user,
     privateKey: identity.text,
     knownHosts: knownHosts.text,
     knownHostsFile: knownHosts.path,

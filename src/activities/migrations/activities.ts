@@ -9,12 +9,20 @@ import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
 import { applyMigrationTo, type ApplyResult } from '../postgres/apply';
 import { databaseTarget } from '../postgres/connect';
+import { noMigrationsSource, requireMigrationsDir } from '../cluster-config';
 import { readDatabaseState, readDataMigrationStatus, type DatabaseState } from '../postgres/state';
-import { discoverMigrations, MigrationFileChangedError, readMigrationSql } from './discover';
+import { discoverMigrations, MigrationFileChangedError, readMigrationSql } from '../../config/migrations';
 
 const PREVIEW_LINES = 4;
 
-export function discoverFor(cluster: LoadedCluster): { items: MigrationItem[]; problems: string[] } {
+export function discoverFor(cluster: LoadedCluster): {
+  items: MigrationItem[];
+  problems: string[];
+  unconfigured?: string;
+} {
+  // No implicit default: a cluster whose migrations source is not configured is refused with the fix, never
+  // planned against some other tree's SQL (the orchestrator's own fixtures once were).
+  if (!cluster.migrationsDir) return { items: [], problems: [], unconfigured: noMigrationsSource(cluster) };
   // Any database folder is accepted here (selection later keeps the cluster's own databases): a cluster that
   // runs only some of the platform's databases must not be refused over the others' files.
   const tree = discoverMigrations(cluster.migrationsDir);
@@ -22,7 +30,7 @@ export function discoverFor(cluster: LoadedCluster): { items: MigrationItem[]; p
 }
 
 export async function databaseStatesFor(cluster: LoadedCluster, databases: string[]): Promise<DatabaseState[]> {
-  return Promise.all(databases.map((db) => readDatabaseState(databaseTarget(cluster, db))));
+  return Promise.all(databases.map(async (db) => readDatabaseState(await databaseTarget(cluster, db))));
 }
 
 export async function dataMigrationStatesFor(
@@ -39,7 +47,7 @@ export async function dataMigrationStatesFor(
         error: `owning database ${r.database} is not in cluster.yaml databases.names`,
       };
     } else {
-      out[r.key] = await readDataMigrationStatus(databaseTarget(cluster, r.database), r.id);
+      out[r.key] = await readDataMigrationStatus(await databaseTarget(cluster, r.database), r.id);
     }
   }
   return out;
@@ -55,7 +63,7 @@ export function previewsFor(
   for (const p of relPaths) {
     const item = items.find((i) => i.relPath === p);
     if (!item) continue;
-    const sql = readMigrationSql(cluster.migrationsDir, item);
+    const sql = readMigrationSql(requireMigrationsDir(cluster), item);
     out[p] = sql
       .split('\n')
       .map((l) => l.trimEnd())
@@ -69,12 +77,12 @@ export function previewsFor(
 export async function applyFor(cluster: LoadedCluster, item: MigrationItem, holder: string): Promise<ApplyResult> {
   let sql: string;
   try {
-    sql = readMigrationSql(cluster.migrationsDir, item);
+    sql = readMigrationSql(requireMigrationsDir(cluster), item);
   } catch (err) {
     if (err instanceof MigrationFileChangedError) throw failure(FailureType.ChecksumMismatch, err.message);
     throw err;
   }
-  return applyMigrationTo(databaseTarget(cluster, item.database), item, sql, holder, () => {
+  return applyMigrationTo(await databaseTarget(cluster, item.database), item, sql, holder, () => {
     try {
       heartbeat();
     } catch {

@@ -1,11 +1,12 @@
-// Connections to the cluster's databases. The worker reads the server URL from the environment variable the
-// cluster manifest names (databases.url_env), never from workflow input, so credentials stay out of history;
-// every error message leaving here has the URL's password removed.
+// Connections to the cluster's databases: through an SSH tunnel to a healthy database node (tunnel.ts), or directly
+// to the server URL in the worker environment variable orchestrator.yaml names (databases.url_env). Never from
+// workflow input, so credentials stay out of history; every error message leaving here has the password removed.
 import pg from 'pg';
 import { SQL_IDENTIFIER } from '../../contracts/migrations';
 import { FailureType } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
+import { tunnelFor } from './tunnel';
 
 export type Engine = 'postgres' | 'yugabyte';
 
@@ -18,16 +19,16 @@ export interface DatabaseTarget {
   secrets: string[];
 }
 
-export function databaseTarget(
+export async function databaseTarget(
   cluster: LoadedCluster,
   database: string,
   env: NodeJS.ProcessEnv = process.env,
-): DatabaseTarget {
+): Promise<DatabaseTarget> {
   const dbs = cluster.manifest.databases;
   if (!dbs) {
     throw failure(
       FailureType.InvalidInput,
-      `cluster ${cluster.manifest.name} declares no databases (cluster.yaml: databases)`,
+      `cluster ${cluster.manifest.name} declares no databases (${cluster.manifestPath}: infrastructure.postgres)`,
     );
   }
   if (!SQL_IDENTIFIER.test(database)) {
@@ -39,24 +40,34 @@ export function databaseTarget(
   if (!dbs.names.includes(database)) {
     throw failure(
       FailureType.InvalidInput,
-      `database "${database}" is not declared in ${cluster.manifestPath} (databases.names)`,
+      `database "${database}" is not declared in ${cluster.manifestPath} (infrastructure.postgres.databases)`,
     );
   }
-  const base = env[dbs.url_env];
-  if (!base) {
-    throw failure(
-      FailureType.InvalidInput,
-      `the worker has no ${dbs.url_env} in its environment (cluster.yaml databases.url_env): set it to the server URL, e.g. postgres://user:password@host:5432`,
-    );
+  let base: string;
+  let secrets: string[];
+  if (dbs.url_env) {
+    const value = env[dbs.url_env];
+    if (!value) {
+      throw failure(
+        FailureType.InvalidInput,
+        `the worker has no ${dbs.url_env} in its environment (orchestrator.yaml databases.url_env): set it to the server URL, e.g. postgres://user:password@host:5432`,
+      );
+    }
+    base = value;
+    secrets = [value];
+  } else {
+    const t = await tunnelFor(cluster, database);
+    base = t.base;
+    secrets = [...t.secrets];
   }
   let url: URL;
   try {
     url = new URL(base);
   } catch {
-    throw failure(FailureType.InvalidInput, `${dbs.url_env} is not a valid URL`);
+    throw failure(FailureType.InvalidInput, `${dbs.url_env ?? 'the database URL'} is not a valid URL`);
   }
   url.pathname = `/${database}`;
-  const secrets = [base, url.toString()];
+  secrets.push(base, url.toString());
   if (url.password) secrets.push(url.password, decodeURIComponent(url.password));
   return { database, engine: dbs.engine, url: url.toString(), secrets };
 }

@@ -51,14 +51,14 @@ async function withSession<T>(
   globals: { color?: boolean },
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
-  const ctx = loadClusterContext(opts.manifest);
+  const ctx = await loadClusterContext(opts.manifest);
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, ctx.manifest.name);
+    await requireWorker(client, ctx.cluster);
     return await fn({
       client,
       target,
-      cluster: ctx.manifest.name,
+      cluster: ctx.cluster,
       out: createOutput({ color: globals.color !== false }),
     });
   } finally {

@@ -4,8 +4,8 @@
 // service probes through SSH, databases, the migration ledger, data-migration blockers). Every failing check
 // prints what fixes it. Exit 0 when everything is healthy (notes allowed), 3 when anything needs attention.
 import type { Client } from '@temporalio/client';
-import { loadCatalogFor } from '../../activities/catalog';
-import { loadClusterConfig } from '../../activities/cluster-config';
+import { loadCatalog } from '../../config/catalog';
+import { noMigrationsSource } from '../../config/cluster';
 import {
   DoctorReportSchema,
   type ClusterDoctorResult,
@@ -23,6 +23,7 @@ import {
   workerChecksSkipped,
 } from '../../domain/doctor/local-checks';
 import { formatLintProblem } from '../../domain/migrations/lint';
+import { deployedServices } from '../../domain/frameworks/deployed';
 import { resolveSelector } from '../../domain/selector';
 import { ExitError, errorMessage } from '../../errors';
 import { connectClient, temporalTarget, webUiLink } from '../../temporal/connection';
@@ -59,19 +60,23 @@ async function registeredSearchAttributes(client: Client, namespace: string): Pr
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
-  const ctx = loadClusterContext(opts.manifest);
-  const selector = opts.version?.trim() || ctx.manifest.channel;
+  const ctx = await loadClusterContext(opts.manifest);
+  const selector = opts.version?.trim() || ctx.channel;
   resolveSelector(selector); // a bad --version fails here, before anything runs
-  const cluster = ctx.manifest.name;
+  const cluster = ctx.cluster;
   const taskQueue = taskQueueFor(cluster);
-  const loaded = loadClusterConfig(ctx.manifestPath);
-  const catalog = loadCatalogFor(loaded);
+  const settings = ctx.settings;
+  const catalog = loadCatalog(settings.catalogDir, deployedServices(settings.fw), ctx.manifestPath);
   const checks: DoctorCheck[] = [catalogCheck(catalog)];
-  try {
-    const lint = validateMigrationTreeReport(loaded.migrationsDir, catalog);
-    checks.push(migrationFilesCheck(lint.problems.map(formatLintProblem), loaded.migrationsDir));
-  } catch (err) {
-    checks.push(migrationFilesCheck([errorMessage(err)], loaded.migrationsDir));
+  if (!settings.migrationsDir) {
+    checks.push(migrationFilesCheck([noMigrationsSource(settings)], '(not configured)'));
+  } else {
+    try {
+      const lint = validateMigrationTreeReport(settings.migrationsDir, catalog);
+      checks.push(migrationFilesCheck(lint.problems.map(formatLintProblem), settings.migrationsDir));
+    } catch (err) {
+      checks.push(migrationFilesCheck([errorMessage(err)], settings.migrationsDir));
+    }
   }
 
   let client: Client | undefined;
@@ -151,14 +156,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
         const webUi = webUiLink(target, workflowId);
         run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
         workerTarget = result.target;
-        if (result.workerChannel !== ctx.manifest.channel) {
+        if (result.workerChannel !== ctx.channel) {
           checks.push(
             check(
               'worker-channel',
               'orchestrator',
               'worker channel',
               'degraded',
-              `the worker serves channel ${result.workerChannel}, ${ctx.manifestPath} says ${ctx.manifest.channel}`,
+              `the worker serves channel ${result.workerChannel}, ${ctx.manifestPath} says ${ctx.channel}`,
               {
                 fix: [
                   `restart the worker: frameworks worker --manifest ${ctx.manifestPath}   # it reads cluster.yaml when it starts`,

@@ -1,12 +1,13 @@
 // `frameworks cluster migrate validate`: the library function (discover + lint a tree against a catalog) and the
 // thin adapter that resolves the cluster's migrations_dir and catalog, prints `file:line: rule: message`
 // lines (or JSON) and exits 1 when anything is wrong. Local only: no Temporal, no database.
-import { discoverMigrations } from '../../activities/migrations/discover';
-import { loadCatalogFor } from '../../activities/catalog';
-import { loadClusterConfig } from '../../activities/cluster-config';
+import { discoverMigrations } from '../../config/migrations';
+import { loadCatalog } from '../../config/catalog';
+import { noMigrationsSource } from '../../config/cluster';
 import type { ReleaseCatalog } from '../../contracts/catalog';
 import type { CatalogLoadResult } from '../../contracts/catalog-load';
 import { formatLintProblem, lintMigrations, type LintProblem } from '../../domain/migrations/lint';
+import { deployedServices } from '../../domain/frameworks/deployed';
 import { ExitError } from '../../errors';
 import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
@@ -53,10 +54,15 @@ export interface MigrateValidateOptions {
   json?: boolean;
 }
 
-export function migrateValidateCommand(opts: MigrateValidateOptions, out: Output = createOutput()): ValidationReport {
-  const ctx = loadClusterContext(opts.manifest);
-  const cluster = loadClusterConfig(ctx.manifestPath);
-  const report = validateMigrationTreeReport(cluster.migrationsDir, loadCatalogFor(cluster));
+export async function migrateValidateCommand(
+  opts: MigrateValidateOptions,
+  out: Output = createOutput(),
+): Promise<ValidationReport> {
+  const ctx = await loadClusterContext(opts.manifest);
+  const settings = ctx.settings;
+  if (!settings.migrationsDir) throw new ExitError(noMigrationsSource(settings), 1);
+  const catalog = loadCatalog(settings.catalogDir, deployedServices(settings.fw), ctx.manifestPath);
+  const report = validateMigrationTreeReport(settings.migrationsDir, catalog);
   const n = report.problems.length;
   if (opts.json) {
     out.json({ root: report.root, files: report.files, valid: n === 0, problems: report.problems });

@@ -69,8 +69,8 @@ const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelle
 
 export async function migrateCommand(opts: MigrateOptions, globals: { color?: boolean }): Promise<void> {
   const out = createOutput({ color: globals.color !== false });
-  const ctx = loadClusterContext(opts.manifest);
-  const cluster = ctx.manifest.name;
+  const ctx = await loadClusterContext(opts.manifest);
+  const cluster = ctx.cluster;
   const toVersion = opts.toVersion ? validateVersion(opts.toVersion, '--to-version') : '';
   if (opts.phase === 'contract' && !opts.yes && !opts.dryRun) {
     throw new ExitError(

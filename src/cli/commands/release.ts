@@ -98,13 +98,13 @@ async function dataLine(client: Client, p: ReleaseProgress): Promise<string[]> {
 
 export async function releaseCommand(opts: ReleaseOptions, globals: { color?: boolean }): Promise<void> {
   const out: Output = createOutput({ color: globals.color !== false });
-  const ctx = loadClusterContext(opts.manifest);
-  const cluster = ctx.manifest.name;
+  const ctx = await loadClusterContext(opts.manifest);
+  const cluster = ctx.cluster;
   const selector = opts.version ?? '';
   if (selector.trim() !== '') {
     const implied = resolveSelector(selector).channel;
-    if (implied !== ctx.manifest.channel) {
-      process.stderr.write(`Warning: cluster channel is "${ctx.manifest.channel}" but releasing from "${implied}"\n`);
+    if (implied !== ctx.channel) {
+      process.stderr.write(`Warning: cluster channel is "${ctx.channel}" but releasing from "${implied}"\n`);
     }
   }
   let batchSize = 1000;

@@ -86,15 +86,15 @@ export async function runsCommand(
   const { client, target } = await connectClient();
   try {
     if (verb === 'list') {
-      const ctx = loadClusterContext(opts.manifest);
+      const ctx = await loadClusterContext(opts.manifest);
       const limit = Number(opts.limit ?? 20);
-      const runs = await listRuns(client, target, ctx.manifest.name, Number.isInteger(limit) && limit > 0 ? limit : 20);
+      const runs = await listRuns(client, target, ctx.cluster, Number.isInteger(limit) && limit > 0 ? limit : 20);
       if (opts.json) {
         out.json(runs);
         return;
       }
       if (runs.length === 0) {
-        out.line(`No runs of cluster ${ctx.manifest.name} yet.`);
+        out.line(`No runs of cluster ${ctx.cluster} yet.`);
         return;
       }
       const t = new Table({
@@ -105,13 +105,13 @@ export async function runsCommand(
         t.push([r.workflowId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
       out.line(t.toString());
       const ui = runs[0]?.webUi?.replace(/\/workflows\/.*$/, '/workflows');
-      if (ui) out.line(out.dim(`Web UI: ${ui}?query=${encodeURIComponent(`FwCluster="${ctx.manifest.name}"`)}`));
+      if (ui) out.line(out.dim(`Web UI: ${ui}?query=${encodeURIComponent(`FwCluster="${ctx.cluster}"`)}`));
       return;
     }
     if (!id) throw new ExitError(`runs ${verb} needs a workflow id (see \`frameworks cluster runs list\`)`, 2);
     if (typeof opts.manifest === 'string') {
       // An explicit manifest guards against watching or cancelling another cluster's run by mistake.
-      const name = loadClusterContext(opts.manifest).manifest.name;
+      const name = (await loadClusterContext(opts.manifest)).cluster;
       if (!id.startsWith(`fw/${name}/`)) {
         throw new ExitError(`${id} is not a run of cluster ${name} (its runs are fw/${name}/…)`, 1);
       }

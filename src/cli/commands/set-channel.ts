@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { chmodSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, parseDocument } from 'yaml';
-import { parseClusterManifest } from '../../contracts/cluster';
+import { parseFrameworksManifest } from '../../contracts/frameworks/manifest';
 import { CHANNELS, type Channel } from '../../domain/selector';
 import { ExitError, InputError } from '../../errors';
 import { loadClusterContext } from '../context';
@@ -20,7 +20,7 @@ export function parseChannelArgument(raw: string): Channel {
 
 /**
  * The text with the top-level `channel` set to `channel`. An existing value is replaced in place (keeping its
- * quote style); an absent key is added on the line after `name:` (else at the end). Throws InputError when the
+ * quote style); an absent key is added on the line after `type:` (else at the end). Throws InputError when the
  * file's shape leaves no safe place to patch.
  */
 export function patchChannel(text: string, channel: Channel, source = 'cluster.yaml'): string {
@@ -42,7 +42,7 @@ export function patchChannel(text: string, channel: Channel, source = 'cluster.y
     out = `${text.slice(0, start)}${quote}${channel}${quote}${text.slice(end)}`;
   } else {
     const eol = text.includes('\r\n') ? '\r\n' : '\n';
-    const name = root.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === 'name');
+    const name = root.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === 'type');
     const nameEnd = name && isScalar(name.value) && name.value.range ? name.value.range[1] : undefined;
     if (nameEnd !== undefined) {
       // After the whole `name:` line (its value may carry a trailing comment).
@@ -59,21 +59,22 @@ export function patchChannel(text: string, channel: Channel, source = 'cluster.y
 
 export interface SetChannelResult {
   path: string;
-  previous: Channel;
+  /** What the manifest said: stable, rc or a pinned tag. */
+  previous: string;
   channel: Channel;
   changed: boolean;
 }
 
-export function setChannel(manifestFlag: string | undefined, rawChannel: string): SetChannelResult {
+export async function setChannel(manifestFlag: string | undefined, rawChannel: string): Promise<SetChannelResult> {
   const channel = parseChannelArgument(rawChannel);
-  const ctx = loadClusterContext(manifestFlag); // the file must be valid before we touch it
-  const previous = ctx.manifest.channel;
+  const ctx = await loadClusterContext(manifestFlag); // the file must be valid before we touch it
+  const previous = ctx.channel;
   if (previous === channel) return { path: ctx.manifestPath, previous, channel, changed: false };
   const path = realpathSync(ctx.manifestPath); // write through a symlink, never replace it
   const text = readFileSync(path, 'utf8');
   const patched = patchChannel(text, channel, ctx.manifestPath);
-  const reparsed = parseClusterManifest(patched, ctx.manifestPath);
-  if (!isDeepStrictEqual(reparsed, { ...ctx.manifest, channel })) {
+  const reparsed = parseFrameworksManifest(patched, ctx.manifestPath);
+  if (!isDeepStrictEqual(reparsed, { ...ctx.settings.fw, channel })) {
     throw new InputError(ctx.manifestPath, 'patching channel: would change more than the channel; set it by hand');
   }
   // Same folder, then rename: a crash leaves either the old file or the new one, never half of one.
@@ -84,9 +85,13 @@ export function setChannel(manifestFlag: string | undefined, rawChannel: string)
   return { path: ctx.manifestPath, previous, channel, changed: true };
 }
 
-export function setChannelCommand(rawChannel: string, opts: { manifest?: string }, globals: { color?: boolean }): void {
+export async function setChannelCommand(
+  rawChannel: string,
+  opts: { manifest?: string },
+  globals: { color?: boolean },
+): Promise<void> {
   const out = createOutput({ color: globals.color !== false });
-  const r = setChannel(opts.manifest, rawChannel);
+  const r = await setChannel(opts.manifest, rawChannel);
   if (!r.changed) {
     out.ok(`Already on channel: ${r.channel}`);
     return;
@@ -98,7 +103,7 @@ export function setChannelCommand(rawChannel: string, opts: { manifest?: string 
   out.nextSteps([
     {
       cmd: `frameworks worker --manifest ${r.path}`,
-      why: 'restart the worker: it reads cluster.yaml when it starts, and runs without --version follow its channel',
+      why: 'restart the worker: it reads the manifest when it starts, and runs without --version follow its channel',
     },
     { cmd: 'frameworks cluster upgrade plan', why: `what moving to the head of ${r.channel} would do` },
     {

@@ -46,14 +46,14 @@ async function runsOf(client: Client, target: TemporalTarget, cluster: string, l
 }
 
 export async function runStatus(opts: StatusOptions): Promise<StatusReport> {
-  const ctx = loadClusterContext(opts.manifest);
+  const ctx = await loadClusterContext(opts.manifest);
   // The channel comes from the cluster.yaml the operator points at (the worker's copy may predate set-channel).
-  const selector = opts.version?.trim() || ctx.manifest.channel;
+  const selector = opts.version?.trim() || ctx.channel;
   resolveSelector(selector); // a bad --version fails here, before any run starts
   const limit = Number(opts.limit ?? 10);
   if (!Number.isInteger(limit) || limit < 1)
     throw new ExitError(`--limit: expected a positive integer, got "${opts.limit}"`, 2);
-  const cluster = ctx.manifest.name;
+  const cluster = ctx.cluster;
   const { client, target } = await connectClient();
   try {
     const taskQueue = taskQueueFor(cluster);
@@ -80,9 +80,9 @@ export async function runStatus(opts: StatusOptions): Promise<StatusReport> {
       const webUi = webUiLink(target, workflowId);
       run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
       attention.push(...status.attention);
-      if (status.workerChannel !== ctx.manifest.channel) {
+      if (status.workerChannel !== ctx.channel) {
         attention.push(
-          `the worker serves ${cluster} with channel ${status.workerChannel} but ${ctx.manifestPath} says ${ctx.manifest.channel}: ` +
+          `the worker serves ${cluster} with channel ${status.workerChannel} but ${ctx.manifestPath} says ${ctx.channel}: ` +
             `restart it (frameworks worker --manifest ${ctx.manifestPath}) so runs without --version follow the file`,
         );
       }

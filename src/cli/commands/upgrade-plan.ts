@@ -18,10 +18,10 @@ export interface UpgradePlanOptions {
 }
 
 export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradePlanReport> {
-  const ctx = loadClusterContext(opts.manifest);
+  const ctx = await loadClusterContext(opts.manifest);
   const selector = opts.version ?? '';
   if (selector.trim() !== '') resolveSelector(selector); // bad selectors fail here, before any run starts
-  const cluster = ctx.manifest.name;
+  const cluster = ctx.cluster;
   const { client, target } = await connectClient();
   try {
     await requireWorker(client, cluster);

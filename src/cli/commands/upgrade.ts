@@ -2,7 +2,8 @@
 // plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
 import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
 import { resolveSelector } from '../../domain/selector';
-import { ExitError, InputError } from '../../errors';
+import { deployedServices } from '../../domain/frameworks/deployed';
+import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { ORCHESTRATOR_VERSION } from '../../version';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
@@ -89,21 +90,20 @@ export async function upgradeCommand(
   const out: Output = createOutput({ color: globals.color !== false });
   if (opts.all && service) throw new ExitError('--all and a service name are mutually exclusive', 2);
   if (!opts.all && !service) throw new ExitError('requires exactly 1 service name (or use --all)', 2);
-  const ctx = loadClusterContext(opts.manifest);
-  const cluster = ctx.manifest.name;
-  if (service && !ctx.manifest.services[service]) {
-    throw new InputError(
-      ctx.manifestPath,
-      `services.${service}: unknown service (known: ${Object.keys(ctx.manifest.services).join(', ')})`,
+  const ctx = await loadClusterContext(opts.manifest);
+  const cluster = ctx.cluster;
+  const known = deployedServices(ctx.settings.fw);
+  if (service && !known.includes(service)) {
+    throw new ExitError(
+      `unknown service "${service}": ${ctx.manifestPath} deploys ${known.join(', ') || 'no services'} (services are named by their deploy name)`,
+      2,
     );
   }
   const selector = opts.version ?? '';
   if (selector.trim() !== '') {
     const implied = resolveSelector(selector).channel;
-    if (implied !== ctx.manifest.channel) {
-      process.stderr.write(
-        `Warning: cluster channel is "${ctx.manifest.channel}" but upgrading from "${implied}" channel\n`,
-      );
+    if (implied !== ctx.channel) {
+      process.stderr.write(`Warning: cluster channel is "${ctx.channel}" but upgrading from "${implied}" channel\n`);
     }
   }
   if (!opts.yes && !opts.dryRun && !opts.detach && !canPrompt()) {

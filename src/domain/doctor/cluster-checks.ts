@@ -59,7 +59,7 @@ export function databaseChecks(ledgers: readonly LedgerRead[], urlEnv: string | 
 export function hostChecks(access: HostAccess): DoctorCheck[] {
   return access.hosts.map((h) =>
     h.reachable
-      ? check(`ssh:${h.host}`, 'infrastructure', `ssh ${h.host}`, 'healthy', `${h.address}:${h.port} reachable`)
+      ? check(`ssh:${h.host}`, 'infrastructure', `ssh ${h.host}`, 'healthy', `reachable over SSH (port ${h.port})`)
       : check(`ssh:${h.host}`, 'infrastructure', `ssh ${h.host}`, 'unhealthy', h.error ?? 'unreachable', {
           fix: [`${h.ssh} true   # must succeed from the worker's machine with the pinned host key`],
         }),

@@ -35,6 +35,8 @@ export interface MigratePlanInput {
   items: MigrationItem[];
   /** Layout/discovery problems, already formatted `file:line: message`. */
   fileProblems: string[];
+  /** Set when the cluster has no migrations source configured: the fix to print. */
+  unconfigured?: string;
   facts: DatabaseFacts[];
   liveStates: Record<string, LiveState>;
   approved: boolean;
@@ -85,6 +87,16 @@ export function planSchemaMigration(input: MigratePlanInput): MigratePlan {
     detail: `loaded from ${catalog.source}`,
   });
 
+  if (input.unconfigured) {
+    checks.push({
+      id: 'migrations-source',
+      label: 'migrations source configured',
+      status: 'refuse',
+      detail: input.unconfigured,
+      fix: 'set migrations_dir in orchestrator.yaml beside the cluster manifest, then restart the worker',
+    });
+    return refusedPlan();
+  }
   if (input.fileProblems.length > 0) {
     checks.push({
       id: 'migration-files',

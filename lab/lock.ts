@@ -1,9 +1,9 @@
-// The lab uses fixed addresses and namespace names, so test files that bring it up must not overlap even when
-// vitest runs files in parallel (machines with more cores). A directory lock held for the whole file.
+// The lab uses fixed addresses and namespace names, so whoever brings it up (a test file, the demo, a benchmark)
+// must not overlap with another even when vitest runs files in parallel. A directory lock held for the whole use.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const LOCK = join(resolve(__dirname, '..', '..'), '.data', 'lab-test.lock');
+const LOCK = join(resolve(__dirname, '..'), '.data', 'lab-test.lock');
 
 export async function acquireLabForTest(timeoutMs = 20 * 60_000): Promise<void> {
   mkdirSync(resolve(LOCK, '..'), { recursive: true });

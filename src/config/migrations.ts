@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import type { MigrationItem } from '../../contracts/migrations';
-import { FailureType, errorMessage } from '../../errors';
-import { parseMigrationPath, sortMigrations } from '../../domain/migrations/layout';
-import { LINT_RULES, type LintFile, type LintProblem } from '../../domain/migrations/lint';
+import type { MigrationItem } from '../contracts/migrations';
+import { FailureType, errorMessage } from '../errors';
+import { parseMigrationPath, sortMigrations } from '../domain/migrations/layout';
+import { LINT_RULES, type LintFile, type LintProblem } from '../domain/migrations/lint';
 
 export interface DiscoveredTree {
   /** Valid migrations, in application order. */
