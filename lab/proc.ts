@@ -12,13 +12,21 @@ export interface RunResult {
   stderr: string;
 }
 
-export function tryRun(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}) {
+export function tryRun(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
   if (r.error) return { code: null, stdout: '', stderr: r.error.message } satisfies RunResult;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr } satisfies RunResult;
 }
 
-export function run(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+): string {
   const r = tryRun(cmd, args, opts);
   if (r.code !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);

@@ -3,7 +3,10 @@
 import type { LabPaths } from './config';
 import { run, tryRun, type RunResult } from './proc';
 
-export function sshArgs(paths: LabPaths, address: string, knownHosts = paths.knownHosts): string[] {
+/** What OpenSSH needs of the lab's folder (a test can hand in its own key and known_hosts). */
+export type SshKeys = Pick<LabPaths, 'clientKey' | 'knownHosts'>;
+
+export function sshArgs(paths: SshKeys, address: string, knownHosts = paths.knownHosts): string[] {
   return [
     '-F',
     '/dev/null',
@@ -28,11 +31,11 @@ export function sshArgs(paths: LabPaths, address: string, knownHosts = paths.kno
 }
 
 /** Runs a shell command line on the host; never throws for a non-zero exit. */
-export function sshTry(paths: LabPaths, address: string, command: string, knownHosts?: string): RunResult {
+export function sshTry(paths: SshKeys, address: string, command: string, knownHosts?: string): RunResult {
   return tryRun('ssh', [...sshArgs(paths, address, knownHosts), '--', command], { timeoutMs: 60_000 });
 }
 
 /** Runs a shell command line on the host and returns stdout; throws with stderr on a non-zero exit. */
-export function ssh(paths: LabPaths, address: string, command: string): string {
+export function ssh(paths: SshKeys, address: string, command: string): string {
   return run('ssh', [...sshArgs(paths, address), '--', command], { timeoutMs: 60_000 });
 }

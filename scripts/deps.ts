@@ -55,6 +55,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     present: (p) => p.installed('busybox-static'),
   },
   { packages: ['chromium'], why: 'the Web UI browser test', present: (p) => p.exists('/usr/bin/chromium') },
+  {
+    // Native hosts that boot real systemd (lab/nspawn.ts): a cached debootstrap rootfs under systemd-nspawn.
+    packages: ['debootstrap', 'systemd-container'],
+    why: 'native lab hosts with real systemd',
+    present: (p) => p.onPath('debootstrap') && p.onPath('systemd-nspawn'),
+  },
 ];
 
 /** The packages to install, in list order, each once. */

@@ -20,6 +20,8 @@ export const FailureType = {
   DigestMismatch: 'DigestMismatch',
   HostKeyMismatch: 'HostKeyMismatch',
   NotAdopted: 'NotAdopted',
+  /** The host has a unit for the service, but not in a layout this tool can take over. */
+  NotAdoptable: 'NotAdoptable',
   /** The cluster manifest named by the run is not served by this worker. */
   UnknownCluster: 'UnknownCluster',
   /** A migration's SQL failed on the database (not transient): needs a fix, not a retry. */
@@ -52,6 +54,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.DigestMismatch,
   FailureType.HostKeyMismatch,
   FailureType.NotAdopted,
+  FailureType.NotAdoptable,
   FailureType.UnknownCluster,
   FailureType.MigrationFailed,
   FailureType.UpgradeFailed,

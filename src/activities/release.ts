@@ -18,10 +18,11 @@ export function sliceRelease(
       version: info.version,
       ...(info.image ? { image: info.image } : {}),
       ...(info.digest ? { digest: info.digest } : {}),
+      // Absent fields stay absent: the plan's artifact gate refuses this service if it cannot be pinned.
       artifacts: info.binaries.map((b) => ({
-        arch: b.arch,
-        url: b.url,
-        checksum: b.checksum,
+        arch: b.arch ?? '',
+        ...(b.url ? { url: b.url } : {}),
+        ...(b.checksum ? { checksum: b.checksum } : {}),
         ...(b.size_bytes !== undefined ? { sizeBytes: b.size_bytes } : {}),
       })),
       ...(info.carriedFrom ? { carriedFrom: info.carriedFrom } : {}),

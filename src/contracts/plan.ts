@@ -31,12 +31,17 @@ export const ClusterTopologySchema = z
   .strict();
 export type ClusterTopology = z.infer<typeof ClusterTopologySchema>;
 
+/**
+ * One native tarball as the release lists it. url and checksum are optional because the real format allows their
+ * absence; a consumer must treat a missing checksum as "not pinned" (see domain/artifacts.ts), never as a match.
+ */
 export const ArtifactSchema = z.object({
   arch: z.string(),
-  url: z.string(),
-  checksum: z.string(),
+  url: z.string().optional(),
+  checksum: z.string().optional(),
   sizeBytes: z.number().optional(),
 });
+export type Artifact = z.infer<typeof ArtifactSchema>;
 
 /** One service's target in the release, as much as planning needs (a slice, never the whole manifest). */
 export const ReleaseServiceSliceSchema = z.object({

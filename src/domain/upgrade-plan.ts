@@ -4,6 +4,7 @@
 // detection) are listed as not checked here; `upgrade` runs them before any change.
 import type { CatalogLoadResult } from '../contracts/catalog-load';
 import type { ClusterTopology, GateCheck, ReleaseSlice, ServiceTarget, UpgradePlan } from '../contracts/plan';
+import { artifactPinProblems, imagePinProblems } from './artifacts';
 import { checkCliVersionFloor, checkTransitions, lookupRelease, rollbackDisabledReasons } from './catalog';
 import type { MigrationItem, Phase } from '../contracts/migrations';
 import { fingerprint } from './hash';
@@ -57,20 +58,17 @@ export function serviceTargets(topology: ClusterTopology, order: string[], relea
       ...(slice.carriedFrom ? { carriedFrom: slice.carriedFrom } : {}),
     };
     if (svc.mode === 'docker') {
-      if (!slice.image) target.problems.push('no docker image in the release manifest');
-      else if (!slice.digest) target.problems.push(`image ${slice.image} has no digest (images are pinned by digest)`);
-      else target.imageRef = `${slice.image.replace(/@.*$/, '')}@${slice.digest}`;
+      const problems = imagePinProblems(slice.image, slice.digest);
+      if (problems.length > 0) target.problems.push(...problems);
+      else target.imageRef = `${slice.image!.replace(/@.*$/, '')}@${slice.digest!}`;
       return target;
     }
     if (slice.artifacts.length === 0) {
       target.problems.push('no binary artifacts for native mode');
       return target;
     }
-    for (const a of slice.artifacts) {
-      if (!a.url) target.problems.push(`${a.arch} (url) missing`);
-      if (!a.checksum) target.problems.push(`${a.arch} (checksum) missing`);
-    }
-    // Hosts with a declared arch need exactly that artifact; undeclared arches are detected by `upgrade`.
+    // Hosts with a declared arch need exactly that artifact; undeclared arches are detected by `upgrade`, so then
+    // every artifact of the service must be installable.
     const declared = [...new Set(svc.hosts.map((h) => topology.hosts[h]?.arch).filter((a): a is string => !!a))].sort();
     const undeclared = svc.hosts.some((h) => !topology.hosts[h]?.arch);
     for (const arch of declared) {
@@ -79,9 +77,38 @@ export function serviceTargets(topology: ClusterTopology, order: string[], relea
         target.problems.push(`no artifact for ${arch} (host ${hosts.join(', ')})`);
       }
     }
-    target.artifacts = undeclared ? slice.artifacts : slice.artifacts.filter((a) => declared.includes(a.arch));
+    const needed = undeclared ? slice.artifacts : slice.artifacts.filter((a) => declared.includes(a.arch));
+    const arches = needed.map((a) => a.arch).filter((a) => a !== '');
+    for (const arch of [...new Set(arches.filter((a, i) => arches.indexOf(a) !== i))]) {
+      target.problems.push(`more than one native artifact for ${arch}: which one to install is ambiguous`);
+    }
+    for (const a of needed) target.problems.push(...artifactPinProblems(a));
+    target.artifacts = needed;
     return target;
   });
+}
+
+/**
+ * The artifact gate over the given targets (reference §6.2.3): one refusal listing every service that cannot be
+ * deployed pinned by content, each problem naming its service. A service's problems never refuse another one:
+ * `upgrade <svc>` passes only that service's target here.
+ */
+export function artifactsCheck(targets: readonly ServiceTarget[]): GateCheck {
+  const problems = targets.flatMap((t) => t.problems.map((p) => `${t.service}: ${p}`));
+  return problems.length === 0
+    ? {
+        id: 'artifacts',
+        label: 'release artifacts resolve',
+        status: 'pass',
+        detail: `${targets.length} service(s) pinned by content identity`,
+      }
+    : {
+        id: 'artifacts',
+        label: 'release artifacts resolve',
+        status: 'refuse',
+        detail: `release artifacts do not resolve for planned service(s), refusing before mutating the cluster: ${problems.join('; ')}`,
+        fix: 'publish a release manifest with an image digest, or a native artifact with url and sha256 checksum, for every planned service and host arch',
+      };
 }
 
 function catalogChecks(input: BuildUpgradePlanInput): GateCheck[] {
@@ -212,23 +239,7 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
   }
 
   const targets = serviceTargets(topology, rollout.order, release);
-  const problems = targets.flatMap((t) => t.problems.map((p) => `${t.service}: ${p}`));
-  checks.push(
-    problems.length === 0
-      ? {
-          id: 'artifacts',
-          label: 'release artifacts resolve',
-          status: 'pass',
-          detail: `${targets.length} service(s) pinned by content identity`,
-        }
-      : {
-          id: 'artifacts',
-          label: 'release artifacts resolve',
-          status: 'refuse',
-          detail: `release artifacts do not resolve for planned service(s), refusing before mutating the cluster: ${problems.join('; ')}`,
-          fix: 'publish a release manifest with an image digest or native artifact for every planned service and host arch',
-        },
-  );
+  checks.push(artifactsCheck(targets));
   if (input.migrationsUnconfigured && topology.databases.length > 0) {
     checks.push({
       id: 'migrations-source',

@@ -28,6 +28,7 @@ import { judgeReplicas, pinQueries, targetIdentityFor } from '../domain/gates/re
 import { ownedDatabases, upgradeGates, type UpgradeGateFacts } from '../domain/gates/upgrade-gates';
 import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
+import { artifactsCheck } from '../domain/upgrade-plan';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import {
@@ -56,6 +57,12 @@ const act = proxyActivities<Activities>({
  * need any change still get their child, which detects each host again just before changing it.
  */
 export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
+
+/**
+ * Patch: `upgrade <service>` is judged by the artifact gate on that service's own targets, so another service the
+ * release cannot pin (a native artifact without checksum) no longer refuses it. `--all` is judged as before.
+ */
+export const SELECTED_ARTIFACTS_PATCH = 'cluster-upgrade-selected-artifacts-v1';
 
 /**
  * Patch (issue 11): the gates judge each replica's release line from its content identity (one more read-only
@@ -134,7 +141,13 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   }
   progress.order = services;
   upsertSearchAttributes([{ key: FwServices, value: services }]);
-  progress.checks.push(...plan.checks.filter((c) => c.status !== 'not-checked'));
+  const planChecks = plan.checks.filter((c) => c.status !== 'not-checked');
+  if (patched(SELECTED_ARTIFACTS_PATCH)) {
+    const selected = plan.targets.filter((t) => services.includes(t.service));
+    progress.checks.push(...planChecks.map((c) => (c.id === 'artifacts' ? artifactsCheck(selected) : c)));
+  } else {
+    progress.checks.push(...planChecks);
+  }
   if (!catalog.ok) {
     setState('refused');
     return progress;
@@ -234,11 +247,16 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   progress.warnings.push(...gates.warnings);
 
   // 4. What would happen, per host (dry-run output and the approval prompt).
-  const identityOf = (svc: string, d: HostDetection): string =>
+  // null = the release pins nothing for this host: it never reads as "already at target".
+  const identityOf = (svc: string, d: HostDetection): string | null =>
     targetIdentityFor(
       targets.find((x) => x.service === svc)!,
       d,
     );
+  const atIdentity = (svc: string, d: HostDetection): boolean => {
+    const id = identityOf(svc, d);
+    return id !== null && d.identity === id;
+  };
   const backwards = new Set(
     proven
       ? judgeReplicas({ target, targets, detections, pins: proven.pins }).downgrades.map(
@@ -249,7 +267,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   for (const svc of services) {
     const t = targets.find((x) => x.service === svc)!;
     for (const d of detections[svc] ?? []) {
-      const same = d.identity === identityOf(svc, d) && d.configHash === configs[svc];
+      const same = atIdentity(svc, d) && d.configHash === configs[svc];
       const to = t.version ?? target;
       const carried = t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : '';
       let line: string;
@@ -257,7 +275,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       else if (same) line = `${svc} on ${d.host}: at ${to} but stopped: would start it and check its health`;
       else {
         const verb = backwards.has(`${svc}@${d.host}`) ? 'would DOWNGRADE' : 'would upgrade';
-        line = `${verb} ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${to}${d.identity === identityOf(svc, d) ? ' (config changed)' : ''}${carried}`;
+        line = `${verb} ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${to}${atIdentity(svc, d) ? ' (config changed)' : ''}${carried}`;
       }
       progress.preview.push({ service: svc, host: d.host, line });
     }
@@ -296,11 +314,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       const t = targets.find((x) => x.service === svc)!;
       const ds = fresh[svc] ?? [];
       const same = (d: HostDetection): boolean =>
-        d.present &&
-        !d.error &&
-        d.identity === identityOf(svc, d) &&
-        d.configHash === configs[svc] &&
-        (!v2 || d.running);
+        d.present && !d.error && atIdentity(svc, d) && d.configHash === configs[svc] && (!v2 || d.running);
       if (ds.length === t.hosts.length && ds.length > 0 && ds.every(same)) {
         atTarget.set(svc, {
           service: svc,

@@ -5,6 +5,7 @@ import type { Duration } from '@temporalio/common';
 import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
+import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { durationMs } from '../domain/duration';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
@@ -76,8 +77,29 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
   for (const [i, hostName] of input.hosts.entries()) {
     const detected = await host.detectServiceOnHost({ ...ref, host: hostName });
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;
-    const identity = input.mode === 'docker' ? (input.imageRef ?? '').replace(/^.*@/, '') : (artifact?.checksum ?? '');
+    const identity =
+      input.mode === 'docker' ? (input.imageRef ?? '').replace(/^.*@/, '') || null : artifactIdentity(artifact);
     const from = detected.version;
+    // The plan's artifact gate refuses an unpinned service before this child starts; should one get here anyway, an
+    // absent pin must neither count as "already at target" nor be installed unverified.
+    if (identity === null) {
+      const why =
+        input.mode === 'docker'
+          ? 'no image digest to pin'
+          : artifact
+            ? artifactPinProblems(artifact).join('; ')
+            : `no artifact for ${detected.arch ?? 'an undetected architecture'}`;
+      outcomes.push({ host: hostName, action: 'failed', from, to: targetLabel, detail: `${why}; nothing changed` });
+      const rest = input.hosts
+        .slice(i + 1)
+        .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel }));
+      return {
+        service: input.service,
+        outcome: 'failed',
+        hosts: [...outcomes, ...rest],
+        error: `${input.service} on ${hostName} cannot be pinned by content: ${why}`,
+      };
+    }
     const atTarget = detected.identity === identity && detected.configHash === input.configHash;
     if (atTarget && v2 && !detected.running) {
       // Nothing to download or switch: activate at the target identity starts the stopped service in place.

@@ -189,7 +189,7 @@ describe('lab release repository', () => {
     // Every native artifact downloads from the artifact server with the declared size and checksum.
     for (const m of Object.values(manifests)) {
       for (const a of m.native_binaries.flatMap((n) => n.artifacts)) {
-        const bytes = Buffer.from(await (await fetch(a.url)).arrayBuffer());
+        const bytes = Buffer.from(await (await fetch(a.url!)).arrayBuffer());
         expect(bytes.length).toBe(a.size_bytes);
         expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(a.checksum);
       }

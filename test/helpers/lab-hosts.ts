@@ -98,7 +98,7 @@ export function releaseIdentity(repository: string, version: string, svc: string
   const m = parseReleaseManifest(readFileSync(join(repository, 'releases', `${version}.yaml`), 'utf8'), version);
   const info = getServiceInfo(m, svc)!;
   const spec = SERVICES.find((s) => s.name === svc)!;
-  return spec.mode === 'docker' ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+  return spec.mode === 'docker' ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
 }
 
 /** The service version a release pins for `svc` (a carried service keeps its old label). */

@@ -9,6 +9,7 @@ import {
 import { validateServicesDefined } from '../../src/config/catalog';
 import { parseFrameworksManifest } from '../../src/contracts/frameworks/manifest';
 import { parseChannelPointer, parseReleaseManifest } from '../../src/contracts/release';
+import { validateReleaseManifest } from '../../src/domain/release';
 import { fixture, inputError } from './support';
 
 const CLUSTER = fixture('cluster/cluster.yaml');
@@ -71,10 +72,12 @@ const cases: Case[] = [
   {
     file: 'releases/v0.3.0.yaml',
     what: 'non-canonical version',
+    // The decoder leaves platform_version to identity binding (as the reference does), so the fetch path refuses.
     run: () =>
-      parseReleaseManifest(
+      validateReleaseManifest(
         MANIFEST.replace('platform_version: v0.3.0', 'platform_version: v0.3.00'),
         'releases/v0.3.0.yaml',
+        'v0.3.0',
       ),
     path: 'platform_version',
   },

@@ -49,6 +49,13 @@ describe('names and paths', () => {
     });
     expect(p.release(`sha256:${HEX}`)).toBe(`/opt/frameworks/purser/releases/${HEX}`);
     expect(nativePaths('a-1').dir).toBe('/opt/frameworks/a-1');
+    // Adopted from the provisioner: same folder, the env file stays where its unit reads it.
+    expect(nativePaths('purser', '/opt/frameworks', 'adopted')).toMatchObject({
+      dir: '/opt/frameworks/purser',
+      env: '/etc/frameworks/purser.env',
+      envPrevious: '/opt/frameworks/purser/env.previous',
+      executable: '/opt/frameworks/purser/current/purser',
+    });
   });
 
   const hostile = [
@@ -124,6 +131,15 @@ describe('installed.json', () => {
     expect(parseInstalledJson(text).previous).toEqual(prev);
   });
 
+  it('keeps the adopted layout mark, and writes none for the own layout', () => {
+    const rec = { identity: `sha256:${HEX}`, version: 'v0.1.0', config_hash: HEX, previous: null };
+    const adopted = renderInstalledJson({ ...rec, layout: 'adopted' });
+    expect(JSON.parse(adopted)).toEqual({ ...rec, layout: 'adopted' });
+    expect(parseInstalledJson(adopted).layout).toBe('adopted');
+    expect(JSON.parse(renderInstalledJson(rec))).toEqual(rec);
+    expect(() => parseInstalledJson(JSON.stringify({ ...rec, layout: 'other' }))).toThrow(/layout/);
+  });
+
   it('names what is wrong in a malformed record', () => {
     expect(() => parseInstalledJson('{"identity":"abc","version":"v1","config_hash":"x","previous":null}')).toThrow(
       /identity: expected sha256:<64 hex>; config_hash/,
@@ -135,11 +151,13 @@ describe('command builders', () => {
   it('passes paths as positional parameters of constant scripts', () => {
     const probe = probeNativeCommand('purser', '/srv/fw');
     expect(probe.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(probe.slice(3)).toEqual(['sh', '/srv/fw/purser']);
+    // The second path: the provisioner's env file, an adopted service's config.
+    expect(probe.slice(3)).toEqual(['sh', '/srv/fw/purser', '/etc/frameworks/purser.env']);
     expect(writeFileAtomicCommand('/srv/fw/purser/env')).toEqual([
       'sh',
       '-c',
-      'umask 077 && cat > "$1.fw-tmp" && chmod "$2" "$1.fw-tmp" && mv -f -- "$1.fw-tmp" "$1"',
+      'umask 077 && cat > "$1.fw-tmp" && chmod "$2" "$1.fw-tmp" && ' +
+        '{ [ ! -e "$1" ] || chown --reference="$1" -- "$1.fw-tmp"; } && mv -f -- "$1.fw-tmp" "$1"',
       'sh',
       '/srv/fw/purser/env',
       '0600',
@@ -192,6 +210,7 @@ describe('probe output', () => {
       `current=${current}`,
       `env=${HEX2}`,
       'env.previous=',
+      `etc_env=${HEX}`,
       'pid=4242',
       'pending=restart',
       `releases=${HEX} ${HEX2} .${HEX}.tmp junk `,
@@ -205,6 +224,7 @@ describe('probe output', () => {
       currentIdentity: HEX,
       envSha256: HEX2,
       envPreviousSha256: null,
+      etcEnvSha256: HEX,
       pid: 4242,
       pending: 'restart',
       releases: [HEX, HEX2],

@@ -18,7 +18,7 @@ const info = (tag: string, svc: string) =>
   getServiceInfo(parseReleaseManifest(readFileSync(join(REPO, 'releases', `${tag}.yaml`), 'utf8'), tag), svc)!;
 const FOGHORN_V1 = info('v0.1.0', 'foghorn').digest!;
 const BRIDGE_V2 = info('v0.2.0', 'bridge').digest!;
-const PURSER_V2_ARM = info('v0.2.0', 'purser').binaries.find((b) => b.arch === 'linux-arm64')!.checksum;
+const PURSER_V2_ARM = info('v0.2.0', 'purser').binaries.find((b) => b.arch === 'linux-arm64')!.checksum!;
 const fetcher = () => createReleaseFetcher({ cacheDir: mkdtempSync(join(tmpdir(), 'fw-pins-')) });
 
 describe('findReleasesPinning', () => {

@@ -357,10 +357,15 @@ describe('helpers', () => {
       service: 'purser',
       mode: 'native',
       hosts: ['h1'],
-      artifacts: [{ arch: 'linux-arm64', url: 'u', checksum: 'sha256:arm' }],
+      artifacts: [{ arch: 'linux-arm64', url: 'u', checksum: D(8) }],
       problems: [],
     };
-    expect(targetIdentityFor(native, { arch: 'linux-arm64' })).toBe('sha256:arm');
-    expect(targetIdentityFor(native, { arch: 'linux-amd64' })).toBe('');
+    expect(targetIdentityFor(native, { arch: 'linux-arm64' })).toBe(D(8));
+    // No artifact for the arch, or one without a SHA-256 pin: nothing is the target (never "already at target").
+    expect(targetIdentityFor(native, { arch: 'linux-amd64' })).toBeNull();
+    expect(
+      targetIdentityFor({ ...native, artifacts: [{ arch: 'linux-arm64', url: 'u' }] }, { arch: 'linux-arm64' }),
+    ).toBeNull();
+    expect(targetIdentityFor({ ...target('bridge', ''), imageRef: 'registry/bridge' }, { arch: null })).toBeNull();
   });
 });

@@ -3,10 +3,13 @@
 // approval, rollback, durable health waits). Catalog, release repository, migrations discovery and config
 // rendering are the real activities. The same flows run against real hosts in the lab e2e tests.
 import { LAB_MIGRATIONS_DIR } from '../../lab/config';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Activities, FetchReleaseSliceInput } from '../../src/activities';
+import type { ReleaseSlice } from '../../src/contracts/plan';
 import { parseReleaseManifest } from '../../src/contracts/release';
 import type { LedgerRow, MigrationItem } from '../../src/contracts/migrations';
 import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
@@ -38,7 +41,7 @@ function identityIn(version: string, svc: string): string {
   const info = getServiceInfo(m, svc)!;
   return SERVICES[svc]!.mode === 'docker'
     ? info.digest!
-    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
 }
 
 interface HostState {
@@ -59,6 +62,8 @@ class World {
   /** service@host → probes that fail before the first success. */
   slowHealth = new Map<string, number>();
   digestProblems: string[] = [];
+  /** Rewrites the real release slice (e.g. drops a checksum the real format allows to be absent). */
+  sliceEdit: ((s: ReleaseSlice) => ReleaseSlice) | undefined;
   ledgerRows: LedgerRow[] | null = null;
   dataStatus = 'completed';
   private nextPid = 100;
@@ -72,6 +77,7 @@ class World {
     this.unhealthy.clear();
     this.slowHealth.clear();
     this.digestProblems = [];
+    this.sliceEdit = undefined;
     this.ledgerRows = null;
     this.dataStatus = 'completed';
     this.configs = configs;
@@ -111,6 +117,10 @@ class World {
         Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))])),
       detectServiceOnHost: async (i: Step) => detect(i.service, i.host),
       checkImageDigests: async () => this.digestProblems,
+      fetchReleaseSlice: async (i: FetchReleaseSliceInput) => {
+        const real = await releaseActivities!.fetchReleaseSlice(i);
+        return this.sliceEdit ? this.sliceEdit(real) : real;
+      },
       // Default: every shipped migration is in the ledger (the schema gate passes); tests empty it to refuse.
       readDatabaseStates: async (i: { databases: string[] }) =>
         i.databases.map((database) => ({
@@ -182,6 +192,8 @@ let client: Client;
 let workers: RunningWorkers;
 let manifest: string;
 let realConfigs: Record<string, string>;
+/** The real release activity (local fixture repository), wrapped by the fetchReleaseSlice stub. */
+let releaseActivities: Pick<Activities, 'fetchReleaseSlice'> | undefined;
 
 beforeAll(async () => {
   manifest = writeFixtureCluster({ name: CLUSTER });
@@ -196,6 +208,12 @@ beforeAll(async () => {
     cacheDir: '/tmp',
   });
   realConfigs = await acts.describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(SERVICES) });
+  const { createReleaseFetcher } = await import('../../src/activities/release-repo');
+  releaseActivities = createActivities({
+    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
+    fetcher: createReleaseFetcher({ cacheDir: mkdtempSync(join(tmpdir(), 'fw-release-cache-')) }),
+    cacheDir: '/tmp',
+  });
 });
 afterAll(async () => {
   await workers?.stop();
@@ -322,6 +340,36 @@ describe('clusterUpgrade', () => {
       expect(versions()).toEqual(before);
     });
   }
+
+  it('a native artifact without checksum refuses only its own service; another service still upgrades', async () => {
+    // The real format allows the absence (the manifest is accepted); the service cannot be pinned by content.
+    world.sliceEdit = (s) => ({
+      ...s,
+      services: {
+        ...s.services,
+        quartermaster: {
+          ...s.services['quartermaster']!,
+          artifacts: s.services['quartermaster']!.artifacts.map(({ arch, url }) => ({ arch, ...(url ? { url } : {}) })),
+        },
+      },
+    });
+    const missing =
+      'quartermaster: native artifact linux-amd64 has no checksum (native_binaries[].artifacts[].checksum): ' +
+      'it cannot be pinned by content';
+    for (const services of ['all', ['quartermaster']] as const) {
+      const r = await (await upgrade({ services: services === 'all' ? 'all' : [...services] })).result();
+      expect(r.state, String(services)).toBe('refused');
+      const gate = r.checks.find((c) => c.id === 'artifacts');
+      expect(gate?.status).toBe('refuse');
+      expect(gate?.detail).toContain(missing);
+      expect(gate?.detail).not.toContain('purser');
+    }
+    expect(world.staged).toEqual([]);
+    const other = await (await upgrade({ services: ['purser'] })).result();
+    expect(other.checks.find((c) => c.id === 'artifacts')?.status).toBe('pass');
+    expect(other.state).toBe('completed');
+    expect(world.activated).toEqual(['purser@h1']);
+  });
 
   it('refuses a pending required data migration of a prior release', async () => {
     // Pretend the cluster already runs v0.2.0 so the compatibility floor passes, then aim at v0.3.0-rc1.

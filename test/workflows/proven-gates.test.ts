@@ -55,7 +55,7 @@ function editManifest(tag: string, fn: (doc: Record<string, unknown>) => void): 
 function identityIn(tag: string, svc: string): string {
   const m = parseReleaseManifest(readFileSync(join(FIXTURES, 'release-repo', 'releases', `${tag}.yaml`), 'utf8'), tag);
   const info = getServiceInfo(m, svc)!;
-  return DOCKER.has(svc) ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+  return DOCKER.has(svc) ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
 }
 
 // ---- the stubbed hosts ----

@@ -50,7 +50,7 @@ const DOCKER = new Set(['commodore', 'foghorn', 'bridge']);
 function targetIdentity(svc: string): string {
   const file = join(FIXTURES, 'release-repo', 'releases', 'v0.2.0.yaml');
   const info = getServiceInfo(parseReleaseManifest(readFileSync(file, 'utf8'), 'v0.2.0'), svc)!;
-  return DOCKER.has(svc) ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum;
+  return DOCKER.has(svc) ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
 }
 /** When set, loadCatalog returns this instead of reading the catalog (a catalog the loader would not accept). */
 let catalogOverride: ((real: CatalogLoadResult) => CatalogLoadResult) | undefined;

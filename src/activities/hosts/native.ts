@@ -38,8 +38,10 @@ import {
   type Argv,
   type InstalledEntry,
   type InstalledRecord,
+  type NativeLayout,
   type NativeProbe,
 } from '../../domain/hosts/commands';
+import { formatDiagnostics, systemdDiagnosticsCommand } from '../../domain/hosts/provisioner';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
@@ -95,8 +97,14 @@ function observed(target: string, svc: string, base: string | undefined, stdout:
       );
     }
   }
-  return { ...probe, installed };
+  // An adopted service's config is the provisioner's env file, which its unit reads (domain/hosts/provisioner.ts).
+  const envSha256 = installed?.layout === 'adopted' ? probe.etcEnvSha256 : probe.envSha256;
+  return { ...probe, envSha256, installed };
 }
+
+/** The paths of the layout installed.json records (the orchestrator's own when there is none). */
+const pathsOf = (svc: string, base: string | undefined, st: Observed) =>
+  nativePaths(svc, base, st.installed?.layout ?? 'own');
 
 async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<Observed> {
   const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
@@ -126,6 +134,8 @@ export interface NativeDetection {
   staged: string[];
   /** An activation or rollback was interrupted between switch and restart. */
   pending: boolean;
+  /** installed.json's layout (absent when nothing is installed). */
+  layout?: NativeLayout;
 }
 
 function detection(st: Observed, running: boolean, pid: number | undefined): NativeDetection {
@@ -139,6 +149,7 @@ function detection(st: Observed, running: boolean, pid: number | undefined): Nat
     previous: st.installed?.previous ?? null,
     staged: st.releases,
     pending: st.pending !== null,
+    ...(st.installed ? { layout: st.installed.layout ?? 'own' } : {}),
   };
 }
 
@@ -288,6 +299,28 @@ const entryOf = (r: InstalledRecord): InstalledEntry => ({
   config_hash: r.config_hash,
 });
 
+/** Unit state and the last journal lines (secrets masked), for a failure message; '' for non-systemd managers. */
+export async function nativeDiagnostics(conn: SshConnection, svc: string, manager: ServiceManager): Promise<string> {
+  if (manager.type !== 'systemd') return '';
+  try {
+    const r = await exec(conn, systemdDiagnosticsCommand(svc), { timeoutMs: STEP_MS });
+    return formatDiagnostics(svc, r.stdout);
+  } catch (err) {
+    return `frameworks-${svc}: diagnostics unavailable (${errorMessage(err)})`;
+  }
+}
+
+/** Restart via the service manager; a systemd failure carries the unit's state and last journal lines. */
+async function restartService(conn: SshConnection, svc: string, manager: ServiceManager, what: string) {
+  try {
+    await run(conn, restartCommand(manager, svc), what, RESTART_MS);
+  } catch (err) {
+    if (manager.type !== 'systemd') throw err;
+    const diag = await nativeDiagnostics(conn, svc, manager);
+    throw hostFailure(HOST_COMMAND_FAILED, `${errorMessage(err)}\n${diag}`, false);
+  }
+}
+
 async function restartOrReload(
   conn: SshConnection,
   svc: string,
@@ -299,7 +332,7 @@ async function restartOrReload(
     const r = await exec(conn, reloadCommand(manager, svc, base), { timeoutMs: STEP_MS });
     if (r.code === 0) return 'reloaded';
   }
-  await run(conn, restartCommand(manager, svc), `restart ${svc}`, RESTART_MS);
+  await restartService(conn, svc, manager, `restart ${svc}`);
   return 'restarted';
 }
 
@@ -309,7 +342,6 @@ export async function activateNative(
   base: string | undefined,
   input: ActivateNativeInput,
 ): Promise<ActivateNativeResult> {
-  const p = nativePaths(svc, base);
   const hex = identityHex(input.identity);
   const target: InstalledEntry = {
     identity: `sha256:${hex}`,
@@ -317,6 +349,7 @@ export async function activateNative(
     config_hash: configHash(input.envText),
   };
   const st = await observe(conn, svc, base);
+  const p = pathsOf(svc, base, st);
   if (!st.releases.includes(hex)) {
     throw hostFailure(NOT_STAGED, `${conn.target}: release ${hex} of ${svc} is not staged; stage it first`, true);
   }
@@ -334,11 +367,11 @@ export async function activateNative(
 
   if (recorded && linkOk && envOk && st.pending === null) {
     if (inst.version !== input.version) {
-      const record = { ...target, previous: inst.previous };
+      const record = { ...target, previous: inst.previous, ...(inst.layout ? { layout: inst.layout } : {}) };
       await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
     }
     if (await isRunning(conn, svc, input.manager)) return done('none');
-    await run(conn, restartCommand(input.manager, svc), `start ${svc}`, RESTART_MS);
+    await restartService(conn, svc, input.manager, `start ${svc}`);
     return done('started');
   }
 
@@ -352,7 +385,7 @@ export async function activateNative(
   await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the activation', STEP_MS, mode);
   if (!envOk) await run(conn, writeFileAtomicCommand(p.env), 'write the env file', STEP_MS, input.envText);
   if (!linkOk) await run(conn, switchCurrent(p, hex), 'switch current');
-  const record: InstalledRecord = { ...target, previous };
+  const record: InstalledRecord = { ...target, previous, ...(inst?.layout ? { layout: inst.layout } : {}) };
   await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
   const action = await restartOrReload(conn, svc, base, input.manager, mode);
   await run(conn, removeCommand(p.pending), 'clear the activation mark');
@@ -384,8 +417,8 @@ export async function rollbackNative(
   manager: ServiceManager,
   to?: RollbackTarget,
 ): Promise<RollbackNativeResult> {
-  const p = nativePaths(svc, base);
   const st = await observe(conn, svc, base);
+  const p = pathsOf(svc, base, st);
   const inst = st.installed;
   const unavailable = (why: string): ApplicationFailure =>
     hostFailure(ROLLBACK_UNAVAILABLE, `${conn.target}: cannot roll back ${svc}: ${why}`, true);
@@ -423,10 +456,10 @@ export async function rollbackNative(
   if (st.currentIdentity !== destHex) await run(conn, switchCurrent(p, destHex), 'switch back');
   if (rewrite) {
     // The failed release is not a rollback target, so the restored record has no previous.
-    const record: InstalledRecord = { ...dest, previous: null };
+    const record: InstalledRecord = { ...dest, previous: null, ...(inst.layout ? { layout: inst.layout } : {}) };
     await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
   }
-  await run(conn, restartCommand(manager, svc), `restart ${svc}`, RESTART_MS);
+  await restartService(conn, svc, manager, `restart ${svc}`);
   await run(conn, removeCommand(p.pending), 'clear the rollback mark');
   return result('rolled-back');
 }

@@ -4,14 +4,17 @@
 // the identity the host ran before (given by the workflow from its detection).
 import { loadCatalogFor } from '../catalog';
 import type { LoadedCluster } from '../cluster-config';
+import type { Artifact } from '../../contracts/plan';
 import type { HostDetection } from '../../contracts/upgrade';
 import type { ServiceDefinition } from '../../contracts/catalog';
+import { artifactPinProblems } from '../../domain/artifacts';
 import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
 import { exec, type SshConnection } from '../ssh/client';
 import { probeHealth } from './health';
-import { activateNative, detectNative, detectNativeBatch, rollbackNative, stageNative } from './native';
+import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
+import { activateNativeAdopting, detectNativeAny, rollbackNativeAny } from './provisioner';
 import { withHostSsh } from './ssh-session';
 import { fetchArtifact } from './tarball';
 import { checkRegistryDigest } from './registry';
@@ -88,7 +91,8 @@ async function detectWith(
 ): Promise<HostDetection> {
   const svc = clusterService(cluster, service);
   if (svc.mode === 'native') {
-    const d = await detectNative(conn, service, serviceRoot(), cluster.manifest.service_manager);
+    // With systemd this also finds services the FrameWorks provisioner installed (adopted on first upgrade).
+    const d = await detectNativeAny(conn, service, serviceRoot(), cluster.manifest.service_manager);
     return {
       host,
       present: d.present,
@@ -201,7 +205,7 @@ export async function stageOnHost(
   input: HostStepInput & {
     mode: 'native' | 'docker';
     imageRef?: string;
-    artifact?: { url: string; checksum: string; sizeBytes?: number };
+    artifact?: Artifact;
   },
   cacheDir: string,
 ): Promise<{ action: string }> {
@@ -211,9 +215,17 @@ export async function stageOnHost(
   }
   if (!input.artifact)
     throw failure(FailureType.InvalidInput, `${input.service}: no artifact for ${input.host}'s architecture`);
+  const { url, checksum } = input.artifact;
+  // Never download what the release does not pin: an absent checksum is not a match for anything.
+  if (!url || !checksum) {
+    throw failure(
+      FailureType.InvalidInput,
+      `${input.service}: ${artifactPinProblems(input.artifact).join('; ')}; nothing was staged on ${input.host}`,
+    );
+  }
   // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload.
-  const local = await fetchArtifact(input.artifact.url, cacheDir, {
-    checksum: input.artifact.checksum,
+  const local = await fetchArtifact(url, cacheDir, {
+    checksum,
     ...(input.artifact.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
   });
   return withHostSsh(cluster, input.host, (conn) =>
@@ -237,7 +249,7 @@ export async function activateOnHost(
     });
   }
   return withHostSsh(cluster, input.host, (conn) =>
-    activateNative(conn, input.service, serviceRoot(), {
+    activateNativeAdopting(conn, input.service, serviceRoot(), {
       identity: input.identity,
       version: input.version,
       envText: config.text,
@@ -263,7 +275,13 @@ export async function probeOnHost(
         },
         10_000,
       );
-      return r.healthy ? { healthy: true } : { healthy: false, error: r.error ?? `HTTP ${r.status ?? '?'}` };
+      if (r.healthy) return { healthy: true };
+      const error = r.error ?? `HTTP ${r.status ?? '?'}`;
+      // An unhealthy systemd service: its unit state and last journal lines explain why (reference §6.6).
+      const manager = cluster.manifest.service_manager;
+      const native = cluster.manifest.services[input.service]?.mode === 'native';
+      const diag = native ? await nativeDiagnostics(conn, input.service, manager) : '';
+      return { healthy: false, error: diag ? `${error}\n${diag}` : error };
     });
   } catch (err) {
     return { healthy: false, error: errorMessage(err) };
@@ -283,7 +301,7 @@ export async function rollbackOnHost(
 ): Promise<{ action: string }> {
   if (input.mode === 'docker') return docker.rollback(cluster, input.host, input.service);
   return withHostSsh(cluster, input.host, (conn) =>
-    rollbackNative(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
+    rollbackNativeAny(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
   );
 }
 

@@ -6,8 +6,8 @@
 // parse, identity binding (the manifest is the release it was asked for, byte-exact) and per-service artifact
 // validation. A cache is never a way around them.
 import type { ReleaseManifest } from '../../contracts/release';
-import { bindManifestIdentity, validateServiceArtifacts } from '../../domain/release';
-import { parseChannelPointer, parseReleaseManifest } from '../../contracts/release';
+import { validateReleaseManifest } from '../../domain/release';
+import { parseChannelPointer } from '../../contracts/release';
 import { normalizeVersionInput, versionProblem } from '../../domain/version';
 import { errorMessage, InputError } from '../../errors';
 import { cachePaths, LATEST_POLICY, PINNED_POLICY, readCacheEntry, writeCacheEntry, type CacheEntry } from './cache';
@@ -203,13 +203,8 @@ export function createReleaseFetcher(opts: ReleaseFetcherOptions): ReleaseFetche
   return { fetch };
 }
 
-/** The three checks every served manifest passes; throws InputError naming `source` on the first failure. */
-function validateManifest(text: string, source: string, expectedVersion: string): ReleaseManifest {
-  const manifest = parseReleaseManifest(text, source);
-  bindManifestIdentity(manifest, expectedVersion, source);
-  validateServiceArtifacts(manifest, source);
-  return manifest;
-}
+/** The three checks every served manifest passes; throws InputError naming `source` on the first failing one. */
+const validateManifest = validateReleaseManifest;
 
 /**
  * A cached entry is re-checked as if freshly fetched: pinned entries against the requested tag, `latest`

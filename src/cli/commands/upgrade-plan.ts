@@ -90,7 +90,9 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
       out.line(`${name}native: no native binary${carried}`);
     } else {
       t.artifacts.forEach((a, i) => {
-        out.line(`${i === 0 ? name : pad}native ${a.arch}: ${a.url} (${a.checksum})${i === 0 ? carried : ''}`);
+        out.line(
+          `${i === 0 ? name : pad}native ${a.arch}: ${a.url ?? '(no url)'} (${a.checksum ?? 'no checksum'})${i === 0 ? carried : ''}`,
+        );
       });
     }
     out.line(`${pad}${out.dim(`version ${t.version ?? '?'} on ${t.hosts.join(', ')}`)}`);

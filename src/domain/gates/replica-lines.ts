@@ -11,14 +11,18 @@
 import type { ServiceTarget } from '../../contracts/plan';
 import type { ReleaseManifest } from '../../contracts/release';
 import { pinKey, type HostDetection, type PinQuery, type ReleasePins } from '../../contracts/upgrade';
+import { artifactIdentity } from '../artifacts';
 import { getServiceInfo } from '../release';
 import { compareVersions, isCanonicalVersion, normalizeVersionInput, stripGitDescribeSuffix } from '../version';
 
-/** The identity a replica will run after the upgrade: the image digest, or the tarball for the host's arch. */
-export function targetIdentityFor(target: ServiceTarget, d: Pick<HostDetection, 'arch'>): string {
-  return target.mode === 'docker'
-    ? (target.imageRef ?? '').replace(/^.*@/, '')
-    : (target.artifacts.find((a) => a.arch === d.arch)?.checksum ?? '');
+/**
+ * The identity a replica will run after the upgrade: the image digest, or the tarball for the host's arch; null when
+ * the release pins none for it (then nothing is "already at target").
+ */
+export function targetIdentityFor(target: ServiceTarget, d: Pick<HostDetection, 'arch'>): string | null {
+  if (target.mode === 'native') return artifactIdentity(target.artifacts.find((a) => a.arch === d.arch));
+  const ref = target.imageRef ?? '';
+  return ref.includes('@') ? ref.slice(ref.lastIndexOf('@') + 1) || null : null;
 }
 
 /** The (service, identity) pairs worth asking the release repository about: every detected identity, once. */

@@ -5,6 +5,7 @@ import type { ReleaseCatalog, ServiceDefinitions } from '../../contracts/catalog
 import type { LedgerRead, MigrationItem } from '../../contracts/migrations';
 import type { GateCheck, ServiceTarget } from '../../contracts/plan';
 import type { HostDetection, ReleasePins } from '../../contracts/upgrade';
+import { artifactPinProblems } from '../artifacts';
 import { checkCompatibilityFloor, checkRequiredStops, serviceDatabase, type DetectedVersion } from '../catalog';
 import {
   catalogRequirements,
@@ -119,17 +120,18 @@ export function upgradeGates(f: UpgradeGateFacts): UpgradeGateResult {
     floorAndStopChecks(f, detected, checks);
   }
 
+  // Per detected host: an artifact for its arch that is pinned by content (the plan could not know undeclared arches).
   const archProblems = f.targets
     .filter((t) => t.mode === 'native')
     .flatMap((t) =>
       (f.detections[t.service] ?? [])
         .filter((d) => d.present)
-        .filter((d) => !d.arch || !t.artifacts.some((a) => a.arch === d.arch))
-        .map((d) =>
-          d.arch
-            ? `${t.service}: no artifact for ${d.arch} (host ${d.host})`
-            : `${t.service}: cannot detect architecture of ${d.host}`,
-        ),
+        .flatMap((d) => {
+          if (!d.arch) return [`${t.service}: cannot detect architecture of ${d.host}`];
+          const artifact = t.artifacts.find((a) => a.arch === d.arch);
+          if (!artifact) return [`${t.service}: no artifact for ${d.arch} (host ${d.host})`];
+          return artifactPinProblems(artifact).map((p) => `${t.service}: ${p} (host ${d.host})`);
+        }),
     );
   checks.push(
     archProblems.length === 0

@@ -11,6 +11,9 @@
 // Two files only this orchestrator writes, both needed to make activation resumable and rollback complete:
 //   <base>/<svc>/env.previous      the env file the previous record was running with (rollback restores it)
 //   <base>/<svc>/.fw-pending       "restart" | "reload" while an activation is between switch and restart
+// A service ADOPTED from the FrameWorks provisioner's layout (domain/hosts/provisioner.ts) keeps the same folder,
+// but its env file stays where the provisioner's unit reads it, /etc/frameworks/<svc>.env (installed.json
+// `"layout": "adopted"`), and `<base>/<svc>/<svc>` (the unit's ExecStart) is a link to `current/<svc>`.
 //
 // Scripts take their paths as positional parameters ("$1"…) rather than spliced into the script text, so the
 // script is a constant and only argv elements vary; the quoting helper then makes each element one word.
@@ -52,6 +55,12 @@ export function identityHex(identity: string): string {
   return hex;
 }
 
+/** Where the FrameWorks provisioner puts env files (reference §6.2); an adopted service keeps using it. */
+export const PROVISIONER_ETC_DIR = '/etc/frameworks';
+
+/** `own`: the orchestrator's layout; `adopted`: taken over from the provisioner (env file in /etc/frameworks). */
+export type NativeLayout = 'own' | 'adopted';
+
 export interface NativePaths {
   dir: string;
   releases: string;
@@ -65,7 +74,7 @@ export interface NativePaths {
   release(identity: string): string;
 }
 
-export function nativePaths(svc: string, base: string = DEFAULT_BASE_DIR): NativePaths {
+export function nativePaths(svc: string, base: string = DEFAULT_BASE_DIR, layout: NativeLayout = 'own'): NativePaths {
   assertServiceName(svc);
   const dir = `${normalizeBaseDir(base)}/${svc}`;
   return {
@@ -73,7 +82,7 @@ export function nativePaths(svc: string, base: string = DEFAULT_BASE_DIR): Nativ
     releases: `${dir}/releases`,
     current: `${dir}/current`,
     installed: `${dir}/installed.json`,
-    env: `${dir}/env`,
+    env: layout === 'adopted' ? `${PROVISIONER_ETC_DIR}/${svc}.env` : `${dir}/env`,
     envPrevious: `${dir}/env.previous`,
     pidFile: `${dir}/pid`,
     pending: `${dir}/.fw-pending`,
@@ -110,7 +119,12 @@ const RecordFields = {
   config_hash: Hex64,
 };
 const PreviousSchema = z.object(RecordFields);
-export const InstalledRecordSchema = z.object({ ...RecordFields, previous: PreviousSchema.nullable() });
+export const InstalledRecordSchema = z.object({
+  ...RecordFields,
+  previous: PreviousSchema.nullable(),
+  /** Absent = the orchestrator's own layout. */
+  layout: z.literal('adopted').optional(),
+});
 export type InstalledRecord = z.infer<typeof InstalledRecordSchema>;
 export type InstalledEntry = z.infer<typeof PreviousSchema>;
 
@@ -121,7 +135,13 @@ export function renderInstalledJson(record: InstalledRecord): string {
     version: record.previous.version,
     config_hash: record.previous.config_hash,
   };
-  const out = { identity: record.identity, version: record.version, config_hash: record.config_hash, previous };
+  const out = {
+    identity: record.identity,
+    version: record.version,
+    config_hash: record.config_hash,
+    previous,
+    ...(record.layout ? { layout: record.layout } : {}),
+  };
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
@@ -141,6 +161,8 @@ const PROBE_SCRIPT = [
   'for f in env env.previous; do',
   '  if [ -f "$d/$f" ]; then h=$(sha256sum < "$d/$f" | cut -c1-64); else h=; fi; printf "%s=%s\\n" "$f" "$h"',
   'done',
+  // The provisioner's env file: an adopted service's config (which of the two counts is decided by installed.json).
+  'if [ -f "$2" ]; then h=$(sha256sum < "$2" | cut -c1-64); else h=; fi; printf "etc_env=%s\\n" "$h"',
   'pid=$(cat -- "$d/pid" 2>/dev/null); case $pid in ""|*[!0-9]*) pid=;; esac',
   'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "pid=$pid"; else echo pid=; fi',
   'printf "pending=%s\\n" "$(cat -- "$d/.fw-pending" 2>/dev/null)"',
@@ -150,7 +172,7 @@ const PROBE_SCRIPT = [
 ].join('\n');
 
 export function probeNativeCommand(svc: string, base?: string): Argv {
-  return ['sh', '-c', PROBE_SCRIPT, 'sh', nativePaths(svc, base).dir];
+  return ['sh', '-c', PROBE_SCRIPT, 'sh', nativePaths(svc, base).dir, nativePaths(svc, base, 'adopted').env];
 }
 
 export interface NativeProbe {
@@ -159,6 +181,8 @@ export interface NativeProbe {
   currentIdentity: string | null;
   envSha256: string | null;
   envPreviousSha256: string | null;
+  /** The provisioner's env file (/etc/frameworks/<svc>.env), the config of an adopted service. */
+  etcEnvSha256: string | null;
   /** From the pid file, only when that process is alive. */
   pid: number | null;
   pending: 'restart' | 'reload' | null;
@@ -187,6 +211,7 @@ export function parseNativeProbe(stdout: string): NativeProbe {
     currentIdentity: m ? m[1]! : null,
     envSha256: hex(fields.get('env')),
     envPreviousSha256: hex(fields.get('env.previous')),
+    etcEnvSha256: hex(fields.get('etc_env')),
     pid: Number.isSafeInteger(pid) && pid > 0 ? pid : null,
     pending: pending === 'restart' || pending === 'reload' ? pending : null,
     releases: (fields.get('releases') ?? '').split(' ').filter((r) => HEX64.test(r)),
@@ -208,9 +233,15 @@ export function sha256FileCommand(path: string): Argv {
   return ['sha256sum', '--', path];
 }
 
-const WRITE_ATOMIC = 'umask 077 && cat > "$1.fw-tmp" && chmod "$2" "$1.fw-tmp" && mv -f -- "$1.fw-tmp" "$1"';
+// A replaced file keeps its owner: the provisioner's env files belong to the service user (reference §6.2).
+const WRITE_ATOMIC =
+  'umask 077 && cat > "$1.fw-tmp" && chmod "$2" "$1.fw-tmp" && ' +
+  '{ [ ! -e "$1" ] || chown --reference="$1" -- "$1.fw-tmp"; } && mv -f -- "$1.fw-tmp" "$1"';
 
-/** Writes stdin to `path` via a temp file and rename: readers see the old file or the new one, never half. */
+/**
+ * Writes stdin to `path` via a temp file and rename: readers see the old file or the new one, never half. An
+ * existing file's owner and group are kept.
+ */
 export function writeFileAtomicCommand(path: string, mode = '0600'): Argv {
   if (!/^0[0-7]{3}$/.test(mode)) throw new Error(`invalid file mode ${mode}`);
   return ['sh', '-c', WRITE_ATOMIC, 'sh', path, mode];

@@ -7,6 +7,7 @@
 import type { ReleaseServiceSlice } from '../../contracts/plan';
 import { ATTENTION_STATES, type ReplicaState, type ReplicaStatus } from '../../contracts/status';
 import type { HostDetection } from '../../contracts/upgrade';
+import { artifactIdentity, artifactPinProblems } from '../artifacts';
 import { compareVersions } from '../version';
 
 export interface ReplicaFacts {
@@ -34,8 +35,19 @@ export function targetIdentity(
   arch: string | null | undefined,
 ): string | null {
   if (mode === 'docker') return target.digest ?? null;
-  const artifact = arch ? target.artifacts.find((a) => a.arch === arch) : target.artifacts[0];
-  return artifact?.checksum ?? null;
+  return artifactIdentity(artifactFor(target, arch));
+}
+
+function artifactFor(target: ReleaseServiceSlice, arch: string | null | undefined) {
+  return arch ? target.artifacts.find((a) => a.arch === arch) : target.artifacts[0];
+}
+
+/** Why the target pins nothing for this host, for the "no target" verdict. */
+function noIdentityReason(mode: 'native' | 'docker', target: ReleaseServiceSlice, arch: string | null): string {
+  if (mode === 'docker') return 'the target release has no image digest for this service';
+  const artifact = artifactFor(target, arch);
+  if (!artifact) return `the target release has no artifact for ${arch ?? 'this host'}`;
+  return `the target release cannot be compared by content: ${artifactPinProblems(artifact).join('; ')}`;
 }
 
 function aheadOf(deployed: string | null, available: string): boolean {
@@ -82,8 +94,7 @@ export function replicaStatus(f: ReplicaFacts): ReplicaStatus {
   if (!d.running) return verdict('not running', upgradeAvailable);
   if (f.health && !f.health.healthy) return verdict('unhealthy', upgradeAvailable, f.health.error);
   if (!f.target) return verdict('no target', false, 'the target release does not list this service');
-  if (availIdentity === null)
-    return verdict('no target', false, `the target release has no artifact for ${arch ?? 'this host'}`);
+  if (availIdentity === null) return verdict('no target', false, noIdentityReason(f.mode, f.target, arch));
   if (identityDiffers) {
     if (!upgradeAvailable) return verdict('ahead of target', false, `runs ${d.version}, target is ${f.target.version}`);
     return verdict('upgrade available', true);
