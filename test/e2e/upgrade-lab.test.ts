@@ -7,7 +7,7 @@
 //   → v0.2.1 --no-rollback leaves foghorn broken.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
 import { labPaths } from '../../lab/config';
@@ -104,11 +104,15 @@ describe('cluster upgrade on the lab', () => {
       const lines = readFileSync(paths().knownHosts, 'utf8').trim().split('\n');
       const h1Key = lines[0]!.split(' ').slice(1).join(' ');
       writeFileSync(join(dir, 'known_hosts'), `${lines[0]}\n10.77.1.12 ${h1Key}\n${lines[2]}\n`);
+      // Same FrameWorks manifest and hosts file; its own orchestrator.yaml names the cluster and the bad pins.
       const manifest = join(dir, 'cluster.yaml');
+      const labDir = dirname(state.clusterFile!);
+      writeFileSync(manifest, readFileSync(state.clusterFile!, 'utf8'));
+      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(labDir, 'hosts.yaml'), 'utf8'));
       writeFileSync(
-        manifest,
-        readFileSync(state.clusterFile!, 'utf8')
-          .replace(/^name: lab$/m, 'name: lab-badkey')
+        join(dir, 'orchestrator.yaml'),
+        readFileSync(join(labDir, 'orchestrator.yaml'), 'utf8')
+          .replace(/^cluster: lab$/m, 'cluster: lab-badkey')
           .replace(`known_hosts: ${paths().knownHosts}`, `known_hosts: ${join(dir, 'known_hosts')}`),
       );
       second = await spawnWorker(manifest, env);

@@ -144,3 +144,44 @@ describe('frameworks cluster migrate validate', () => {
     expect(ok.code).toBe(0);
   });
 });
+
+describe('a cluster with no migrations source', () => {
+  let nosrc: RunningWorkers | undefined;
+  let bare: string;
+  beforeAll(async () => {
+    bare = writeFixtureCluster({ name: 'cli-mig-nosrc', databases: ['cli_mig'], urlEnv: URL_ENV, migrationsDir: null });
+    nosrc = await startWorkers([bare]);
+  });
+  afterAll(async () => {
+    await nosrc?.stop();
+  });
+
+  it('migrate refuses naming the fix; nothing is planned from any other tree', async () => {
+    const r = await frameworks([
+      'cluster',
+      'migrate',
+      '--phase',
+      'expand',
+      '--to-version',
+      'v0.2.0',
+      '--dry-run',
+      '--manifest',
+      bare,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\[gate\] migrations source configured: REFUSE — no migrations source is configured/);
+    expect(r.stdout).toContain(`set migrations_dir in ${join(dirname(bare), 'orchestrator.yaml')}`);
+    expect(r.stdout).not.toMatch(/\.sql/);
+  });
+
+  it('upgrade plan refuses the same way (the schema gate cannot be judged without the files)', async () => {
+    const r = await frameworks(['cluster', 'upgrade', 'plan', '--version', 'v0.2.0', '--json', '--manifest', bare]);
+    const plan = JSON.parse(r.stdout) as {
+      checks: { id: string; status: string; detail: string }[];
+      migrations: unknown;
+    };
+    const check = plan.checks.find((c) => c.id === 'migrations-source');
+    expect(check?.status).toBe('refuse');
+    expect(check?.detail).toContain('no migrations source is configured');
+  });
+});
