@@ -8,6 +8,7 @@ import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
 import { fetchReleaseSliceWith } from './release';
+import { findReleasesPinning } from './release-pins';
 import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
 import type { MigrationItem } from '../contracts/migrations';
 import type { LiveState } from '../domain/data-migrations/gates';
@@ -25,7 +26,7 @@ import type {
   VerifyCheck,
 } from '../contracts/data-migrate';
 import * as dm from './data-migrations/activities';
-import type { HostDetection } from '../contracts/upgrade';
+import type { HostDetection, PinQuery, ReleasePins } from '../contracts/upgrade';
 import * as up from './hosts/upgrade';
 import type { HostAccess } from '../contracts/doctor';
 import { hostAccessFor } from './doctor/host-access';
@@ -90,6 +91,26 @@ export function createActivities(deps: ActivityDeps) {
           throw err;
         }
       });
+    },
+
+    /**
+     * For each detected (service, identity), the releases whose manifests pin exactly it (read-only). The upgrade
+     * gate judges a replica's release line from this rather than from its version label (carried services).
+     */
+    async findReleasesPinning(input: {
+      cluster: string;
+      queries: PinQuery[];
+      /** Release versions of the catalog the run loaded: the candidates of a repository that cannot be listed. */
+      catalogVersions: string[];
+    }): Promise<ReleasePins> {
+      return asActivity(() =>
+        findReleasesPinning(
+          deps.fetcher,
+          clusterOf(input.cluster).releaseRepositories,
+          input.catalogVersions,
+          input.queries,
+        ),
+      );
     },
 
     /** Migration files of the cluster's migrations_dir, with layout problems (read-only). */

@@ -106,7 +106,21 @@ export function buildProgram(): Command {
       '--unsafe-ignore-cli-version-floor',
       "deploy even if this orchestrator is below the release's min_cli_version",
     )
+    .option(
+      '--unsafe-allow-unknown-version',
+      'DANGEROUS: proceed when a replica runs content no release manifest pins and has no version label (BYPASSED)',
+    )
+    .option('--allow-downgrade', 'allow replicas to go back to an older release than they run (printed as BYPASSED)')
     .option('--detach', 'start the run and print its id instead of following it')
+    .addHelpText(
+      'after',
+      '\nGates run before any host changes. The compatibility floor, required stops and downgrades are judged on the\n' +
+        'release each replica is proven to be on: the newest release whose manifest pins exactly its image digest or\n' +
+        'tarball checksum (a carried service keeps an older version label), its version label only when no manifest\n' +
+        'pins it. A replica with neither is refused (--unsafe-allow-unknown-version); a replica that would go back to\n' +
+        'an older release is named and refused (--allow-downgrade). A replica already at the target but stopped is\n' +
+        'started and health-checked. Durations (FRAMEWORKS_HEALTH_INTERVAL/DEADLINE) take "90s", "2 mins", "1d" or ms.',
+    )
     .action(async (service, opts) => {
       const { upgradeCommand } = load<typeof import('./commands/upgrade')>('./commands/upgrade');
       await upgradeCommand(service, opts, program.opts());
@@ -252,6 +266,11 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'approve the whole plan without prompting')
     .option('--dry-run', "plan and check every step's gates; change nothing")
     .option('--batch-size <n>', 'rows per batch for the data migrations this run starts', '1000')
+    .option(
+      '--unsafe-allow-unknown-version',
+      'DANGEROUS: proceed when a replica runs content no release manifest pins and has no version label (BYPASSED)',
+    )
+    .option('--allow-downgrade', 'allow replicas to go back to an older release than they run (printed as BYPASSED)')
     .option('--detach', 'start the run and print its id instead of following it')
     .option('--json', 'print the final progress as JSON (schema: ReleaseProgressSchema, src/contracts/release-run.ts)')
     .addHelpText(
@@ -263,7 +282,9 @@ export function buildProgram(): Command {
         "  3. the target's required data migrations, on their own ids fw/<cluster>/data/<service>.<id>, so\n" +
         '     `data-migrate pause|resume|status` work while the release waits for them\n' +
         '  4. migrate --phase postdeploy (its data-migration gate checked for real)\n' +
-        'The first failure stops the run. Contract migrations stay a separate, explicit step.',
+        'The first failure stops the run. Contract migrations stay a separate, explicit step.\n' +
+        'The upgrade step runs every `upgrade` gate (release line proven by content identity, downgrades, below-floor\n' +
+        'guard, catalog transitions); --unsafe-allow-unknown-version and --allow-downgrade reach it and print BYPASSED.',
     )
     .action(async (opts) => {
       const { releaseCommand } = load<typeof import('./commands/release')>('./commands/release');

@@ -9,7 +9,8 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ExitError } from '../errors';
+import { durationProblem } from '../domain/duration';
+import { ExitError, InputError } from '../errors';
 import { webUiLink, type TemporalTarget } from '../temporal/connection';
 import { changeWorkflowId, readOnlyWorkflowId, taskQueueFor } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwState } from '../temporal/search-attributes';
@@ -126,5 +127,13 @@ export async function startChange(
 export function healthOverrides(): { healthInterval?: string; healthDeadline?: string } {
   const interval = process.env.FRAMEWORKS_HEALTH_INTERVAL?.trim();
   const deadline = process.env.FRAMEWORKS_HEALTH_DEADLINE?.trim();
+  // Refused here, before a run starts, with the same parser the workflow validates with.
+  for (const [name, value] of [
+    ['FRAMEWORKS_HEALTH_INTERVAL', interval],
+    ['FRAMEWORKS_HEALTH_DEADLINE', deadline],
+  ] as const) {
+    const problem = value ? durationProblem(value) : undefined;
+    if (problem) throw new InputError('environment', [{ path: name, message: problem }]);
+  }
   return { ...(interval ? { healthInterval: interval } : {}), ...(deadline ? { healthDeadline: deadline } : {}) };
 }

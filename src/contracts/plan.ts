@@ -121,6 +121,11 @@ export const UpgradePlanSchema = z.object({
   targets: z.array(ServiceTargetSchema),
   checks: z.array(GateCheckSchema),
   refused: z.boolean(),
+  /**
+   * Services whose automatic rollback is off for this target, and why (catalog entry of the target's line and/or
+   * the manifest's list): a failed health check leaves them on the new version.
+   */
+  rollbackDisabled: z.array(z.object({ service: z.string(), reason: z.string() })).default([]),
   /** SQL migrations by phase up to the target (files, not ledger state); null when no databases are configured. */
   migrations: z
     .object({

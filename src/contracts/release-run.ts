@@ -2,6 +2,7 @@
 // migrations → upgrade --all → the target's required data migrations → postdeploy, one approval up front.
 import { z } from 'zod';
 import { GateCheckSchema } from './plan';
+import { DurationSchema } from './upgrade';
 
 export const ReleaseInputSchema = z
   .object({
@@ -12,11 +13,14 @@ export const ReleaseInputSchema = z
     dryRun: z.boolean().default(false),
     approved: z.boolean().default(false),
     operator: z.string().default(''),
-    approvalTimeout: z.string().default('15 minutes'),
+    /** Passed to both upgrade runs (the dry-run plan and the real one): see ClusterUpgradeInputSchema. */
+    unsafeAllowUnknownVersion: z.boolean().default(false),
+    allowDowngrade: z.boolean().default(false),
+    approvalTimeout: DurationSchema.default('15 minutes'),
     /** Batch size for the data migrations this run starts. */
     batchSize: z.number().int().min(1).max(1_000_000).default(1000),
-    healthInterval: z.string().optional(),
-    healthDeadline: z.string().optional(),
+    healthInterval: DurationSchema.optional(),
+    healthDeadline: DurationSchema.optional(),
   })
   .strict();
 export type ReleaseInput = z.input<typeof ReleaseInputSchema>;

@@ -1,6 +1,16 @@
 // `cluster upgrade` (SPEC §6): the cluster run, the per-service child run, host detection and progress.
 import { z } from 'zod';
+import { durationProblem } from '../domain/duration';
 import { ArtifactSchema, GateCheckSchema } from './plan';
+
+/**
+ * A duration in Temporal's grammar ("90s", "2 mins", "1d", or ms), validated once here with the same parser the
+ * workflows use for deadlines (src/domain/duration.ts); kept as the operator's text for display.
+ */
+export const DurationSchema = z.string().superRefine((v, ctx) => {
+  const problem = durationProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const ClusterUpgradeInputSchema = z
   .object({
@@ -16,15 +26,19 @@ export const ClusterUpgradeInputSchema = z
     skipMigrationCheck: z.boolean().default(false),
     skipDataMigrationCheck: z.boolean().default(false),
     unsafeIgnoreCliVersionFloor: z.boolean().default(false),
+    /** --unsafe-allow-unknown-version: a replica whose release line cannot be proven passes the floor/stop gates. */
+    unsafeAllowUnknownVersion: z.boolean().default(false),
+    /** --allow-downgrade: replicas that would go back to an older release are allowed to. */
+    allowDowngrade: z.boolean().default(false),
     /**
      * Set by `release` only: its own expand step runs before the upgrade, so the schema gate counts every
      * pending expand migration ≤ target as applied (an edited one still refuses). Not a CLI flag.
      */
     assumeExpandApplied: z.boolean().default(false),
     operator: z.string().default(''),
-    approvalTimeout: z.string().default('15 minutes'),
-    healthInterval: z.string().default('5 seconds'),
-    healthDeadline: z.string().default('90 seconds'),
+    approvalTimeout: DurationSchema.default('15 minutes'),
+    healthInterval: DurationSchema.default('5 seconds'),
+    healthDeadline: DurationSchema.default('90 seconds'),
   })
   .strict();
 export type ClusterUpgradeInput = z.input<typeof ClusterUpgradeInputSchema>;
@@ -59,14 +73,24 @@ export const ServiceUpgradeInputSchema = z.object({
   configHash: z.string(),
   rollback: z.boolean(),
   skipValidation: z.boolean(),
-  healthInterval: z.string(),
-  healthDeadline: z.string(),
+  healthInterval: DurationSchema,
+  healthDeadline: DurationSchema,
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 
 export const HostOutcomeSchema = z.object({
   host: z.string(),
-  action: z.enum(['skipped', 'upgraded', 'reloaded', 'rolled-back', 'failed', 'rollback-failed', 'not-attempted']),
+  /** `started`: the replica already ran the target identity and config but was stopped; started and checked. */
+  action: z.enum([
+    'skipped',
+    'started',
+    'upgraded',
+    'reloaded',
+    'rolled-back',
+    'failed',
+    'rollback-failed',
+    'not-attempted',
+  ]),
   from: z.string().nullable(),
   to: z.string(),
   detail: z.string().optional(),
@@ -75,7 +99,8 @@ export type HostOutcome = z.infer<typeof HostOutcomeSchema>;
 
 export const ServiceUpgradeResultSchema = z.object({
   service: z.string(),
-  outcome: z.enum(['upgraded', 'skipped', 'rolled-back', 'failed', 'rollback-failed']),
+  /** `started`: nothing was deployed, but a stopped replica at the target was started. */
+  outcome: z.enum(['upgraded', 'started', 'skipped', 'rolled-back', 'failed', 'rollback-failed']),
   hosts: z.array(HostOutcomeSchema),
   error: z.string().optional(),
 });
@@ -106,11 +131,22 @@ export const ClusterUpgradeProgressSchema = z.object({
   services: z.array(
     z.object({
       service: z.string(),
-      status: z.enum(['pending', 'upgrading', 'upgraded', 'skipped', 'failed', 'rolled-back', 'rollback-failed']),
+      status: z.enum([
+        'pending',
+        'upgrading',
+        'upgraded',
+        'started',
+        'skipped',
+        'failed',
+        'rolled-back',
+        'rollback-failed',
+      ]),
       result: ServiceUpgradeResultSchema.optional(),
     }),
   ),
   planHash: z.string(),
+  /** Services that will not be rolled back automatically if their health check fails, and why. */
+  rollbackDisabled: z.array(z.object({ service: z.string(), reason: z.string() })).optional(),
   summary: z
     .object({
       succeeded: z.array(z.string()),
@@ -122,3 +158,24 @@ export const ClusterUpgradeProgressSchema = z.object({
   error: z.string().optional(),
 });
 export type ClusterUpgradeProgress = z.infer<typeof ClusterUpgradeProgressSchema>;
+
+/** One replica's content identity, asked of the release repository: which releases pin it for that service? */
+export const PinQuerySchema = z.object({ service: z.string(), identity: z.string() });
+export type PinQuery = z.infer<typeof PinQuerySchema>;
+
+/**
+ * Answer of `findReleasesPinning`: for each asked `service identity` pair (key `pinKey`), the release tags whose
+ * manifests pin exactly that identity for that service, ascending. Only the asked pairs, never whole manifests.
+ */
+export const ReleasePinsSchema = z.object({
+  /** Release tags whose manifests were read. */
+  scanned: z.array(z.string()),
+  pins: z.record(z.string(), z.array(z.string())),
+  /** Manifests that could not be read (the scan goes on without them). */
+  warnings: z.array(z.string()),
+});
+export type ReleasePins = z.infer<typeof ReleasePinsSchema>;
+
+export function pinKey(service: string, identity: string): string {
+  return `${service} ${identity}`;
+}

@@ -63,6 +63,67 @@ export function requiredTransitionIdsFor(catalog: ReleaseCatalog, v: string): st
     .sort();
 }
 
+/**
+ * Transition handlers compiled into this orchestrator (reference §6.2.1–6.2.2: a required transition is a
+ * reconciliation step the deploying tool itself must run). None is implemented yet, so any required one refuses.
+ */
+export const IMPLEMENTED_TRANSITIONS: readonly string[] = [];
+
+/** Every transition the target needs, from both sources, and whether catalog and manifest agree. */
+export function checkTransitions(
+  catalog: ReleaseCatalog,
+  target: string,
+  manifestRequired: readonly string[],
+  implemented: readonly string[] = IMPLEMENTED_TRANSITIONS,
+): { ok: true; detail: string } | { ok: false; problems: string[]; fix: string } {
+  const fromCatalog = transitionsUpTo(catalog, target);
+  const problems: string[] = [];
+  const missingCatalog = fromCatalog.filter((t) => !implemented.includes(t.id));
+  if (missingCatalog.length > 0) {
+    problems.push(
+      `the release catalog requires transition(s) up to ${target} that this orchestrator does not implement: ` +
+        missingCatalog.map((t) => `${t.id} (introduced in ${t.introduced_in})`).join(', '),
+    );
+  }
+  const missingManifest = [...new Set(manifestRequired)].filter((id) => !implemented.includes(id)).sort();
+  if (missingManifest.length > 0) {
+    problems.push(
+      `release manifest ${target} requires transition(s) this orchestrator does not implement: ${missingManifest.join(', ')}`,
+    );
+  }
+  // The manifest's list is generated from the catalog entry of its own line: a difference means one of them is
+  // not what the other was built from, so neither can be trusted to name every step.
+  const expected = requiredTransitionIdsFor(catalog, target);
+  const fetched = new Set(manifestRequired);
+  const notInManifest = expected.filter((id) => !fetched.has(id));
+  const notInCatalog = [...fetched].filter((id) => !expected.includes(id)).sort();
+  if (notInManifest.length > 0 || notInCatalog.length > 0) {
+    problems.push(
+      `release catalog and manifest ${target} disagree on required transitions: ` +
+        [
+          notInManifest.length > 0 ? `in the catalog but not the manifest: ${notInManifest.join(', ')}` : '',
+          notInCatalog.length > 0 ? `in the manifest but not the catalog: ${notInCatalog.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+    );
+  }
+  if (problems.length > 0) {
+    return {
+      ok: false,
+      problems,
+      fix: 'upgrade the orchestrator (and its catalog) to a version that implements and declares these transitions',
+    };
+  }
+  return {
+    ok: true,
+    detail:
+      fromCatalog.length === 0 && fetched.size === 0
+        ? `no transitions required up to ${target}`
+        : `implemented: ${[...new Set([...fromCatalog.map((t) => t.id), ...fetched])].sort().join(', ')}`,
+  };
+}
+
 export const UNSAFE_CLI_FLOOR_FLAG = '--unsafe-ignore-cli-version-floor';
 
 /**
@@ -111,10 +172,16 @@ export interface DetectedVersion {
   service: string;
   host?: string;
   version: string;
+  /** How the version was established (content identity or label), named in refusals. */
+  evidence?: string;
 }
 
 function where(d: DetectedVersion): string {
   return d.host ? `${d.service} on ${d.host}` : d.service;
+}
+
+function runs(d: DetectedVersion): string {
+  return `${where(d)} runs ${d.version}${d.evidence ? ` (${d.evidence})` : ''}`;
 }
 
 /** Base versions of what runs, or the first entry whose version cannot be read (fail closed). */
@@ -138,6 +205,30 @@ function unknownVersion(d: DetectedVersion, what: string): GateResult {
   };
 }
 
+/** Rollback-disabled services for a target, looked up by base version (an rc gets its final's entry). */
+export function rollbackDisabledReasons(
+  catalog: ReleaseCatalog,
+  target: string,
+  manifestDisabled: readonly string[],
+  services: readonly string[],
+): { service: string; reason: string }[] {
+  const entry = lookupRelease(catalog, target);
+  const fromCatalog = new Set(entry?.rollback_disabled ?? []);
+  const fromManifest = new Set(manifestDisabled);
+  return services
+    .filter((s) => fromCatalog.has(s) || fromManifest.has(s))
+    .map((service) => {
+      const why: string[] = [];
+      if (fromCatalog.has(service)) {
+        why.push(
+          `rollback_disabled in the catalog entry ${entry!.version}${entry!.version !== target ? ` (applies to ${target})` : ''}`,
+        );
+      }
+      if (fromManifest.has(service)) why.push(`rollback_disabled in release manifest ${target}`);
+      return { service, reason: why.join('; ') };
+    });
+}
+
 /** Refuses a direct upgrade when anything runs below the target's `compatible_from` (SPEC §3.3). */
 export function checkCompatibilityFloor(
   catalog: ReleaseCatalog,
@@ -150,7 +241,7 @@ export function checkCompatibilityFloor(
   if ('unknown' in seen) return unknownVersion(seen.unknown, `compatibility floor ${floor}`);
   const below = seen.lines.filter((l) => compareVersions(l.line, baseVersion(floor)) < 0);
   if (below.length === 0) return { ok: true };
-  const list = below.map((l) => `${where(l.d)} runs ${l.d.version}`).join(', ');
+  const list = below.map((l) => runs(l.d)).join(', ');
   return {
     ok: false,
     reason: `${list}: below ${target}'s compatibility floor ${floor}; deploy ${floor} first`,
@@ -182,7 +273,7 @@ export function checkRequiredStops(
   if (!stop) return { ok: true };
   return {
     ok: false,
-    reason: `${where(lowest.d)} runs ${lowest.d.version} and ${target} would jump over the required stop ${stop.version}; upgrade to ${stop.version} first`,
+    reason: `${runs(lowest.d)} and ${target} would jump over the required stop ${stop.version}; upgrade to ${stop.version} first`,
     fix: `frameworks cluster upgrade --all --version ${stop.version}`,
   };
 }

@@ -5,7 +5,7 @@
 import type { CatalogLoadResult } from '../contracts/catalog-load';
 import type { ClusterTopology, GateCheck, ReleaseSlice, ServiceTarget, UpgradePlan } from '../contracts/plan';
 import { artifactPinProblems, imagePinProblems } from './artifacts';
-import { checkCliVersionFloor, lookupRelease } from './catalog';
+import { checkCliVersionFloor, checkTransitions, lookupRelease, rollbackDisabledReasons } from './catalog';
 import type { MigrationItem, Phase } from '../contracts/migrations';
 import { fingerprint } from './hash';
 import { selectMigrations } from './migrations/layout';
@@ -22,6 +22,11 @@ export interface BuildUpgradePlanInput {
   unsafeIgnoreCliVersionFloor: boolean;
   /** Every discovered migration file (the plan lists those up to the target, by phase). */
   migrationItems: MigrationItem[];
+  /**
+   * Check the catalog's transitions up to the target and their agreement with the manifest (reference
+   * §6.2.1–6.2.2). False only for runs recorded before this check existed (the workflows decide it by patch).
+   */
+  catalogTransitions?: boolean;
   /** Set when the cluster has no migrations source configured: the schema gate cannot be judged, so refuse. */
   migrationsUnconfigured?: string;
 }
@@ -172,7 +177,20 @@ function catalogChecks(input: BuildUpgradePlanInput): GateCheck[] {
     });
   }
 
-  if (release.requiredTransitions.length > 0) {
+  if (input.catalogTransitions) {
+    const r = checkTransitions(catalog.catalog, target, release.requiredTransitions);
+    checks.push(
+      r.ok
+        ? { id: 'required-transitions', label: 'required transitions implemented', status: 'pass', detail: r.detail }
+        : {
+            id: 'required-transitions',
+            label: 'required transitions implemented',
+            status: 'refuse',
+            detail: r.problems.join('\n'),
+            fix: r.fix,
+          },
+    );
+  } else if (release.requiredTransitions.length > 0) {
     checks.push({
       id: 'required-transitions',
       label: 'required transitions implemented',
@@ -185,8 +203,11 @@ function catalogChecks(input: BuildUpgradePlanInput): GateCheck[] {
 }
 
 const LIVE_CHECKS: [string, string][] = [
-  ['compatibility-floor', 'compatibility floor and required stops (against detected versions)'],
-  ['schema-gate', 'schema gate (expand ≤ target and prior postdeploy in the ledger)'],
+  [
+    'compatibility-floor',
+    'compatibility floor, required stops and downgrades (against the release each replica is proven to be on)',
+  ],
+  ['schema-gate', 'schema gate (expand ≤ target and prior postdeploy in the ledger) and below-floor guard'],
   ['data-migration-gate', 'data-migration gate (pre-deploy window)'],
   ['host-arch', 'host architectures without a declared arch'],
 ];
@@ -262,6 +283,12 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
     targets,
     checks,
     refused: checks.some((c) => c.status === 'refuse'),
+    // By base version, so an rc target gets its final's catalog entry (reference §3.1 RollbackDisabledFor).
+    rollbackDisabled: input.catalog.ok
+      ? rollbackDisabledReasons(input.catalog.catalog, target, release.rollbackDisabled, rollout.order)
+      : rollout.order
+          .filter((s) => release.rollbackDisabled.includes(s))
+          .map((service) => ({ service, reason: `rollback_disabled in release manifest ${target}` })),
     migrations: migrationsByPhase(input),
     suggestedFlow,
   };

@@ -24,8 +24,8 @@ import {
 } from '../contracts/upgrade';
 import { serviceDatabase } from '../domain/catalog';
 import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
-import { ownedDatabases, upgradeGates } from '../domain/gates/upgrade-gates';
-import { artifactIdentity } from '../domain/artifacts';
+import { judgeReplicas, pinQueries, targetIdentityFor } from '../domain/gates/replica-lines';
+import { ownedDatabases, upgradeGates, type UpgradeGateFacts } from '../domain/gates/upgrade-gates';
 import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
@@ -43,7 +43,7 @@ import { approvalGate } from './approval';
 import { gatherAndPlan } from './plan-steps';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
 import { serviceUpgrade } from './service-upgrade';
-import { decide } from './util';
+import { parseInput } from './util';
 
 const act = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -64,6 +64,14 @@ export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
  */
 export const SELECTED_ARTIFACTS_PATCH = 'cluster-upgrade-selected-artifacts-v1';
 
+/**
+ * Patch (issue 11): the gates judge each replica's release line from its content identity (one more read-only
+ * activity, `findReleasesPinning`), refuse unknown lines and downgrades unless bypassed, and run the below-floor
+ * guard; `rollback_disabled` is looked up by base version; a replica at the target identity and config that is
+ * stopped is not "at target" (its child starts and health-checks it). Runs recorded before keep the old gates.
+ */
+export const PROVEN_GATES_PATCH = 'cluster-upgrade-proven-gates-v1';
+
 /** The message of an activity failure's cause (what the activity said), else the failure's own. */
 function causeMessage(err: unknown): string {
   const cause = (err as { cause?: unknown }).cause;
@@ -71,7 +79,7 @@ function causeMessage(err: unknown): string {
 }
 
 export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
-  const input = decide(() => ClusterUpgradeInputSchema.parse(rawInput));
+  const input = parseInput(ClusterUpgradeInputSchema, rawInput, 'clusterUpgrade');
   const progress: ClusterUpgradeProgress = {
     cluster: input.cluster,
     target: '',
@@ -183,6 +191,22 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
           }),
         })
       : {};
+  let proven: UpgradeGateFacts['proven'];
+  const v2 = patched(PROVEN_GATES_PATCH);
+  if (v2) {
+    const pins = await act.findReleasesPinning({
+      cluster: input.cluster,
+      queries: pinQueries(detections),
+      catalogVersions: catalog.catalog.releases.map((r) => r.version),
+    });
+    progress.warnings.push(...pins.warnings.map((w) => `release repository: ${w}`));
+    proven = {
+      pins,
+      markers: Object.fromEntries(ledgers.map((l) => [l.database, l.marker])),
+      allowUnknownVersion: input.unsafeAllowUnknownVersion,
+      allowDowngrade: input.allowDowngrade,
+    };
+  }
   const gates = upgradeGates({
     target,
     services,
@@ -201,6 +225,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     liveStates,
     skipMigrationCheck: input.skipMigrationCheck,
     skipDataMigrationCheck: input.skipDataMigrationCheck,
+    ...(proven ? { proven } : {}),
   });
   progress.checks.push(...gates.checks);
   progress.checks.push(
@@ -223,28 +248,42 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
 
   // 4. What would happen, per host (dry-run output and the approval prompt).
   // null = the release pins nothing for this host: it never reads as "already at target".
-  const identityOf = (svc: string, d: HostDetection): string | null => {
-    const t = targets.find((x) => x.service === svc)!;
-    return t.mode === 'docker'
-      ? (t.imageRef ?? '').replace(/^.*@/, '') || null
-      : artifactIdentity(t.artifacts.find((a) => a.arch === d.arch));
-  };
+  const identityOf = (svc: string, d: HostDetection): string | null =>
+    targetIdentityFor(
+      targets.find((x) => x.service === svc)!,
+      d,
+    );
   const atIdentity = (svc: string, d: HostDetection): boolean => {
     const id = identityOf(svc, d);
     return id !== null && d.identity === id;
   };
+  const backwards = new Set(
+    proven
+      ? judgeReplicas({ target, targets, detections, pins: proven.pins }).downgrades.map(
+          (d) => `${d.line.service}@${d.line.host}`,
+        )
+      : [],
+  );
   for (const svc of services) {
     const t = targets.find((x) => x.service === svc)!;
     for (const d of detections[svc] ?? []) {
       const same = atIdentity(svc, d) && d.configHash === configs[svc];
-      progress.preview.push({
-        service: svc,
-        host: d.host,
-        line: same
-          ? `${svc} on ${d.host}: already at ${t.version ?? target} (identity and config match), skip`
-          : `would upgrade ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${t.version ?? target}${atIdentity(svc, d) ? ' (config changed)' : ''}${t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : ''}`,
-      });
+      const to = t.version ?? target;
+      const carried = t.carriedFrom ? ` [carried from ${t.carriedFrom}]` : '';
+      let line: string;
+      if (same && (!v2 || d.running)) line = `${svc} on ${d.host}: already at ${to} (identity and config match), skip`;
+      else if (same) line = `${svc} on ${d.host}: at ${to} but stopped: would start it and check its health`;
+      else {
+        const verb = backwards.has(`${svc}@${d.host}`) ? 'would DOWNGRADE' : 'would upgrade';
+        line = `${verb} ${svc} on ${d.host} from ${d.version ?? 'unknown'} to ${to}${atIdentity(svc, d) ? ' (config changed)' : ''}${carried}`;
+      }
+      progress.preview.push({ service: svc, host: d.host, line });
     }
+  }
+  if (v2) {
+    progress.rollbackDisabled = input.noRollback
+      ? services.map((service) => ({ service, reason: '--no-rollback' }))
+      : plan.rollbackDisabled.filter((r) => services.includes(r.service));
   }
   progress.services = services.map((service) => ({ service, status: 'pending' }));
   progress.planHash = fingerprint({ target, services, preview: progress.preview, configs });
@@ -259,10 +298,14 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
 
   // 5. One child per service, in order; stop at the first failure.
   setState('upgrading');
-  const rollbackDisabled = new Set([
-    ...release.rollbackDisabled,
-    ...(catalog.catalog.releases.find((r) => r.version === target)?.rollback_disabled ?? []),
-  ]);
+  const rollbackDisabled = new Set(
+    v2
+      ? plan.rollbackDisabled.map((r) => r.service)
+      : [
+          ...release.rollbackDisabled,
+          ...(catalog.catalog.releases.find((r) => r.version === target)?.rollback_disabled ?? []),
+        ],
+  );
   const succeeded: string[] = [];
   const atTarget = new Map<string, ServiceUpgradeResult>();
   if (patched(SKIP_AT_TARGET_PATCH)) {
@@ -271,7 +314,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       const t = targets.find((x) => x.service === svc)!;
       const ds = fresh[svc] ?? [];
       const same = (d: HostDetection): boolean =>
-        d.present && !d.error && atIdentity(svc, d) && d.configHash === configs[svc];
+        d.present && !d.error && atIdentity(svc, d) && d.configHash === configs[svc] && (!v2 || d.running);
       if (ds.length === t.hosts.length && ds.length > 0 && ds.every(same)) {
         atTarget.set(svc, {
           service: svc,
@@ -329,7 +372,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     });
     entry.result = result;
     entry.status = result.outcome;
-    if (result.outcome === 'upgraded' || result.outcome === 'skipped') {
+    if (result.outcome === 'upgraded' || result.outcome === 'skipped' || result.outcome === 'started') {
       succeeded.push(svc);
       continue;
     }

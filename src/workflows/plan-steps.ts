@@ -1,11 +1,17 @@
 // Gathering what an upgrade plan needs and deciding it: shared by `upgradePlan` (read-only) and `clusterUpgrade`
 // (which then runs the live gates). Same activities, same order, so both workflows' histories look alike.
-import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import { patched, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { UpgradePlan } from '../contracts/plan';
 import { resolveSelector } from '../domain/selector';
 import { buildUpgradePlan } from '../domain/upgrade-plan';
 import { decide } from './util';
+
+/**
+ * Patch (issue 11 item 4): plans check the catalog's transitions up to the target and their agreement with the
+ * manifest; runs recorded before check only the manifest's list.
+ */
+export const CATALOG_TRANSITIONS_PATCH = 'plan-catalog-transitions-v1';
 
 export interface PlanRequest {
   cluster: string;
@@ -38,6 +44,7 @@ export async function gatherAndPlan(acts: ActivityInterfaceFor<Activities>, inpu
       cliVersion: input.cliVersion,
       unsafeIgnoreCliVersionFloor: input.unsafeIgnoreCliVersionFloor,
       migrationItems: migrations.items,
+      catalogTransitions: patched(CATALOG_TRANSITIONS_PATCH),
       ...(migrations.unconfigured ? { migrationsUnconfigured: migrations.unconfigured } : {}),
     }),
   );

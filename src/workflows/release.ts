@@ -41,7 +41,7 @@ import { clusterUpgrade } from './cluster-upgrade';
 import { dataMigration } from './data-migration';
 import { releaseApproveUpdate, releaseCancelUpdate, releaseProgressQuery } from './messages';
 import { schemaMigrate } from './schema-migrate';
-import { decide } from './util';
+import { decide, parseInput } from './util';
 
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -77,7 +77,7 @@ function judgeLiveState(live: LiveState | undefined): { ok: boolean; detail: str
 }
 
 export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> {
-  const input = decide(() => ReleaseInputSchema.parse(rawInput));
+  const input = parseInput(ReleaseInputSchema, rawInput, 'release');
   const self = workflowInfo().workflowId;
   const step = (name: ReleaseStepName): ReleaseStep => ({ name, status: 'pending', summary: '' });
   const progress: ReleaseProgress = {
@@ -146,6 +146,12 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
 
   // 2. Every step's plan and gates, before anything changes: dry-run children (read-only, no lock).
   const common = { cluster: input.cluster, operator: input.operator };
+  // The operator's bypasses reach both upgrade runs (the plan and the real one re-checks every gate); only set
+  // ones are passed, so the children's input is unchanged for runs that use none.
+  const bypasses = {
+    ...(input.unsafeAllowUnknownVersion ? { unsafeAllowUnknownVersion: true } : {}),
+    ...(input.allowDowngrade ? { allowDowngrade: true } : {}),
+  };
   const [expandPlan, upgradePlan, postdeployPlan] = await Promise.all([
     executeChild(schemaMigrate, {
       ...child('plan/expand', 'expand-dry-run'),
@@ -161,6 +167,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
           cliVersion: input.cliVersion,
           dryRun: true,
           assumeExpandApplied: true,
+          ...bypasses,
         },
       ],
     }),
@@ -310,6 +317,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
             selector: target,
             cliVersion: input.cliVersion,
             approved: true,
+            ...bypasses,
             ...(input.healthInterval ? { healthInterval: input.healthInterval } : {}),
             ...(input.healthDeadline ? { healthDeadline: input.healthDeadline } : {}),
           },

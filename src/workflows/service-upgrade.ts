@@ -2,11 +2,20 @@
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
 import type { Duration } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
+import { durationMs } from '../domain/duration';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { decide } from './util';
+
+/**
+ * Patch (issue 11 items 6, 8): a replica at the target identity and config that is stopped is started (no
+ * staging) and health-checked, reported `started`; health deadlines are read with the one duration parser the
+ * contracts validate with. Runs recorded before keep skipping such replicas and their old parser.
+ */
+export const START_STOPPED_PATCH = 'service-upgrade-start-stopped-v1';
 
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -27,8 +36,9 @@ function message(err: unknown): string {
 async function waitHealthy(
   input: ServiceUpgradeInput,
   hostName: string,
+  parse: (d: string) => number,
 ): Promise<{ healthy: boolean; error?: string }> {
-  const deadline = Date.now() + durationMs(input.healthDeadline);
+  const deadline = Date.now() + parse(input.healthDeadline);
   let last: string;
   for (;;) {
     try {
@@ -38,12 +48,13 @@ async function waitHealthy(
     } catch (err) {
       last = message(err);
     }
-    if (Date.now() + durationMs(input.healthInterval) > deadline) return { healthy: false, error: last };
+    if (Date.now() + parse(input.healthInterval) > deadline) return { healthy: false, error: last };
     await sleep(input.healthInterval as Duration);
   }
 }
 
-function durationMs(d: string): number {
+/** The parser of runs recorded before START_STOPPED_PATCH (it read "2 mins" or "1d" as 0 ms); replay only. */
+function legacyDurationMs(d: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?)$/.exec(d.trim());
   if (!m) return Number(d) || 0;
   const n = Number(m[1]);
@@ -58,6 +69,11 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
   const outcomes: HostOutcome[] = [];
   const ref = { cluster: input.cluster, service: input.service };
   const targetLabel = input.version;
+  const v2 = patched(START_STOPPED_PATCH);
+  // The parent validated both durations; a bad one here fails the run instead of retrying its task forever.
+  const parse = v2 ? (d: string) => decide(() => durationMs(d)) : legacyDurationMs;
+  const healthy = (hostName: string) =>
+    input.skipValidation ? Promise.resolve({ healthy: true } as const) : waitHealthy(input, hostName, parse);
   for (const [i, hostName] of input.hosts.entries()) {
     const detected = await host.detectServiceOnHost({ ...ref, host: hostName });
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;
@@ -84,7 +100,50 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         error: `${input.service} on ${hostName} cannot be pinned by content: ${why}`,
       };
     }
-    if (detected.identity === identity && detected.configHash === input.configHash) {
+    const atTarget = detected.identity === identity && detected.configHash === input.configHash;
+    if (atTarget && v2 && !detected.running) {
+      // Nothing to download or switch: activate at the target identity starts the stopped service in place.
+      let why: string | undefined;
+      try {
+        await host.activateServiceOnHost({
+          ...ref,
+          host: hostName,
+          mode: input.mode,
+          identity,
+          version: input.version,
+          ...(input.imageRef ? { imageRef: input.imageRef } : {}),
+        });
+        const h = await healthy(hostName);
+        if (!h.healthy)
+          why = `started, but health check failed after ${input.healthDeadline}: ${h.error ?? 'unhealthy'}`;
+      } catch (err) {
+        why = `could not start it: ${message(err)}`;
+      }
+      if (why === undefined) {
+        outcomes.push({
+          host: hostName,
+          action: 'started',
+          from,
+          to: targetLabel,
+          detail: 'was stopped at the target identity and config; started and healthy',
+        });
+        continue;
+      }
+      // It already runs the target, so there is no other identity to roll back to.
+      outcomes.push({ host: hostName, action: 'failed', from, to: targetLabel, detail: `stopped at target; ${why}` });
+      return {
+        service: input.service,
+        outcome: 'failed',
+        hosts: [
+          ...outcomes,
+          ...input.hosts
+            .slice(i + 1)
+            .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel })),
+        ],
+        error: `${input.service} on ${hostName} was stopped at the target: ${why}`,
+      };
+    }
+    if (atTarget) {
       outcomes.push({
         host: hostName,
         action: 'skipped',
@@ -110,7 +169,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         version: input.version,
         ...(input.imageRef ? { imageRef: input.imageRef } : {}),
       });
-      const health = input.skipValidation ? { healthy: true } : await waitHealthy(input, hostName);
+      const health = await healthy(hostName);
       if (health.healthy) {
         await host.finalizeServiceOnHost({ ...ref, host: hostName, mode: input.mode });
         outcomes.push({
@@ -169,7 +228,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       } catch (rbErr) {
         return critical(message(rbErr));
       }
-      const again = input.skipValidation ? { healthy: true } : await waitHealthy(input, hostName);
+      const again = await healthy(hostName);
       if (!again.healthy) return critical(`still unhealthy after rollback: ${again.error ?? ''}`);
       outcomes.push({ host: hostName, action: 'rolled-back', from, to: targetLabel, detail: why });
       return {
@@ -180,6 +239,11 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       };
     }
   }
-  const changed = outcomes.some((o) => o.action !== 'skipped');
-  return { service: input.service, outcome: changed ? 'upgraded' : 'skipped', hosts: outcomes };
+  const deployed = outcomes.some((o) => o.action !== 'skipped' && o.action !== 'started');
+  const started = outcomes.some((o) => o.action === 'started');
+  return {
+    service: input.service,
+    outcome: deployed ? 'upgraded' : started ? 'started' : 'skipped',
+    hosts: outcomes,
+  };
 }

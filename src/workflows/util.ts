@@ -17,3 +17,23 @@ export function decide<T>(fn: () => T): T {
     });
   }
 }
+
+/** Parses a run's input with its contract; a refusal names each key and its problem (not zod's JSON dump). */
+export function parseInput<T>(
+  schema: { safeParse(raw: unknown): { success: true; data: T } | { success: false; error: { issues: Issue[] } } },
+  raw: unknown,
+  what: string,
+): T {
+  return decide(() => {
+    const r = schema.safeParse(raw);
+    if (r.success) return r.data;
+    throw new Error(
+      `invalid ${what} input: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
+  });
+}
+
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+}

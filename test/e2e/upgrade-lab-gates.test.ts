@@ -108,7 +108,10 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
       releases.splice(1, 0, { version: 'v0.1.5', required_stop: true });
     });
     const r = await expectRefusedBy('required stops');
-    expect(r.stdout).toMatch(/runs v0\.1\.0 and v0\.2\.0 would jump over the required stop v0\.1\.5/);
+    // The refusal names how the running release was established (content identity, or label as a fallback).
+    expect(r.stdout).toMatch(
+      /runs v0\.1\.0 \((by content identity|by version label)[^)]*\) and v0\.2\.0 would jump over the required stop v0\.1\.5/,
+    );
     expect(r.stdout).toContain('fix: frameworks cluster upgrade --all --version v0.1.5');
   }, 120_000);
 

@@ -46,6 +46,8 @@ describe('frameworks CLI', () => {
       '--skip-migration-check',
       '--skip-data-migration-check',
       '--unsafe-ignore-cli-version-floor',
+      '--unsafe-allow-unknown-version',
+      '--allow-downgrade',
       '--all',
     ]) {
       expect(upgrade.stdout).toContain(flag);

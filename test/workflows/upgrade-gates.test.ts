@@ -17,7 +17,7 @@ import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
-import { frameworksAsync } from '../helpers/cli';
+import { startFrameworks } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
@@ -160,7 +160,10 @@ describe('clusterUpgrade gates (stub hosts)', () => {
     expect(p.state).toBe('refused');
     expect(refused(p)).toEqual(['required-stop']);
     const gate = p.checks.find((c) => c.id === 'required-stop')!;
-    expect(gate.detail).toMatch(/runs v0\.1\.0 and v0\.2\.0 would jump over the required stop v0\.1\.5/);
+    // The stub identities are pinned by no manifest, so the label is the evidence, and the refusal says so.
+    expect(gate.detail).toMatch(
+      /runs v0\.1\.0 \(by version label; identity sha256:\S+ is pinned by no release manifest\) and v0\.2\.0 would jump over the required stop v0\.1\.5/,
+    );
     expect(gate.fix).toBe('frameworks cluster upgrade --all --version v0.1.5');
     expect(journal).toEqual([]);
   });
@@ -252,12 +255,17 @@ describe('frameworks cluster runs watch <clusterUpgrade>', () => {
       p = await handle.query(upgradeProgressQuery);
     }
     expect(p.state).toBe('awaiting-approval');
-    const watching = frameworksAsync(['cluster', 'runs', 'watch', handle.workflowId], {
+    // Approve only once the watcher has shown the plan (a fixed pause raced a slow CLI start on a loaded machine).
+    const child = startFrameworks(['cluster', 'runs', 'watch', handle.workflowId], {
       TEMPORAL_ADDRESS: temporalAddress(),
     });
-    await new Promise((r) => setTimeout(r, 1_500));
+    const r = { code: null as number | null, stdout: '', stderr: '' };
+    child.stdout!.on('data', (c: Buffer) => (r.stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (r.stderr += c.toString()));
+    const closed = new Promise<void>((done) => child.on('close', (code) => ((r.code = code), done())));
+    for (let i = 0; i < 600 && !r.stdout.includes('would upgrade'); i++) await new Promise((w) => setTimeout(w, 100));
     await handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
-    const r = await watching;
+    await closed;
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`Upgrading 5 service(s) to v0.2.0: ${p.order.join(' -> ')}`);
     expect(r.stdout).toMatch(/^\[gate\] required stops: ok/m);

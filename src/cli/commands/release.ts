@@ -31,6 +31,8 @@ export interface ReleaseOptions {
   yes?: boolean;
   dryRun?: boolean;
   batchSize?: string;
+  unsafeAllowUnknownVersion?: boolean;
+  allowDowngrade?: boolean;
   detach?: boolean;
   json?: boolean;
 }
@@ -135,6 +137,8 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
           approved: opts.yes ?? false,
           operator: operatorName(),
           batchSize,
+          ...(opts.unsafeAllowUnknownVersion ? { unsafeAllowUnknownVersion: true } : {}),
+          ...(opts.allowDowngrade ? { allowDowngrade: true } : {}),
           ...healthOverrides(),
         },
       ],

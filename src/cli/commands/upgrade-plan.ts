@@ -99,6 +99,10 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
     for (const p of t.problems) out.line(`${pad}✗ ${p}`);
   }
   out.line();
+  out.line('Automatic rollback on a failed health check:');
+  if (report.rollbackDisabled.length === 0) out.line('  on for every service');
+  for (const r of report.rollbackDisabled) out.line(`  off for ${r.service} — ${r.reason}`);
+  out.line();
   if (!report.migrations) {
     out.line('PostgreSQL/YugabyteDB migrations: no databases configured in cluster.yaml');
   } else {

@@ -31,6 +31,8 @@ export interface UpgradeOptions {
   skipMigrationCheck?: boolean;
   skipDataMigrationCheck?: boolean;
   unsafeIgnoreCliVersionFloor?: boolean;
+  unsafeAllowUnknownVersion?: boolean;
+  allowDowngrade?: boolean;
   detach?: boolean;
   json?: boolean;
 }
@@ -39,6 +41,7 @@ const STATUS_MARK: Record<string, string> = {
   pending: '·',
   upgrading: '…',
   upgraded: '✓',
+  started: '▶',
   skipped: '=',
   failed: '✗',
   'rolled-back': '↩',
@@ -59,7 +62,10 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
   }
   for (const w of p.warnings) lines.push(`WARNING: ${w}`);
-  if (p.state === 'dry-run' || p.state === 'awaiting-approval') for (const x of p.preview) lines.push(`  ${x.line}`);
+  if (p.state === 'dry-run' || p.state === 'awaiting-approval') {
+    for (const x of p.preview) lines.push(`  ${x.line}`);
+    for (const r of p.rollbackDisabled ?? []) lines.push(`  no automatic rollback for ${r.service}: ${r.reason}`);
+  }
   for (const s of p.services) {
     if (s.status === 'pending') continue;
     lines.push(`  ${STATUS_MARK[s.status]} ${s.service}: ${s.status}`);
@@ -124,6 +130,8 @@ export async function upgradeCommand(
           skipMigrationCheck: opts.skipMigrationCheck ?? false,
           skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
           unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
+          unsafeAllowUnknownVersion: opts.unsafeAllowUnknownVersion ?? false,
+          allowDowngrade: opts.allowDowngrade ?? false,
           operator: operatorName(),
           ...healthOverrides(),
         },

@@ -4,9 +4,9 @@
 import type { ReleaseCatalog, ServiceDefinitions } from '../../contracts/catalog';
 import type { LedgerRead, MigrationItem } from '../../contracts/migrations';
 import type { GateCheck, ServiceTarget } from '../../contracts/plan';
-import type { HostDetection } from '../../contracts/upgrade';
+import type { HostDetection, ReleasePins } from '../../contracts/upgrade';
 import { artifactPinProblems } from '../artifacts';
-import { checkCompatibilityFloor, checkRequiredStops, serviceDatabase } from '../catalog';
+import { checkCompatibilityFloor, checkRequiredStops, serviceDatabase, type DetectedVersion } from '../catalog';
 import {
   catalogRequirements,
   formatDataGateBypassed,
@@ -17,7 +17,16 @@ import {
   preDeployWindow,
   type LiveState,
 } from '../data-migrations/gates';
+import { belowFloorProblems, type BaselineMarkerRead } from '../migrations/floor-guard';
 import { checkSchemaGate } from '../migrations/schema-gate';
+import {
+  ALLOW_DOWNGRADE_FLAG,
+  ALLOW_UNKNOWN_FLAG,
+  describeLine,
+  formatDowngrade,
+  judgeReplicas,
+  type ReplicaLine,
+} from './replica-lines';
 
 export interface UpgradeGateFacts {
   target: string;
@@ -31,6 +40,17 @@ export interface UpgradeGateFacts {
   liveStates: Record<string, LiveState>;
   skipMigrationCheck: boolean;
   skipDataMigrationCheck: boolean;
+  /**
+   * Facts of the identity-judged gates (issue 11): which releases pin each detected identity, each owning
+   * database's baseline marker (below-floor guard), and the operator's bypasses. Absent in runs recorded before
+   * these gates existed, which keep the label-only floor and stop checks they were decided with.
+   */
+  proven?: {
+    pins: ReleasePins;
+    markers: Record<string, BaselineMarkerRead>;
+    allowUnknownVersion: boolean;
+    allowDowngrade: boolean;
+  };
 }
 
 export interface UpgradeGateResult {
@@ -90,23 +110,15 @@ export function upgradeGates(f: UpgradeGateFacts): UpgradeGateResult {
         ),
   );
 
-  const detected = f.services.flatMap((s) =>
-    (f.detections[s] ?? [])
-      .filter((d) => d.present && d.version)
-      .map((d) => ({ service: s, host: d.host, version: d.version! })),
-  );
-  const floor = checkCompatibilityFloor(f.catalog, f.target, detected);
-  checks.push(
-    floor.ok
-      ? pass('compatibility-floor', 'compatibility floor', 'every detected version is at or above it')
-      : refuse('compatibility-floor', 'compatibility floor', floor.reason, floor.fix),
-  );
-  const stops = checkRequiredStops(f.catalog, f.target, detected);
-  checks.push(
-    stops.ok
-      ? pass('required-stop', 'required stops', 'no required stop between detected versions and the target')
-      : refuse('required-stop', 'required stops', stops.reason, stops.fix),
-  );
+  if (f.proven) provenLineChecks(f, f.proven, checks, warnings);
+  else {
+    const detected = f.services.flatMap((s) =>
+      (f.detections[s] ?? [])
+        .filter((d) => d.present && d.version)
+        .map((d) => ({ service: s, host: d.host, version: d.version! })),
+    );
+    floorAndStopChecks(f, detected, checks);
+  }
 
   // Per detected host: an artifact for its arch that is pinned by content (the plan could not know undeclared arches).
   const archProblems = f.targets
@@ -164,6 +176,37 @@ export function upgradeGates(f: UpgradeGateFacts): UpgradeGateResult {
     checks.push(refuse('schema', 'schema gate', schemaProblems.join('\n'), [...remediation].join('; ')));
   }
 
+  // The below-floor guard (reference §4.7, §6.2.4 step 5): the schema gate above never asks for migrations below
+  // the baseline floor, which is only safe once this guard has proven them applied (or a baseline marker).
+  const floorOf = f.catalog.schema_migration_floor;
+  if (f.proven && floorOf) {
+    const label = `schema below floor ${floorOf} complete`;
+    const problems = belowFloorProblems({
+      items: f.migrationItems,
+      catalog: f.catalog,
+      databases: dbs,
+      ledgers: f.ledgers,
+      markers: f.proven.markers,
+    });
+    if (problems.length === 0) {
+      checks.push(
+        pass('below-floor', label, dbs.length === 0 ? 'no DB-backed service' : `no gaps in ${dbs.join(', ')}`),
+      );
+    } else if (f.skipMigrationCheck) {
+      warnings.push(`below-floor guard BYPASSED by --skip-migration-check`);
+      checks.push({ id: 'below-floor', label, status: 'bypassed', detail: problems.join('\n') });
+    } else {
+      checks.push(
+        refuse(
+          'below-floor',
+          label,
+          problems.join('\n'),
+          'upgrade through the last release below the floor first (it still applies the folded migrations)',
+        ),
+      );
+    }
+  }
+
   // Data-migration gate: the pre-deploy window (prior release lines only).
   const reqs = catalogRequirements(f.catalog, f.target);
   const inWindow = preDeployWindow(reqs, f.target);
@@ -195,4 +238,86 @@ export function upgradeGates(f: UpgradeGateFacts): UpgradeGateResult {
     );
   }
   return { checks, warnings };
+}
+
+function floorAndStopChecks(f: UpgradeGateFacts, detected: DetectedVersion[], checks: GateCheck[], proof = ''): void {
+  const floor = checkCompatibilityFloor(f.catalog, f.target, detected);
+  checks.push(
+    floor.ok
+      ? pass('compatibility-floor', 'compatibility floor', `every detected version is at or above it${proof}`)
+      : refuse('compatibility-floor', 'compatibility floor', floor.reason, floor.fix),
+  );
+  const stops = checkRequiredStops(f.catalog, f.target, detected);
+  checks.push(
+    stops.ok
+      ? pass('required-stop', 'required stops', `no required stop between detected versions and the target${proof}`)
+      : refuse('required-stop', 'required stops', stops.reason, stops.fix),
+  );
+}
+
+/** Floor, stops and downgrades judged on the release line each replica is proven to be on (replica-lines.ts). */
+function provenLineChecks(
+  f: UpgradeGateFacts,
+  proven: NonNullable<UpgradeGateFacts['proven']>,
+  checks: GateCheck[],
+  warnings: string[],
+): void {
+  const judged = judgeReplicas({ target: f.target, targets: f.targets, detections: f.detections, pins: proven.pins });
+  const evidence = judged.lines.map(describeLine).join('\n');
+  const label = 'release line of every replica proven';
+  if (judged.unknown.length === 0) {
+    checks.push(pass('replica-lines', label, evidence || 'no replica detected'));
+  } else if (proven.allowUnknownVersion) {
+    warnings.push(
+      `the release line of ${judged.unknown.map((u) => `${u.service} on ${u.host}`).join(', ')} is unknown; ` +
+        `floor, stop and downgrade checks for it BYPASSED by ${ALLOW_UNKNOWN_FLAG}`,
+    );
+    checks.push({ id: 'replica-lines', label, status: 'bypassed', detail: evidence });
+  } else {
+    checks.push(
+      refuse(
+        'replica-lines',
+        label,
+        `cannot tell which release ${judged.unknown.map((u) => `${u.service} on ${u.host}`).join(', ')} ` +
+          `run(s), so the compatibility floor, required stops and downgrades cannot be checked:\n${evidence}`,
+        `redeploy the replica at a released version, or pass ${ALLOW_UNKNOWN_FLAG} to accept the risk`,
+      ),
+    );
+  }
+  const known = judged.lines.filter((l): l is Exclude<ReplicaLine, { kind: 'unknown' }> => l.kind !== 'unknown');
+  floorAndStopChecks(
+    f,
+    known.map((l) => ({
+      service: l.service,
+      host: l.host,
+      version: l.line,
+      evidence:
+        l.kind === 'identity'
+          ? `by content identity, pinned by ${l.pinnedBy.join(', ')}`
+          : `by version label; ${l.why}`,
+    })),
+    checks,
+    known.length > 0 ? ` (judged per replica, see "${label}")` : '',
+  );
+  const dLabel = 'no replica goes back to an older release';
+  if (judged.downgrades.length === 0) {
+    checks.push(pass('downgrade', dLabel, `no replica runs a release newer than ${f.target}`));
+    return;
+  }
+  const list = judged.downgrades.map((d) => formatDowngrade(d, f.target)).join('\n');
+  if (proven.allowDowngrade) {
+    warnings.push(
+      `downgrade of ${judged.downgrades.length} replica(s) to ${f.target} BYPASSED by ${ALLOW_DOWNGRADE_FLAG}`,
+    );
+    checks.push({ id: 'downgrade', label: dLabel, status: 'bypassed', detail: list });
+  } else {
+    checks.push(
+      refuse(
+        'downgrade',
+        dLabel,
+        list,
+        `choose a release at or above what runs, or pass ${ALLOW_DOWNGRADE_FLAG} to go back on purpose`,
+      ),
+    );
+  }
 }

@@ -6,7 +6,7 @@
 //
 // Pure and free of Node builtins: workflow code uses it.
 import type { ReleaseCatalog } from '../../contracts/catalog';
-import { ledgerKey, type LedgerRow, type MigrationItem, type Phase } from '../../contracts/migrations';
+import { ledgerKey, type LedgerRead, type LedgerRow, type MigrationItem, type Phase } from '../../contracts/migrations';
 import { compareVersions, versionProblem } from '../version';
 import { describeItem, sortMigrations } from './layout';
 
@@ -139,4 +139,50 @@ export function formatBelowFloorRefusal(opts: {
 /** Refusal when the marker or ledger of a database could not be read. */
 export function formatFloorReadFailure(engine: SchemaEngine, database: string, error: string): string {
   return `[gate] ${engine} below-floor guard cannot read ${database} (${error}); refusing because folded migrations cannot be proven applied`;
+}
+
+/** A database's `_schema_baseline` marker as read: "" for none, or why it could not be read. */
+export type BaselineMarkerRead = { state: 'ok'; marker: string } | { state: 'error'; error: string };
+
+/**
+ * The guard over several databases at once (the upgrade gate runs it for the owners of the services it deploys,
+ * reference §6.2.4 step 5): one refusal text per database with a gap, a corrupt marker or an unreadable fact.
+ */
+export function belowFloorProblems(opts: {
+  items: readonly MigrationItem[];
+  catalog: ReleaseCatalog;
+  databases: readonly string[];
+  ledgers: readonly LedgerRead[];
+  markers: Readonly<Record<string, BaselineMarkerRead>>;
+}): string[] {
+  const floor = opts.catalog.schema_migration_floor;
+  if (!floor) return [];
+  const expected = expectedBelowFloor(opts.items, opts.catalog, { engine: 'postgres', databases: opts.databases });
+  const stepRelease = opts.catalog.releases.filter((r) => compareVersions(r.version, floor) < 0).at(-1)?.version;
+  const problems: string[] = [];
+  for (const db of opts.databases) {
+    const marker = opts.markers[db];
+    const ledger = opts.ledgers.find((l) => l.database === db);
+    if (!marker || marker.state === 'error') {
+      problems.push(formatFloorReadFailure('postgres', db, marker?.state === 'error' ? marker.error : 'not read'));
+      continue;
+    }
+    if (!ledger || ledger.state === 'error') {
+      problems.push(formatFloorReadFailure('postgres', db, ledger?.state === 'error' ? ledger.error : 'not read'));
+      continue;
+    }
+    const r = belowFloorGaps({
+      floor,
+      marker: marker.marker,
+      expectedBelowFloor: expected.filter((e) => e.database === db),
+      rows: ledger.rows,
+    });
+    if ('error' in r) problems.push(`${db}: ${r.error}`);
+    else if (r.gaps.length > 0) {
+      problems.push(
+        formatBelowFloorRefusal({ engine: 'postgres', floor, gaps: r.gaps, ...(stepRelease ? { stepRelease } : {}) }),
+      );
+    }
+  }
+  return problems;
 }
