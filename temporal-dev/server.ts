@@ -83,6 +83,9 @@ function devServerArgs(ip: string, port: number, opts: DevServerOptions, uiPort:
   // Updates (approve, pause, resume) are on by default in recent servers; keep them explicit for older binaries.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true');
+  // A new timer fires no earlier than "now + this shift" (default 1 s): every 250 ms health backoff would wait a
+  // whole second. 50 ms keeps sub-second durable timers near their duration (issue 12, health without idle waiting).
+  args.push('--dynamic-config-value', 'history.timerProcessorMaxTimeShift="50ms"');
   return args;
 }
 

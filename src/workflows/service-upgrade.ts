@@ -7,6 +7,7 @@ import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { durationMs } from '../domain/duration';
+import { healthBackoffMs } from '../domain/health-backoff';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
 
@@ -16,6 +17,13 @@ import { decide } from './util';
  * contracts validate with. Runs recorded before keep skipping such replicas and their old parser.
  */
 export const START_STOPPED_PATCH = 'service-upgrade-start-stopped-v1';
+
+/**
+ * Patch (issue 12 item 1): after an unhealthy probe the wait backs off from 250 ms doubling up to the interval
+ * (src/domain/health-backoff.ts) instead of sleeping the whole interval, for upgrade and rollback health alike.
+ * Runs recorded before keep their fixed-interval timers.
+ */
+export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
 
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -32,15 +40,19 @@ function message(err: unknown): string {
   return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
 }
 
-/** Probes every interval until healthy or the deadline passes; the LAST error is reported (reference item 2). */
+/**
+ * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
+ * healthy or the deadline passes; the LAST error is reported (reference item 2). The waits are durable timers.
+ */
 async function waitHealthy(
   input: ServiceUpgradeInput,
   hostName: string,
   parse: (d: string) => number,
+  backoff: boolean,
 ): Promise<{ healthy: boolean; error?: string }> {
   const deadline = Date.now() + parse(input.healthDeadline);
   let last: string;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const r = await probe.probeServiceHealth({ cluster: input.cluster, service: input.service, host: hostName });
       if (r.healthy) return { healthy: true };
@@ -48,8 +60,9 @@ async function waitHealthy(
     } catch (err) {
       last = message(err);
     }
-    if (Date.now() + parse(input.healthInterval) > deadline) return { healthy: false, error: last };
-    await sleep(input.healthInterval as Duration);
+    const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
+    if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
+    await sleep(wait ?? (input.healthInterval as Duration));
   }
 }
 
@@ -72,8 +85,9 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
   const v2 = patched(START_STOPPED_PATCH);
   // The parent validated both durations; a bad one here fails the run instead of retrying its task forever.
   const parse = v2 ? (d: string) => decide(() => durationMs(d)) : legacyDurationMs;
+  const backoff = patched(HEALTH_BACKOFF_PATCH);
   const healthy = (hostName: string) =>
-    input.skipValidation ? Promise.resolve({ healthy: true } as const) : waitHealthy(input, hostName, parse);
+    input.skipValidation ? Promise.resolve({ healthy: true } as const) : waitHealthy(input, hostName, parse, backoff);
   for (const [i, hostName] of input.hosts.entries()) {
     const detected = await host.detectServiceOnHost({ ...ref, host: hostName });
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;

@@ -1,0 +1,18 @@
+// When to probe a just-activated replica again (issue 12 item 1). A service healthy after 300 ms must not cost the
+// operator's full probe interval (5 s by default): the first probe runs right after activation, then the waits
+// double from 250 ms up to the configured interval. Pure: workflows use it to size their durable timers.
+
+/** The first wait after an unhealthy probe. */
+export const HEALTH_BACKOFF_FIRST_MS = 250;
+
+/**
+ * The wait before probe number `attempt + 1`, given `attempt` unhealthy probes so far (attempt ≥ 1):
+ * 250 ms, 500 ms, 1 s, 2 s … never more than `intervalMs` (a shorter interval caps every wait, so an operator
+ * asking for 100 ms probes still gets them).
+ */
+export function healthBackoffMs(attempt: number, intervalMs: number): number {
+  if (!Number.isInteger(attempt) || attempt < 1) throw new Error(`health backoff attempt must be ≥ 1, got ${attempt}`);
+  if (!(intervalMs >= 0)) throw new Error(`health interval must be ≥ 0 ms, got ${intervalMs}`);
+  // 2^(attempt-1) overflows to Infinity long after it passed any sane interval; min() keeps the cap.
+  return Math.min(HEALTH_BACKOFF_FIRST_MS * 2 ** (attempt - 1), intervalMs);
+}
