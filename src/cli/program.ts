@@ -111,6 +111,11 @@ export function buildProgram(): Command {
       'DANGEROUS: proceed when a replica runs content no release manifest pins and has no version label (BYPASSED)',
     )
     .option('--allow-downgrade', 'allow replicas to go back to an older release than they run (printed as BYPASSED)')
+    .option(
+      '--parallel <n>',
+      'with --all: upgrade up to N services of one dependency wave at once (replicas stay one by one)',
+      '1',
+    )
     .option('--detach', 'start the run and print its id instead of following it')
     .addHelpText(
       'after',
@@ -119,7 +124,9 @@ export function buildProgram(): Command {
         'tarball checksum (a carried service keeps an older version label), its version label only when no manifest\n' +
         'pins it. A replica with neither is refused (--unsafe-allow-unknown-version); a replica that would go back to\n' +
         'an older release is named and refused (--allow-downgrade). A replica already at the target but stopped is\n' +
-        'started and health-checked. Durations (FRAMEWORKS_HEALTH_INTERVAL/DEADLINE) take "90s", "2 mins", "1d" or ms.',
+        'started and health-checked. Durations (FRAMEWORKS_HEALTH_INTERVAL/DEADLINE) take "90s", "2 mins", "1d" or ms.\n' +
+        'With --parallel N, services whose dependencies are done (one wave of `upgrade plan`) upgrade concurrently, at\n' +
+        'most N at once; the first failure starts nothing new, lets running services finish or roll back, and reports.',
     )
     .action(async (service, opts) => {
       const { upgradeCommand } = load<typeof import('./commands/upgrade')>('./commands/upgrade');
@@ -271,6 +278,7 @@ export function buildProgram(): Command {
       'DANGEROUS: proceed when a replica runs content no release manifest pins and has no version label (BYPASSED)',
     )
     .option('--allow-downgrade', 'allow replicas to go back to an older release than they run (printed as BYPASSED)')
+    .option('--parallel <n>', 'upgrade step: up to N services of one dependency wave at once (see upgrade --help)', '1')
     .option('--detach', 'start the run and print its id instead of following it')
     .option('--json', 'print the final progress as JSON (schema: ReleaseProgressSchema, src/contracts/release-run.ts)')
     .addHelpText(

@@ -117,6 +117,12 @@ export const UpgradePlanSchema = z.object({
   release: ReleaseSliceSchema.shape.source.extend({ gitCommit: z.string(), releaseDate: z.string() }),
   warnings: z.array(z.string()),
   order: z.array(z.string()),
+  /**
+   * The dependency waves (the planner's batches): each service depends only on services of earlier waves, so a
+   * wave's services may upgrade concurrently (`upgrade --all --parallel N`). Empty when the rollout could not
+   * be ordered.
+   */
+  waves: z.array(z.array(z.string())).default([]),
   excluded: z.array(z.object({ service: z.string(), reason: z.string() })),
   targets: z.array(ServiceTargetSchema),
   checks: z.array(GateCheckSchema),

@@ -21,6 +21,8 @@ export const ReleaseInputSchema = z
     batchSize: z.number().int().min(1).max(1_000_000).default(1000),
     healthInterval: DurationSchema.optional(),
     healthDeadline: DurationSchema.optional(),
+    /** --parallel: forwarded to the upgrade step (ClusterUpgradeInputSchema.parallel). */
+    parallel: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 export type ReleaseInput = z.input<typeof ReleaseInputSchema>;

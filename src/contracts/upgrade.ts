@@ -39,6 +39,8 @@ export const ClusterUpgradeInputSchema = z
     approvalTimeout: DurationSchema.default('15 minutes'),
     healthInterval: DurationSchema.default('5 seconds'),
     healthDeadline: DurationSchema.default('90 seconds'),
+    /** --parallel: at most this many services upgrade at once, wave by wave (replicas stay one by one). */
+    parallel: z.number().int().min(1).max(64).default(1),
   })
   .strict();
 export type ClusterUpgradeInput = z.input<typeof ClusterUpgradeInputSchema>;
@@ -124,6 +126,9 @@ export const ClusterUpgradeProgressSchema = z.object({
   target: z.string(),
   state: UpgradeStateSchema,
   order: z.array(z.string()),
+  /** The run's dependency waves and its bound (runs with `parallel` > 1 only). */
+  waves: z.array(z.array(z.string())).optional(),
+  parallel: z.number().optional(),
   checks: z.array(GateCheckSchema),
   warnings: z.array(z.string()),
   /** Dry-run and approval display: per service and host, what would happen. */

@@ -279,6 +279,7 @@ export function buildUpgradePlan(input: BuildUpgradePlanInput): UpgradePlan {
     release: { ...release.source, gitCommit: release.gitCommit, releaseDate: release.releaseDate },
     warnings,
     order: rollout.order,
+    waves: rollout.batches,
     excluded: rollout.excluded.map((e) => ({ service: e.service, reason: e.reason })),
     targets,
     checks,

@@ -29,6 +29,7 @@ import { ownedDatabases, upgradeGates, type UpgradeGateFacts } from '../domain/g
 import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
+import { nextStarts, scheduleWaves, summarizeWaves, type WaveOutcome } from '../domain/waves';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import {
@@ -43,7 +44,7 @@ import { approvalGate } from './approval';
 import { gatherAndPlan } from './plan-steps';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from './messages';
 import { serviceUpgrade } from './service-upgrade';
-import { parseInput } from './util';
+import { decide, parseInput } from './util';
 
 const act = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -71,6 +72,15 @@ export const SELECTED_ARTIFACTS_PATCH = 'cluster-upgrade-selected-artifacts-v1';
  * stopped is not "at target" (its child starts and health-checks it). Runs recorded before keep the old gates.
  */
 export const PROVEN_GATES_PATCH = 'cluster-upgrade-proven-gates-v1';
+
+/**
+ * Patch (issue 12 item 2): services upgrade wave by wave — the plan's dependency batches — with at most
+ * `input.parallel` children at once (1 = one by one, as before); the first failure stops new starts while running
+ * children finish or roll back. Runs recorded before keep the strict sequence.
+ */
+export const PARALLEL_WAVES_PATCH = 'cluster-upgrade-parallel-waves-v1';
+
+const SUCCESS: ReadonlySet<WaveOutcome> = new Set(['upgraded', 'started', 'skipped']);
 
 /** The message of an activity failure's cause (what the activity said), else the failure's own. */
 function causeMessage(err: unknown): string {
@@ -286,6 +296,12 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       : plan.rollbackDisabled.filter((r) => services.includes(r.service));
   }
   progress.services = services.map((service) => ({ service, status: 'pending' }));
+  const waved = patched(PARALLEL_WAVES_PATCH);
+  const schedule = scheduleWaves(plan.waves, services);
+  if (waved) {
+    progress.waves = schedule.waves;
+    progress.parallel = input.parallel;
+  }
   progress.planHash = fingerprint({ target, services, preview: progress.preview, configs });
   upsertMemo({ summary: `${services.length} service(s) → ${target}` });
   const proceed = await approval.settle({
@@ -330,18 +346,9 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
       }
     }
   }
-  for (const [i, svc] of services.entries()) {
-    const entry = progress.services[i]!;
+  const runChild = (svc: string): Promise<ServiceUpgradeResult> => {
     const t = targets.find((x) => x.service === svc)!;
-    const settled = atTarget.get(svc);
-    if (settled) {
-      entry.result = settled;
-      entry.status = 'skipped';
-      succeeded.push(svc);
-      continue;
-    }
-    entry.status = 'upgrading';
-    const result = await executeChild(serviceUpgrade, {
+    return executeChild(serviceUpgrade, {
       workflowId: serviceChildWorkflowId(input.cluster, svc),
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       // Children are runs of the cluster too: `runs list` and the Web UI's FwCluster filter find them.
@@ -370,6 +377,86 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
         },
       ],
     });
+  };
+  if (waved) {
+    // Wave by wave, at most `parallel` children at once (src/domain/waves.ts). The first failure stops new starts;
+    // children already running finish (or roll back) and are reported with it.
+    const outcomes = new Map<string, WaveOutcome>();
+    const running = new Map<string, Promise<void>>();
+    let thrown: Error | undefined;
+    for (const [svc, settled] of atTarget) {
+      const entry = progress.services.find((e) => e.service === svc)!;
+      entry.result = settled;
+      entry.status = 'skipped';
+      outcomes.set(svc, 'skipped');
+    }
+    const stopped = () => thrown !== undefined || [...outcomes.values()].some((o) => !SUCCESS.has(o));
+    for (;;) {
+      const starts = decide(() =>
+        nextStarts(schedule, {
+          done: [...outcomes.keys()],
+          running: [...running.keys()],
+          stopped: stopped(),
+          parallel: input.parallel,
+        }),
+      );
+      for (const svc of starts) {
+        const entry = progress.services.find((e) => e.service === svc)!;
+        entry.status = 'upgrading';
+        running.set(
+          svc,
+          runChild(svc).then(
+            (result) => {
+              entry.result = result;
+              entry.status = result.outcome;
+              outcomes.set(svc, result.outcome);
+              running.delete(svc);
+            },
+            (err: unknown) => {
+              // The child run itself failed (not an upgrade outcome): stop starting, report it once all settle.
+              thrown ??= err instanceof Error ? err : new Error(String(err));
+              entry.status = 'failed';
+              outcomes.set(svc, 'failed');
+              running.delete(svc);
+            },
+          ),
+        );
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    const summary = summarizeWaves(schedule, outcomes);
+    progress.summary = summary;
+    if (thrown !== undefined) {
+      setState('failed');
+      throw thrown;
+    }
+    if (summary.failed.length > 0) {
+      const errors = summary.failed.map(
+        (svc) => progress.services.find((e) => e.service === svc)?.result?.error ?? `${svc} failed`,
+      );
+      progress.error = errors.join('; ');
+      setState('failed');
+      throw ApplicationFailure.create({
+        type: FailureType.UpgradeFailed,
+        message: `${progress.error}. Stopping upgrade sequence. Succeeded: [${summary.succeeded.join(', ')}], Failed: [${summary.failed.join(', ')}], Remaining: [${summary.remaining.join(', ')}]`,
+        nonRetryable: true,
+      });
+    }
+    setState('completed');
+    return progress;
+  }
+  for (const [i, svc] of services.entries()) {
+    const entry = progress.services[i]!;
+    const settled = atTarget.get(svc);
+    if (settled) {
+      entry.result = settled;
+      entry.status = 'skipped';
+      succeeded.push(svc);
+      continue;
+    }
+    entry.status = 'upgrading';
+    const result = await runChild(svc);
     entry.result = result;
     entry.status = result.outcome;
     if (result.outcome === 'upgraded' || result.outcome === 'skipped' || result.outcome === 'started') {

@@ -320,6 +320,7 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
             ...bypasses,
             ...(input.healthInterval ? { healthInterval: input.healthInterval } : {}),
             ...(input.healthDeadline ? { healthDeadline: input.healthDeadline } : {}),
+            ...(input.parallel ? { parallel: input.parallel } : {}),
           },
         ],
       });

@@ -49,6 +49,7 @@ describe('frameworks CLI', () => {
       '--unsafe-allow-unknown-version',
       '--allow-downgrade',
       '--all',
+      '--parallel',
     ]) {
       expect(upgrade.stdout).toContain(flag);
     }
@@ -58,6 +59,15 @@ describe('frameworks CLI', () => {
   it('exits 2 on usage errors', () => {
     expect(frameworks(['cluster', 'bogus']).code).toBe(2);
     expect(frameworks(['cluster', 'migrate', '--phase', 'sideways']).code).toBe(2);
+    for (const [args, why] of [
+      [['--all', '--parallel', '0'], /--parallel must be a whole number from 1 to 64, got "0"/],
+      [['--all', '--parallel', 'two'], /--parallel must be a whole number from 1 to 64, got "two"/],
+      [['purser', '--parallel', '3'], /--parallel needs --all/],
+    ] as const) {
+      const r = frameworks(['cluster', 'upgrade', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
   });
 
   const same = (t: string): string => t;

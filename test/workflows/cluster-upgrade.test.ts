@@ -6,7 +6,8 @@ import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Activities, FetchReleaseSliceInput } from '../../src/activities';
 import type { ReleaseSlice } from '../../src/contracts/plan';
@@ -59,6 +60,8 @@ class World {
   activated: string[] = [];
   rolledBack: string[] = [];
   unhealthy = new Set<string>();
+  /** service@host whose staging fails at once (non-retryable): the child rolls back without a health wait. */
+  failStage = new Set<string>();
   /** service@host → probes that fail before the first success. */
   slowHealth = new Map<string, number>();
   digestProblems: string[] = [];
@@ -75,6 +78,7 @@ class World {
     this.activated = [];
     this.rolledBack = [];
     this.unhealthy.clear();
+    this.failStage.clear();
     this.slowHealth.clear();
     this.digestProblems = [];
     this.sliceEdit = undefined;
@@ -136,6 +140,8 @@ class World {
       readDataMigrationStates: async (i: { requirements: { key: string }[] }) =>
         Object.fromEntries(i.requirements.map((r) => [r.key, { kind: 'status', status: this.dataStatus }])),
       stageServiceOnHost: async (i: Step) => {
+        if (this.failStage.has(`${i.service}@${i.host}`))
+          throw ApplicationFailure.nonRetryable('download failed: checksum mismatch', 'ChecksumMismatch');
         this.staged.push(`${i.service}@${i.host}`);
         return { action: 'staged' };
       },
@@ -169,7 +175,8 @@ class World {
         const key = `${i.service}@${i.host}`;
         const s = this.hosts.get(key) as HostState & { previous?: HostState };
         this.rolledBack.push(key);
-        this.hosts.set(key, { ...s.previous!, pid: this.nextPid++ });
+        // A replica that failed before activation still runs its previous state.
+        this.hosts.set(key, { ...(s.previous ?? s), pid: this.nextPid++ });
         return { action: 'rolled-back' };
       },
     };
@@ -419,5 +426,99 @@ describe('clusterUpgrade', () => {
     expect(r.state).toBe('completed');
     expect(world.activated.filter((k) => k === 'quartermaster@h1')).toHaveLength(1);
     expect(world.rolledBack).toEqual([]);
+  });
+});
+
+/** The parent's child runs by service, as event ids of its history (server order, not the test machine's clock). */
+async function childSpans(handle: WorkflowHandle) {
+  const spans = new Map<string, { initiated: number; started: number; closed: number }>();
+  const svcOf = (id: string | null | undefined) => String(id).split('/').pop()!;
+  const initiatedBy = new Map<number, string>();
+  for (const e of (await handle.fetchHistory()).events ?? []) {
+    const id = Number(e.eventId);
+    const init = e.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (init) {
+      initiatedBy.set(id, svcOf(init.workflowId));
+      spans.set(svcOf(init.workflowId), { initiated: id, started: 0, closed: 0 });
+    }
+    const started = e.childWorkflowExecutionStartedEventAttributes;
+    if (started) spans.get(svcOf(started.workflowExecution?.workflowId))!.started = id;
+    const closed =
+      e.childWorkflowExecutionCompletedEventAttributes ??
+      e.childWorkflowExecutionFailedEventAttributes ??
+      e.childWorkflowExecutionTerminatedEventAttributes;
+    if (closed) spans.get(svcOf(closed.workflowExecution?.workflowId))!.closed = id;
+  }
+  return spans;
+}
+
+describe('clusterUpgrade --parallel', () => {
+  const overlap = (a: { started: number; closed: number }, b: { started: number; closed: number }) =>
+    a.started < b.closed && b.started < a.closed;
+
+  it('--parallel 3 runs a wave concurrently and starts no service before its earlier waves finished', async () => {
+    // foghorn is carried into v0.2.0 by identity; a stale config makes it change, so wave 3 has two children.
+    world.hosts.get('foghorn@h2')!.configHash = 'stale';
+    world.slowHealth.set('foghorn@h2', 2);
+    world.slowHealth.set('purser@h1', 2);
+    const plan = await client.workflow.execute<typeof upgradePlan>('upgradePlan', {
+      taskQueue: taskQueueFor(CLUSTER),
+      workflowId: `fw/${CLUSTER}/plan/${++seq}`,
+      args: [{ cluster: CLUSTER, selector: 'v0.2.0', cliVersion: 'v0.3.0' }],
+    });
+    expect(plan.waves).toEqual([['quartermaster'], ['commodore'], ['foghorn', 'purser'], ['bridge']]);
+    const run = await upgrade({ parallel: 3 });
+    const r = await run.result();
+    await captureHistory(client, run.handle.workflowId, 'cluster-upgrade-parallel', run.handle.firstExecutionRunId);
+    expect(r.state).toBe('completed');
+    expect(r.waves).toEqual(plan.waves);
+    expect(r.summary).toEqual({
+      succeeded: ['quartermaster', 'commodore', 'foghorn', 'purser', 'bridge'],
+      failed: [],
+      rolledBack: [],
+      remaining: [],
+    });
+    const spans = await childSpans(run.handle);
+    expect([...spans.keys()].sort()).toEqual(['bridge', 'commodore', 'foghorn', 'purser', 'quartermaster']);
+    expect(overlap(spans.get('foghorn')!, spans.get('purser')!), 'foghorn and purser overlap').toBe(true);
+    // Dependencies: every child of wave k is initiated after every child of the waves before it closed.
+    for (const [k, wave] of plan.waves.entries()) {
+      for (const svc of wave) {
+        for (const dep of plan.waves.slice(0, k).flat()) {
+          expect(spans.get(svc)!.initiated, `${svc} after ${dep}`).toBeGreaterThan(spans.get(dep)!.closed);
+        }
+      }
+    }
+    // Replicas of one service stay one by one.
+    expect(world.activated.filter((k) => k.startsWith('commodore@'))).toEqual(['commodore@h2', 'commodore@h3']);
+    expect(world.hosts.get('foghorn@h2')!.configHash).toBe(realConfigs['foghorn']);
+  });
+
+  it('a failure mid-wave stops new starts, lets the running child finish, rolls back the failed one', async () => {
+    world.hosts.get('foghorn@h2')!.configHash = 'stale';
+    world.slowHealth.set('foghorn@h2', 4);
+    world.failStage.add('purser@h1');
+    const run = await upgrade({ parallel: 3 });
+    const err = await run.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const msg = String((err as WorkflowFailedError).cause?.message);
+    expect(msg).toMatch(/rolled back to v0\.1\.0: download failed: checksum mismatch/);
+    expect(msg).toMatch(/Succeeded: \[quartermaster, commodore, foghorn\], Failed: \[purser\], Remaining: \[bridge\]/);
+    const spans = await childSpans(run.handle);
+    // purser failed while foghorn still ran; foghorn finished (upgraded) after it; bridge never started.
+    expect(overlap(spans.get('foghorn')!, spans.get('purser')!)).toBe(true);
+    expect(spans.get('purser')!.closed).toBeLessThan(spans.get('foghorn')!.closed);
+    expect(spans.has('bridge')).toBe(false);
+    const p = await run.handle.query(upgradeProgressQuery);
+    expect(p.summary).toEqual({
+      succeeded: ['quartermaster', 'commodore', 'foghorn'],
+      failed: ['purser'],
+      rolledBack: ['purser'],
+      remaining: ['bridge'],
+    });
+    expect(world.rolledBack).toEqual(['purser@h1']);
+    expect(world.activated).toContain('foghorn@h2');
+    expect(world.hosts.get('foghorn@h2')!.configHash).toBe(realConfigs['foghorn']);
+    expect(world.hosts.get('bridge@h3')!.version).toBe('v0.1.0');
   });
 });

@@ -13,6 +13,7 @@ import {
   releaseProgressQuery,
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
+import { parseParallel } from './upgrade';
 import { askApproval, follow, readProgress } from '../follow';
 import { createOutput, type Output } from '../output';
 import { canPrompt } from '../prompt';
@@ -33,6 +34,7 @@ export interface ReleaseOptions {
   batchSize?: string;
   unsafeAllowUnknownVersion?: boolean;
   allowDowngrade?: boolean;
+  parallel?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -117,6 +119,7 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
       );
     }
   }
+  const parallel = parseParallel(opts.parallel);
   if (!opts.yes && !opts.dryRun && !opts.detach && !canPrompt()) {
     throw new ExitError('no terminal to ask for approval on: pass --yes to approve, or --dry-run to preview', 1);
   }
@@ -139,6 +142,7 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
           batchSize,
           ...(opts.unsafeAllowUnknownVersion ? { unsafeAllowUnknownVersion: true } : {}),
           ...(opts.allowDowngrade ? { allowDowngrade: true } : {}),
+          ...(parallel > 1 ? { parallel } : {}),
           ...healthOverrides(),
         },
       ],

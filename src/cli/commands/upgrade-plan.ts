@@ -3,6 +3,7 @@
 import { ORCHESTRATOR_VERSION } from '../../version';
 import { UpgradePlanReportSchema, type UpgradePlanReport } from '../../contracts/plan';
 import { resolveSelector } from '../../domain/selector';
+import { describeWaves } from '../../domain/waves';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { taskQueueFor } from '../../temporal/ids';
@@ -78,6 +79,10 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
   out.line();
   out.line(report.order.length > 0 ? `Services: ${report.order.join(' -> ')}` : 'Services: none found in manifest');
   for (const e of report.excluded) out.line(out.dim(`  excluded: ${e.service} — ${e.reason}`));
+  if (report.waves.length > 0) {
+    out.line('Waves (services of one wave may upgrade at once with --parallel N):');
+    for (const w of describeWaves({ waves: report.waves }, Infinity)) out.line(`  ${w}`);
+  }
   out.line();
   out.line('Target identities:');
   for (const t of report.targets) {

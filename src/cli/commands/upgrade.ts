@@ -3,6 +3,7 @@
 import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
 import { resolveSelector } from '../../domain/selector';
 import { deployedServices } from '../../domain/frameworks/deployed';
+import { describeWaves } from '../../domain/waves';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { ORCHESTRATOR_VERSION } from '../../version';
@@ -33,6 +34,8 @@ export interface UpgradeOptions {
   unsafeIgnoreCliVersionFloor?: boolean;
   unsafeAllowUnknownVersion?: boolean;
   allowDowngrade?: boolean;
+  /** --parallel <n> as typed (commander hands over the string). */
+  parallel?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -54,6 +57,10 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     lines.push(
       `Upgrading ${p.order.length} service(s) to ${p.target}${p.order.length ? `: ${p.order.join(' -> ')}` : ''}`,
     );
+  if (p.waves && (p.parallel ?? 1) > 1) {
+    lines.push(`Waves (at most ${p.parallel} service(s) at once):`);
+    for (const w of describeWaves({ waves: p.waves }, p.parallel ?? 1)) lines.push(`  ${w}`);
+  }
   for (const c of p.checks) {
     lines.push(
       `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail.split('\n')[0]}`,
@@ -80,6 +87,16 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
   return lines;
 }
 
+/** --parallel: a whole number from 1 to 64 (the contract's bound), else a usage error naming the flag. */
+export function parseParallel(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new ExitError(`--parallel must be a whole number from 1 to 64, got "${raw}"`, 2);
+  }
+  return n;
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
 
 export async function upgradeCommand(
@@ -90,6 +107,8 @@ export async function upgradeCommand(
   const out: Output = createOutput({ color: globals.color !== false });
   if (opts.all && service) throw new ExitError('--all and a service name are mutually exclusive', 2);
   if (!opts.all && !service) throw new ExitError('requires exactly 1 service name (or use --all)', 2);
+  const parallel = parseParallel(opts.parallel);
+  if (parallel > 1 && !opts.all) throw new ExitError('--parallel needs --all (one service upgrades alone)', 2);
   const ctx = await loadClusterContext(opts.manifest);
   const cluster = ctx.cluster;
   const known = deployedServices(ctx.settings.fw);
@@ -132,6 +151,7 @@ export async function upgradeCommand(
           unsafeIgnoreCliVersionFloor: opts.unsafeIgnoreCliVersionFloor ?? false,
           unsafeAllowUnknownVersion: opts.unsafeAllowUnknownVersion ?? false,
           allowDowngrade: opts.allowDowngrade ?? false,
+          ...(parallel > 1 ? { parallel } : {}),
           operator: operatorName(),
           ...healthOverrides(),
         },
