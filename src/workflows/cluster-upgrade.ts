@@ -1,6 +1,7 @@
 // `cluster upgrade <service>|--all` (SPEC §6): pin the concrete version once, plan, run every gate before any
-// change, wait for approval of the plan hash (unless --yes), then one child workflow per service in order; the
-// first failure stops the sequence and the result lists succeeded / failed / rolled back / remaining.
+// change, wait for approval of the plan hash (unless --yes), then one child workflow per service, wave by wave of
+// the dependency order (at most --parallel at once); the first failure stops new starts and the result lists
+// succeeded / failed / rolled back / remaining.
 // Runs on the cluster's change lock fw/<cluster>/change.
 import {
   ApplicationFailure,
@@ -312,7 +313,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
   });
   if (!proceed) return progress;
 
-  // 5. One child per service, in order; stop at the first failure.
+  // 5. One child per service, wave by wave (in order before PARALLEL_WAVES_PATCH); stop at the first failure.
   setState('upgrading');
   const rollbackDisabled = new Set(
     v2
