@@ -1,5 +1,5 @@
 // The worker's Prometheus endpoint (issue 15 point 5), scraped over HTTP:
-// - a real `frameworks worker` process with $FRAMEWORKS_METRICS_ADDRESS, serving a purser cluster on real
+// - a real `frameworks worker` process with $FRAMEWORKS_METRICS_ADDRESS (and a second one refused the same port), serving a purser cluster on real
 //   PostgreSQL: a refused contract run and a data migration run by the CLI show up as the SDK's temporal_* metrics
 //   and as frameworks_gate_refusals / frameworks_data_migration_rows(_per_second) with the right labels and values;
 // - the production worker in this process (its Runtime installed with the same telemetry), host activities
@@ -13,7 +13,7 @@ import type { SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import type { HostDetection, ServiceUpgradeInput, ServiceUpgradeResult } from '../../src/contracts/upgrade';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { METRICS_ENV, prometheusTelemetry } from '../../src/worker/metrics';
-import { startFrameworks } from '../helpers/cli';
+import { frameworksAsync, startFrameworks } from '../helpers/cli';
 import { writeFixtureCluster, writePurserCluster } from '../helpers/fixtures';
 import { find, freePort, scrape, total } from '../helpers/prometheus';
 import { seedPurser, type PurserSeed } from '../helpers/purser-data';
@@ -98,6 +98,13 @@ describe('worker metrics: a real worker process with FRAMEWORKS_METRICS_ADDRESS'
     const samples = await scrape(processMetrics);
     expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(true);
     expect(samples.filter((s) => s.name.startsWith('frameworks_'))).toEqual([]);
+  });
+
+  it('--metrics on a port already served: a second worker refuses to start, saying which address and how to fix', async () => {
+    const r = await frameworksAsync(['worker', '--manifest', manifest, '--metrics', processMetrics], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot serve metrics on ${processMetrics}:`);
+    expect(r.stderr).toContain('choose another address with --metrics or FRAMEWORKS_METRICS_ADDRESS');
   });
 
   it('counts each refusing gate of a refused run, by cluster and gate id', async () => {
