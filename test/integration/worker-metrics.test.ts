@@ -1,7 +1,8 @@
 // The worker's Prometheus endpoint (issue 15 point 5), scraped over HTTP:
-// - a real `frameworks worker` process with $FRAMEWORKS_METRICS_ADDRESS (and a second one refused the same port), serving a purser cluster on real
+// - a real `frameworks worker` process with $FRAMEWORKS_METRICS_ADDRESS, serving a purser cluster on real
 //   PostgreSQL: a refused contract run and a data migration run by the CLI show up as the SDK's temporal_* metrics
 //   and as frameworks_gate_refusals / frameworks_data_migration_rows(_per_second) with the right labels and values;
+//   a second worker given the same --metrics address refuses to start;
 // - the production worker in this process (its Runtime installed with the same telemetry), host activities
 //   stubbed: serviceUpgrade runs that upgrade, skip and roll back show up as frameworks_upgrades_* and
 //   frameworks_rollbacks.
