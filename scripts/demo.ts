@@ -93,9 +93,13 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, expectExit: number | num
   }
 }
 
-async function startWorker(env: NodeJS.ProcessEnv, manifest: string): Promise<ReturnType<typeof spawn>> {
+async function startWorker(
+  env: NodeJS.ProcessEnv,
+  manifest: string,
+  metrics: string,
+): Promise<ReturnType<typeof spawn>> {
   const logFile = join(STATE_DIR, 'worker.log');
-  const worker = spawn(process.execPath, [CLI, 'worker', '--manifest', manifest], {
+  const worker = spawn(process.execPath, [CLI, 'worker', '--manifest', manifest, '--metrics', metrics], {
     env,
     stdio: ['ignore', 'pipe', openSync(logFile, 'a')],
   });
@@ -115,7 +119,19 @@ async function startWorker(env: NodeJS.ProcessEnv, manifest: string): Promise<Re
     });
   });
   console.log(`worker ready (pid ${worker.pid}), serving task queue fw-lab; logs in ${logFile}`);
+  console.log(`its Prometheus metrics: http://${metrics}/metrics`);
   return worker;
+}
+
+/** What `curl …/metrics` shows: every orchestrator counter, and how many SDK samples sit beside them. */
+async function showMetrics(address: string): Promise<void> {
+  console.log(`\n$ curl -s http://${address}/metrics | grep -E '^(frameworks|temporal)_'`);
+  const lines = (await (await fetch(`http://${address}/metrics`)).text()).split('\n');
+  for (const line of lines.filter((l) => l.startsWith('frameworks_')).sort()) console.log(line);
+  const sdk = lines.filter((l) => l.startsWith('temporal_'));
+  const completed = sdk.filter((l) => l.startsWith('temporal_workflow_completed{'));
+  for (const line of completed) console.log(line);
+  console.log(`… and ${sdk.length - completed.length} more temporal_* samples (task slots, polls, latencies)`);
 }
 
 async function seedInvoices(url: string, rows: number): Promise<void> {
@@ -166,9 +182,10 @@ async function main(): Promise<void> {
   const svc = 'purser.invoice-line-items';
 
   say('3. A worker for cluster "lab" near the hosts; it alone holds the database URL and the SSH key');
+  const metrics = `127.0.0.1:${await freePort()}`;
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
-    worker = await startWorker(env, manifest);
+    worker = await startWorker(env, manifest, metrics);
   } catch (err) {
     releaseLabForTest();
     throw err;
@@ -222,6 +239,9 @@ async function main(): Promise<void> {
 
     say('15. Every run of this cluster, from Temporal visibility');
     runCli(['cluster', 'runs', 'list'], env, 0);
+
+    say("16. The worker's Prometheus metrics: the SDK's temporal_* and the orchestrator's frameworks_* counters");
+    await showMetrics(metrics);
   } finally {
     worker.kill('SIGTERM');
     releaseLabForTest();

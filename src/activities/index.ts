@@ -7,6 +7,7 @@ import { FailureType } from '../errors';
 import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
+import { countedBatch } from './metrics';
 import { fetchReleaseSliceWith } from './release';
 import { findReleasesPinning } from './release-pins';
 import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
@@ -151,7 +152,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** One batch + checkpoint advance in one transaction, compare-and-set on the expected checkpoint. */
     async dmRunBatch(input: RunBatchInput): Promise<RunBatchResult> {
-      return asActivity(() => dm.batch(clusterOf(input.cluster), input));
+      return asActivity(() => countedBatch(input, () => dm.batch(clusterOf(input.cluster), input)));
     },
     async dmSetStatus(input: dm.MigrationRef & { status: DataMigrationStatus; error?: string }): Promise<JobState> {
       return asActivity(() => dm.setStatus(clusterOf(input.cluster), input, input.status, input.error));

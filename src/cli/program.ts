@@ -317,6 +317,10 @@ export function buildProgram(): Command {
       "release repository / gitops checkout (default: $FRAMEWORKS_GITOPS_DIR, else the manifest's gitops root)",
     )
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics at http://<host:port>/metrics, e.g. 127.0.0.1:9464 (default: $FRAMEWORKS_METRICS_ADDRESS, else off)',
+    )
     .addHelpText(
       'after',
       "\nThe manifest is the operator's FrameWorks cluster manifest (clusters/<env>/cluster.yaml) as it is. The worker\n" +
@@ -325,7 +329,12 @@ export function buildProgram(): Command {
         '  cluster, ssh.{identity_file,known_hosts,config}, release_repositories, service_manager, migrations_dir,\n' +
         '  catalog_dir, databases.url_env, hosts.<name>.arch\n' +
         "Cluster name: orchestrator.yaml cluster, else $FRAMEWORKS_CLUSTER, else the manifest's folder name.\n" +
-        'Environment: FRAMEWORKS_SSH_KEY, FRAMEWORKS_KNOWN_HOSTS, FRAMEWORKS_GITOPS_DIR, SOPS_AGE_KEY_FILE.',
+        'Environment: FRAMEWORKS_SSH_KEY, FRAMEWORKS_KNOWN_HOSTS, FRAMEWORKS_GITOPS_DIR, SOPS_AGE_KEY_FILE,\n' +
+        '  FRAMEWORKS_METRICS_ADDRESS.\n' +
+        "\nMetrics (with --metrics): the Temporal SDK's own (temporal_*: workflow/activity tasks, latencies, polls) and\n" +
+        "the orchestrator's counters, labelled by cluster and service: frameworks_upgrades_{started,succeeded,failed},\n" +
+        'frameworks_rollbacks, frameworks_gate_refusals{gate}, frameworks_data_migration_rows{migration,kind} and the\n' +
+        'gauge frameworks_data_migration_rows_per_second. Values live in this process: they restart at zero with it.',
     )
     .action(async (opts) => {
       const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');

@@ -23,6 +23,13 @@ export interface ClusterWorkersOptions {
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
+/**
+ * Workflow interceptor modules every worker bundles (the run metrics). A prebuilt `workflowBundle` must have been
+ * built with these as `workflowInterceptorModules`.
+ */
+// Extensionless: the workflow bundler resolves .ts (sources) or .js (built lib/) itself.
+export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [join(__dirname, '..', 'workflows', 'metrics-interceptor')];
+
 export function defaultCacheDir(): string {
   return process.env.FRAMEWORKS_CACHE_DIR ?? join(homedir(), '.frameworks', 'cache');
 }
@@ -45,7 +52,10 @@ export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise
   };
   const workflowSource = opts.workflowBundle
     ? { workflowBundle: opts.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
+    : {
+        workflowsPath: require.resolve('../workflows'),
+        interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+      };
   return Promise.all(
     opts.clusters.map((c) =>
       Worker.create({

@@ -7,6 +7,8 @@ import { connectWorker } from '../temporal/connection';
 import { taskQueueFor } from '../temporal/ids';
 import { createClusterWorkers } from './create';
 import { installWorkerLogging } from './logging';
+import { METRICS_ENV, metricsAddress, prometheusTelemetry } from './metrics';
+import { ExitError, errorMessage } from '../errors';
 
 export interface WorkerOptions {
   manifest: string[];
@@ -14,10 +16,25 @@ export interface WorkerOptions {
   ageKey?: string;
   sshKey?: string;
   gitopsDir?: string;
+  /** host:port for the Prometheus endpoint (else $FRAMEWORKS_METRICS_ADDRESS, else none). */
+  metrics?: string;
+}
+
+/** Logging and, when asked, the metrics endpoint; a port already taken is the operator's to fix, said plainly. */
+function installRuntime(logLevel: string, metrics: string | undefined): ReturnType<typeof installWorkerLogging> {
+  if (!metrics) return installWorkerLogging(logLevel);
+  try {
+    return installWorkerLogging(logLevel, prometheusTelemetry(metrics));
+  } catch (err) {
+    throw new ExitError(
+      `cannot serve metrics on ${metrics}: ${errorMessage(err)}; choose another address with --metrics or ${METRICS_ENV}`,
+    );
+  }
 }
 
 export async function workerCommand(opts: WorkerOptions): Promise<void> {
-  const logger = installWorkerLogging(opts.logLevel);
+  const metrics = metricsAddress(opts.metrics);
+  const logger = installRuntime(opts.logLevel, metrics);
   const clusters = await Promise.all(
     opts.manifest.map((m) =>
       loadClusterConfig(m, {
@@ -44,6 +61,10 @@ export async function workerCommand(opts: WorkerOptions): Promise<void> {
       },
       'worker ready',
     );
+  }
+  if (metrics) {
+    logger.info({ metrics: `http://${metrics}/metrics` }, 'serving Prometheus metrics');
+    process.stdout.write(`metrics: http://${metrics}/metrics\n`);
   }
   // Printed for humans and scripts that wait for readiness (the demo and e2e tests).
   process.stdout.write(

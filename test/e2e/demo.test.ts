@@ -66,6 +66,8 @@ describe('npm run demo', () => {
         /\$ frameworks cluster upgrade --all --version v0\.2\.1 --yes\n[\s\S]*?foghorn: rolled-back[\s\S]*?rolled back to v0\.2\.0/,
       ],
       ['runs list', /\$ frameworks cluster runs list\n/],
+      // The worker's metrics after the flow: the refused contract, the upgrades, the rollback and the backfill.
+      ['metrics', /\$ curl -s http:\/\/127\.0\.0\.1:\d+\/metrics[\s\S]*?frameworks_data_migration_rows\{/],
     ];
     for (const [name, re] of steps) expect(out, name).toMatch(re);
     // The steps appear in the seed's order.
@@ -73,5 +75,17 @@ describe('npm run demo', () => {
     const order = steps.map(([, re]) => at(re));
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(out).toContain('npm run demo -- --down');
+    const metric = (name: string, labels: string[]): number => {
+      const lines = out.split('\n').filter((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
+      return lines.reduce((acc, l) => acc + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    };
+    expect(metric('frameworks_gate_refusals', ['gate="data-migrations"', 'cluster="lab"'])).toBeGreaterThanOrEqual(1);
+    expect(metric('frameworks_upgrades_succeeded', ['service="purser"', 'outcome="upgraded"'])).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(metric('frameworks_upgrades_failed', ['service="foghorn"', 'outcome="rolled-back"'])).toBe(1);
+    expect(metric('frameworks_rollbacks', ['service="foghorn"', 'result="succeeded"'])).toBe(1);
+    expect(metric('frameworks_data_migration_rows', ['migration="invoice-line-items"', 'kind="scanned"'])).toBe(20_000);
+    expect(metric('temporal_workflow_completed', ['workflow_type="clusterUpgrade"'])).toBeGreaterThanOrEqual(1);
   }, 1_200_000);
 });

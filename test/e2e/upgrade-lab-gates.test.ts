@@ -170,7 +170,13 @@ describe('upgrade gates on the lab (variant lab-gates)', () => {
 
   it('undeclared target: the catalog does not declare v0.2.0, which the release repository serves', async () => {
     editYaml(catalogReleases(variant), (c) => {
-      c.releases = list(c, 'releases').filter((r) => r.version !== 'v0.2.0');
+      // A floor may only name a declared release (catalog validation), so v0.3.0's floor on v0.2.0 goes with it.
+      c.releases = list(c, 'releases')
+        .filter((r) => r.version !== 'v0.2.0')
+        .map((r) => {
+          delete r.compatible_from;
+          return r;
+        });
     });
     const r = await expectRefusedBy('target declared in catalog');
     expect(r.stdout).toMatch(/v0\.2\.0 is not declared in the release catalog/);

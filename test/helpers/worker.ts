@@ -6,7 +6,7 @@ import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundle 
 import { Connection } from '@temporalio/client';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
-import { createClusterWorkers } from '../../src/worker/create';
+import { createClusterWorkers, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker/create';
 import { temporalAddress } from './servers';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -15,6 +15,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: resolve(__dirname, '..', '..', 'src', 'workflows', 'index.ts'),
+    // The same interceptors as production (run metrics), so workflow and replay tests run what workers run.
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: quietLogger,
   });
   return bundle;

@@ -184,7 +184,11 @@ describe('diagnostics', () => {
         'Dec 02 purser[9]: DB_PASSWORD=*** api_token: ***',
     );
     expect(formatDiagnostics('purser', '')).toBe('frameworks-purser: (no state); last journal lines:\n(none)');
-    expect(formatDiagnostics('purser', `x\n${'y'.repeat(5000)}`, 100)).toHaveLength(101);
+    const long = formatDiagnostics('purser', `ActiveState=failed\n${'noise\n'.repeat(800)}the cause`, 200);
+    expect(long).toHaveLength(201);
+    // A long journal never pushes the unit's state out: it keeps the header and the newest lines.
+    expect(long.startsWith('frameworks-purser: ActiveState=failed; last journal lines:\n…')).toBe(true);
+    expect(long.endsWith('the cause')).toBe(true);
     expect(redactSecrets('GREETING=hello')).toBe('GREETING=hello');
   });
 });

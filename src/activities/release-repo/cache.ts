@@ -37,6 +37,10 @@ export interface CacheEntry {
   manifestPath: string;
 }
 
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 export function repositoryKey(repository: string): string {
   return createHash('sha256').update(repository).digest('hex').slice(0, 16);
 }
@@ -58,6 +62,13 @@ export async function readCacheEntry(paths: CachePaths): Promise<CacheEntry | un
     throw err;
   }
   const meta = JSON.parse(metaText) as Record<string, unknown>;
+  // Every key of a release manifest is optional on input, so a truncated or edited entry can still parse; the
+  // checksum recorded at fetch time is what proves the bytes are the ones that were validated.
+  if (typeof meta.sha256 === 'string' && meta.sha256 !== sha256(text)) {
+    throw new Error(`${paths.manifest}: content does not match the checksum recorded when it was fetched`);
+  }
+  if (typeof meta.sha256 !== 'string')
+    throw new Error(`${paths.meta}: no content checksum (written by an older worker)`);
   const fetchedAt = typeof meta.fetched_at === 'string' ? Date.parse(meta.fetched_at) : NaN;
   if (Number.isNaN(fetchedAt) || typeof meta.platform_version !== 'string' || typeof meta.manifest !== 'string') {
     throw new Error(`${paths.meta}: missing or malformed fetched_at / platform_version / manifest`);
@@ -71,6 +82,7 @@ export async function writeCacheEntry(paths: CachePaths, entry: CacheEntry): Pro
     fetched_at: new Date(entry.fetchedAt).toISOString(),
     platform_version: entry.platformVersion,
     manifest: entry.manifestPath,
+    sha256: sha256(entry.text),
   };
   // Manifest first, meta second: a reader that catches the new manifest with the old meta sees a
   // platform_version mismatch and refetches instead of trusting a mixed pair.

@@ -258,8 +258,9 @@ export function formatDiagnostics(svc: string, stdout: string, maxChars = 1500):
   const state = DIAG_PROPERTIES.map((k) => props.get(k))
     .filter(Boolean)
     .join(' ');
-  const journal = (nl < 0 ? '' : stdout.slice(nl + 1)).trim();
-  const text = `frameworks-${svc}: ${state || '(no state)'}; last journal lines:\n${journal || '(none)'}`;
-  const masked = redactSecrets(text);
-  return masked.length > maxChars ? `…${masked.slice(masked.length - maxChars)}` : masked;
+  const head = redactSecrets(`frameworks-${svc}: ${state || '(no state)'}; last journal lines:\n`);
+  // The state line always stays; a long journal keeps its newest lines (the cause is usually last).
+  const journal = redactSecrets((nl < 0 ? '' : stdout.slice(nl + 1)).trim() || '(none)');
+  const room = Math.max(0, maxChars - head.length);
+  return journal.length > room ? `${head}…${journal.slice(journal.length - room)}` : `${head}${journal}`;
 }
