@@ -85,7 +85,7 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
 
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'schemaMigrate',

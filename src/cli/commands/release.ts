@@ -120,7 +120,7 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
   }
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'release',

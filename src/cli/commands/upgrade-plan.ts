@@ -24,7 +24,7 @@ export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradeP
   const cluster = ctx.cluster;
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const workflowId = newReadOnlyId(cluster, 'plan');
     const handle = await client.workflow.start('upgradePlan', {
       taskQueue: taskQueueFor(cluster),

@@ -105,7 +105,7 @@ export async function upgradeCommand(
   }
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'clusterUpgrade',
