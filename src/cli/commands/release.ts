@@ -14,7 +14,7 @@ import {
 } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { askApproval, follow, readProgress } from '../follow';
-import { createOutput, type Output } from '../output';
+import { createOutput, gateDetail, type Output } from '../output';
 import { canPrompt } from '../prompt';
 import {
   describeRunFailure,
@@ -48,7 +48,9 @@ export function renderReleaseProgress(p: ReleaseProgress, link?: (id: string) =>
   const lines: string[] = [];
   if (p.target) lines.push(`Release ${p.cluster} → ${p.target}`);
   for (const c of p.checks) {
-    lines.push(`[gate] ${c.step}: ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail}`);
+    lines.push(
+      `[gate] ${c.step}: ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail)}`,
+    );
     if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
   }
   for (const w of p.warnings) lines.push(`WARNING: ${w}`);

@@ -7,7 +7,7 @@ import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { taskQueueFor } from '../../temporal/ids';
 import { loadClusterContext } from '../context';
-import { createOutput, type Output } from '../output';
+import { createOutput, gateDetail, type Output } from '../output';
 import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
 
 export interface UpgradePlanOptions {
@@ -113,7 +113,7 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
   out.line();
   out.line('Checks:');
   for (const c of report.checks) {
-    out.line(`  [gate] ${c.label}: ${STATUS_WORD[c.status]} — ${c.detail}`);
+    out.line(`  [gate] ${c.label}: ${STATUS_WORD[c.status]} — ${gateDetail(c.detail)}`);
     if (c.fix) out.line(`         fix: ${c.fix}`);
   }
   out.line();

@@ -1,0 +1,103 @@
+// What the operator reads must be true (issue 11, point 11): the exact lines the CLI renders from run progress.
+import { describe, expect, it } from 'vitest';
+import type { DataMigrationStatusView } from '../../src/contracts/data-migrate';
+import type { ClusterUpgradeProgress } from '../../src/contracts/upgrade';
+import { progressLine } from '../../src/cli/commands/data-migrate';
+import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
+
+function progress(over: Partial<ClusterUpgradeProgress>): ClusterUpgradeProgress {
+  return {
+    cluster: 'lab',
+    target: 'v0.2.1',
+    state: 'failed',
+    order: ['foghorn'],
+    checks: [],
+    warnings: [],
+    preview: [],
+    services: [],
+    planHash: 'h',
+    ...over,
+  };
+}
+
+describe('upgrade progress lines', () => {
+  it('a rolled-back host reads as going back to where it was, not forward', () => {
+    const lines = renderUpgradeProgress(
+      progress({
+        services: [
+          {
+            service: 'foghorn',
+            status: 'rolled-back',
+            result: {
+              service: 'foghorn',
+              outcome: 'rolled-back',
+              hosts: [
+                { host: 'h2', action: 'rolled-back', from: 'v0.2.0', to: 'v0.2.1', detail: 'health check failed' },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    expect(lines).toContain('      foghorn on h2: rolled-back to v0.2.0 (v0.2.1 failed) — health check failed');
+    expect(lines.join('\n')).not.toContain('v0.2.0 → v0.2.1');
+  });
+
+  it('a gate detail that carries the reference\'s "[gate]" form is not prefixed twice', () => {
+    const lines = renderUpgradeProgress(
+      progress({
+        state: 'completed',
+        checks: [
+          {
+            id: 'data-migrations',
+            label: 'prior data migrations completed',
+            status: 'pass',
+            detail: '[gate] 1 prior required data migration(s) completed.',
+          },
+        ],
+      }),
+    );
+    expect(lines).toContain(
+      '[gate] prior data migrations completed: ok — 1 prior required data migration(s) completed.',
+    );
+  });
+});
+
+describe('data-migration progress line', () => {
+  const view = (over: Partial<DataMigrationStatusView>): DataMigrationStatusView => ({
+    service: 'purser',
+    id: 'invoice-line-items',
+    state: 'completed',
+    batchSize: 1000,
+    batches: 0,
+    scopes: [],
+    totals: { scanned: 60_000, changed: 60_000, skipped: 0, errors: 0 },
+    rowsPerSecond: 0,
+    estimatedTotal: null,
+    etaSeconds: null,
+    startedAt: '2026-12-02T16:00:00.000Z',
+    updatedAt: '2026-12-02T16:00:00.000Z',
+    lastError: null,
+    runSegments: 1,
+    ...over,
+  });
+
+  it('reattaching to a completed backfill states the totals, with no "0 rows/s · ETA ?"', () => {
+    expect(progressLine(view({}))).toBe(
+      'purser.invoice-line-items completed: 60,000 rows scanned, 60,000 changed, 0 errors',
+    );
+  });
+
+  it('a run that did the work reports its batches and average rate; a live run its rate and ETA', () => {
+    expect(progressLine(view({ batches: 60, rowsPerSecond: 12_000 }))).toBe(
+      'purser.invoice-line-items completed: 60,000 rows scanned, 60,000 changed, 0 errors · 60 batches this run at 12,000 rows/s',
+    );
+    expect(
+      progressLine(
+        view({ state: 'running', batches: 6, rowsPerSecond: 3_000, estimatedTotal: 60_000, etaSeconds: 18 }),
+      ),
+    ).toBe(
+      'purser.invoice-line-items running: 60,000 of ~60,000 rows scanned, 60,000 changed, 0 errors · 3,000 rows/s · ETA 18s · 6 batches',
+    );
+  });
+});
