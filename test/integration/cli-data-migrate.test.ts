@@ -109,7 +109,7 @@ describe('frameworks cluster data-migrate', () => {
     expect(Object.keys(finished).sort()).toEqual(['attention', 'job', 'migration', 'progress', 'run', 'worker']);
     expect(finished.progress.state).toBe('completed');
     expect(finished.run.status).toBe('COMPLETED');
-  });
+  }, 150_000);
 
   it('runs list shows the runs of this cluster from visibility; runs watch reattaches to a finished one', async () => {
     const list = await frameworksAsync(['cluster', 'runs', 'list', '--manifest', manifest, '--json'], env());

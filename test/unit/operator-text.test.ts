@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DataMigrationStatusView } from '../../src/contracts/data-migrate';
 import type { ClusterUpgradeProgress } from '../../src/contracts/upgrade';
 import { progressLine } from '../../src/cli/commands/data-migrate';
+import { runState } from '../../src/cli/commands/runs';
 import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 
 function progress(over: Partial<ClusterUpgradeProgress>): ClusterUpgradeProgress {
@@ -88,6 +89,12 @@ describe('data-migration progress line', () => {
     );
   });
 
+  it('a run still preparing says so instead of "0 rows/s · ETA ?"', () => {
+    expect(progressLine(view({ state: 'preparing', totals: { scanned: 0, changed: 0, skipped: 0, errors: 0 } }))).toBe(
+      'purser.invoice-line-items preparing: reading its state and scopes',
+    );
+  });
+
   it('a run that did the work reports its batches and average rate; a live run its rate and ETA', () => {
     expect(progressLine(view({ batches: 60, rowsPerSecond: 12_000 }))).toBe(
       'purser.invoice-line-items completed: 60,000 rows scanned, 60,000 changed, 0 errors · 60 batches this run at 12,000 rows/s',
@@ -99,5 +106,23 @@ describe('data-migration progress line', () => {
     ).toBe(
       'purser.invoice-line-items running: 60,000 of ~60,000 rows scanned, 60,000 changed, 0 errors · 3,000 rows/s · ETA 18s · 6 batches',
     );
+  });
+});
+
+describe('runs list: the state column of a run', () => {
+  it('a run cancelled while awaiting approval reads cancelled, not awaiting-approval', () => {
+    expect(runState('CANCELLED', 'awaiting-approval')).toEqual({ state: 'cancelled' });
+  });
+  it('a read-only run that closed with FwState=running (or none) reads its close status', () => {
+    expect(runState('COMPLETED', 'running')).toEqual({ state: 'completed' });
+    expect(runState('TERMINATED', 'running')).toEqual({ state: 'terminated' });
+    expect(runState('FAILED', 'running:upgrade')).toEqual({ state: 'failed' });
+    expect(runState('COMPLETED', undefined)).toEqual({ state: 'completed' });
+  });
+  it("a run's own final word, and any state of a running run, are kept", () => {
+    expect(runState('COMPLETED', 'refused')).toEqual({ state: 'refused' });
+    expect(runState('COMPLETED', 'attention')).toEqual({ state: 'attention' });
+    expect(runState('RUNNING', 'awaiting-approval')).toEqual({ state: 'awaiting-approval' });
+    expect(runState('RUNNING', undefined)).toEqual({});
   });
 });

@@ -140,7 +140,9 @@ export function progressLine(v: DataMigrationStatusView): string {
     `${fmt(v.totals.errors)} errors`;
   // A rate and an ETA only mean something while batches run; a settled run states what it did instead (a run
   // that found the migration already completed ran no batch and has no rate to report).
-  if (v.state === 'preparing' || v.state === 'running' || v.state === 'pausing')
+  // Before its state is read a run has nothing to count yet: "0 rows/s · ETA ?" would read as a stalled run.
+  if (v.state === 'preparing') return `${v.service}.${v.id} preparing: reading its state and scopes`;
+  if (v.state === 'running' || v.state === 'pausing')
     return `${counts} · ${fmt(v.rowsPerSecond)} rows/s · ETA ${duration(v.etaSeconds)} · ${fmt(v.batches)} batches`;
   if (v.batches === 0) return counts;
   const rate = v.rowsPerSecond > 0 ? ` at ${fmt(v.rowsPerSecond)} rows/s` : '';
