@@ -91,4 +91,11 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('the worker stopped with %s', (si
     expect(text.stdout).toContain(`${REF} completed: 2,000 of ~2,000 rows scanned`);
     expect(text.stdout).toContain(`frameworks worker --manifest ${manifest}`);
   }, 60_000);
+
+  it('upgrade plan (a read-only run) says at once that no worker took it, with the worker command', async () => {
+    const r = await timed(['upgrade', 'plan', '--version', 'v0.2.0']);
+    expect(r.ms, r.stderr).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`frameworks worker --manifest ${manifest}`);
+  }, 60_000);
 });

@@ -8,7 +8,8 @@ import { connectClient, webUiLink } from '../../temporal/connection';
 import { taskQueueFor } from '../../temporal/ids';
 import { loadClusterContext } from '../context';
 import { createOutput, gateDetail, type Output } from '../output';
-import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
+import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
+import { ensurePickedUp, NoWorkerError, requirePresence } from '../worker-presence';
 
 export interface UpgradePlanOptions {
   manifest?: string;
@@ -24,7 +25,7 @@ export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradeP
   const cluster = ctx.cluster;
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster, ctx.manifestPath);
+    const presence = await requirePresence(client, cluster, ctx.manifestPath);
     const workflowId = newReadOnlyId(cluster, 'plan');
     const handle = await client.workflow.start('upgradePlan', {
       taskQueue: taskQueueFor(cluster),
@@ -43,8 +44,10 @@ export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradeP
     });
     let plan: unknown;
     try {
+      await ensurePickedUp(handle, presence, ctx.manifestPath);
       plan = await handle.result();
     } catch (err) {
+      if (err instanceof NoWorkerError) throw err;
       const why = describeRunFailure(err);
       if (why) throw new ExitError(`upgrade plan failed (run ${workflowId}): ${why}`, 1);
       throw err;
