@@ -1,8 +1,8 @@
 // What the operator reads must be true (issue 11, point 11): the exact lines the CLI renders from run progress.
 import { describe, expect, it } from 'vitest';
-import type { DataMigrationStatusView } from '../../src/contracts/data-migrate';
+import { WHOLE_JOB, type DataMigrationStatusView } from '../../src/contracts/data-migrate';
 import type { ClusterUpgradeProgress } from '../../src/contracts/upgrade';
-import { progressLine } from '../../src/cli/commands/data-migrate';
+import { progressLine, scopeName } from '../../src/cli/commands/data-migrate';
 import { runState } from '../../src/cli/commands/runs';
 import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 
@@ -124,5 +124,12 @@ describe('runs list: the state column of a run', () => {
     expect(runState('COMPLETED', 'attention')).toEqual({ state: 'attention' });
     expect(runState('RUNNING', 'awaiting-approval')).toEqual({ state: 'awaiting-approval' });
     expect(runState('RUNNING', undefined)).toEqual({});
+  });
+});
+
+describe('scope names (reference §9 item 132)', () => {
+  it('the whole job renders as <whole-job>, a scope as kind=value', () => {
+    expect(scopeName(WHOLE_JOB)).toBe('<whole-job>');
+    expect(scopeName({ kind: 'tenant', value: 't-42' })).toBe('tenant=t-42');
   });
 });

@@ -149,7 +149,7 @@ export function progressLine(v: DataMigrationStatusView): string {
   return `${counts} · ${fmt(v.batches)} batches this run${rate}`;
 }
 
-function scopeName(scope: Scope): string {
+export function scopeName(scope: Scope): string {
   return scope.kind === '' ? '<whole-job>' : `${scope.kind}=${scope.value}`;
 }
 
