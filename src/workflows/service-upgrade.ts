@@ -2,11 +2,14 @@
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
 import type { Duration } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+
+/** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
+const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
 
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -94,6 +97,9 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       });
       continue;
     }
+    // Until activation starts nothing running on the host has changed (staging only adds a release folder or
+    // pulls an image): a failure then is reported as such, not "rolled back" (issue 11, point 11).
+    let activating = false;
     try {
       await host.stageServiceOnHost({
         ...ref,
@@ -102,6 +108,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         ...(input.imageRef ? { imageRef: input.imageRef } : {}),
         ...(artifact ? { artifact } : {}),
       });
+      activating = true;
       const act = await host.activateServiceOnHost({
         ...ref,
         host: hostName,
@@ -129,6 +136,21 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       const rest = input.hosts
         .slice(i + 1)
         .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel }));
+      if (!activating && patched(NOTHING_CHANGED_BEFORE_ACTIVATION)) {
+        outcomes.push({
+          host: hostName,
+          action: 'failed',
+          from,
+          to: targetLabel,
+          detail: `${why}; failed before activation: nothing changed on ${hostName}, nothing to roll back`,
+        });
+        return {
+          service: input.service,
+          outcome: 'failed',
+          hosts: [...outcomes, ...rest],
+          error: `upgrade failed on ${hostName} before anything changed: ${why}`,
+        };
+      }
       if (!input.rollback || !detected.identity) {
         outcomes.push({
           host: hostName,
