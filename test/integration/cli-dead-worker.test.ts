@@ -2,8 +2,10 @@
 // and its last poll is seconds old, yet `status` and `data-migrate status` must answer within seconds with what
 // they can read (runs from visibility, the finished migration's result from its history) and the command that
 // starts a worker — not wait a minute and fail with "Failed to query Workflow". The worker is a real process.
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusReportSchema } from '../../src/contracts/status';
+import { FwState } from '../../src/temporal/search-attributes';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
 import { writePurserCluster } from '../helpers/fixtures';
 import { seedPurser } from '../helpers/purser-data';
@@ -39,6 +41,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.kill('SIGKILL');
 });
+
+it('a finished read-only run does not stay FwState=running in visibility', async () => {
+  const r = await timed(['data-migrate', 'status', REF, '--json']);
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+  try {
+    let states: (string | undefined)[] = [];
+    // Visibility is eventually consistent: poll briefly for the closed control runs of this cluster.
+    for (let i = 0; i < 50; i++) {
+      states = [];
+      for await (const wf of client.workflow.list({
+        query: `FwCluster = "cli-deadw" AND FwOperation = "data-status" AND ExecutionStatus = "Completed"`,
+      }))
+        states.push(wf.typedSearchAttributes.get(FwState));
+      if (states.length > 0 && states.every((x) => x === 'completed')) break;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    expect(states.length).toBeGreaterThan(0);
+    expect(states).toEqual(states.map(() => 'completed'));
+  } finally {
+    await client.connection.close();
+  }
+}, 60_000);
 
 describe.each(['SIGTERM', 'SIGKILL'] as const)('the worker stopped with %s', (signal) => {
   let live: Record<string, unknown>;
