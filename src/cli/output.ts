@@ -49,3 +49,11 @@ export function createOutput(
     bold: (text) => c.bold(text),
   };
 }
+
+/**
+ * A gate check's detail as it follows "[gate] <label>: <status> — ": the domain's messages keep the reference's
+ * standalone "[gate] …" form (they are also failure messages on their own), which would read "[gate] … — [gate] …".
+ */
+export function gateDetail(detail: string): string {
+  return detail.replace(/^\[gate\] /, '');
+}

@@ -14,6 +14,7 @@ import { ExitError, InputError } from '../errors';
 import { webUiLink, type TemporalTarget } from '../temporal/connection';
 import { changeWorkflowId, readOnlyWorkflowId, taskQueueFor } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwState } from '../temporal/search-attributes';
+import { requirePresence } from './worker-presence';
 
 export function operatorName(): string {
   return (
@@ -28,20 +29,9 @@ export function operatorName(): string {
   );
 }
 
-export async function requireWorker(client: Client, cluster: string): Promise<void> {
-  const taskQueue = taskQueueFor(cluster);
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-  });
-  if ((res.pollers ?? []).length === 0) {
-    throw new ExitError(
-      `no worker is polling task queue ${taskQueue}: start one near the cluster with ` +
-        '`frameworks worker --manifest <cluster.yaml>` (it needs the same Temporal address and namespace)',
-      1,
-    );
-  }
+/** Refuses at once when no worker polled the cluster's task queue recently (see worker-presence.ts). */
+export async function requireWorker(client: Client, cluster: string, manifestPath: string): Promise<void> {
+  await requirePresence(client, cluster, manifestPath);
 }
 
 export function newReadOnlyId(cluster: string, op: string): string {

@@ -100,7 +100,15 @@ export const StatusReportSchema = z
   .object({
     cluster: z.string(),
     manifest: z.string(),
-    worker: z.object({ taskQueue: z.string(), polling: z.boolean() }).strict(),
+    worker: z
+      .object({
+        taskQueue: z.string(),
+        /** A worker polled recently and (when a run was started) picked it up. */
+        polling: z.boolean(),
+        /** The last poll start Temporal recorded (ISO), null when it lists no poller. */
+        lastPollAt: z.string().nullable(),
+      })
+      .strict(),
     /** Null when no worker polls the task queue (hosts are only reachable from the worker). */
     status: ClusterStatusResultSchema.nullable(),
     runs: z

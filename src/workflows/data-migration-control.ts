@@ -2,7 +2,7 @@
 // status/verify/list (read-only), dry-run (one batch, rolled back), and pause/resume of a migration that has
 // no running workflow (the row is marked, so `run` refuses until resumed). Unique ids, no lock.
 import { resolveSelector } from '../domain/selector';
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Counts, JobState, Scope, VerifyCheck } from '../contracts/data-migrate';
 import type { DataMigrationRequirement } from '../contracts/catalog';
@@ -11,6 +11,7 @@ import { catalogRequirements, noRequirementsMessage, requirementKey } from '../d
 import { serviceDatabase } from '../domain/catalog';
 import { validateVersion } from '../domain/version';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { FwState } from '../temporal/search-attributes';
 import { decide } from './util';
 
 const act = proxyActivities<Activities>({
@@ -36,7 +37,17 @@ export type DataControlResult =
   | { action: 'dry-run'; scopes: { scope: Scope; batch: Counts; done: boolean }[] }
   | { action: 'list'; target: string; requirements: ListedRequirement[]; message?: string; catalogError?: string };
 
+/** Patch id: the run's FwState ends at "completed" instead of the "running" the CLI started it with. */
+const FW_STATE_FINAL = 'data-control-fw-state-final';
+
 export async function dataMigrationControl(input: DataControlInput): Promise<DataControlResult> {
+  const result = await control(input);
+  // Visibility (Web UI, `runs list`) must not show a finished read-only run as running.
+  if (patched(FW_STATE_FINAL)) upsertSearchAttributes([{ key: FwState, value: 'completed' }]);
+  return result;
+}
+
+async function control(input: DataControlInput): Promise<DataControlResult> {
   switch (input.action) {
     case 'status':
       return { action: 'status', job: await act.dmStatus(input) };

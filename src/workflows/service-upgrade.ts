@@ -25,6 +25,9 @@ export const START_STOPPED_PATCH = 'service-upgrade-start-stopped-v1';
  */
 export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
 
+/** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
+const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
+
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
@@ -167,6 +170,9 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       });
       continue;
     }
+    // Until activation starts nothing running on the host has changed (staging only adds a release folder or
+    // pulls an image): a failure then is reported as such, not "rolled back" (issue 11, point 11).
+    let activating = false;
     try {
       await host.stageServiceOnHost({
         ...ref,
@@ -175,6 +181,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         ...(input.imageRef ? { imageRef: input.imageRef } : {}),
         ...(artifact ? { artifact } : {}),
       });
+      activating = true;
       const act = await host.activateServiceOnHost({
         ...ref,
         host: hostName,
@@ -202,6 +209,21 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
       const rest = input.hosts
         .slice(i + 1)
         .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel }));
+      if (!activating && patched(NOTHING_CHANGED_BEFORE_ACTIVATION)) {
+        outcomes.push({
+          host: hostName,
+          action: 'failed',
+          from,
+          to: targetLabel,
+          detail: `${why}; failed before activation: nothing changed on ${hostName}, nothing to roll back`,
+        });
+        return {
+          service: input.service,
+          outcome: 'failed',
+          hosts: [...outcomes, ...rest],
+          error: `upgrade failed on ${hostName} before anything changed: ${why}`,
+        };
+      }
       if (!input.rollback || !detected.identity) {
         outcomes.push({
           host: hostName,

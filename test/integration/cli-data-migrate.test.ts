@@ -69,13 +69,13 @@ describe('frameworks cluster data-migrate', () => {
 
     const status = await cli(['status', 'purser.invoice-line-items', '--json']);
     expect(status.code).toBe(0);
-    const s1 = JSON.parse(status.stdout) as { state: string; totals: { scanned: number } };
-    expect(s1.state).toBe('running');
+    type Report = { progress: { state: string; totals: { scanned: number } }; run: { status: string } };
+    const s1 = JSON.parse(status.stdout) as Report;
+    expect(s1.progress.state).toBe('running');
+    expect(s1.run.status).toBe('RUNNING');
     await new Promise((r) => setTimeout(r, 1_000));
-    const s2 = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as {
-      totals: { scanned: number };
-    };
-    expect(s2.totals.scanned).toBeGreaterThan(s1.totals.scanned);
+    const s2 = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as Report;
+    expect(s2.progress.totals.scanned).toBeGreaterThan(s1.progress.totals.scanned);
 
     const paused = await cli(['pause', 'purser.invoice-line-items']);
     expect(paused.code, `${paused.stdout}\n${paused.stderr}`).toBe(0);
@@ -96,7 +96,20 @@ describe('frameworks cluster data-migrate', () => {
     const done = await cli(['run', 'purser.invoice-line-items']);
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('already completed');
-  });
+    // Reattaching to a finished backfill states what it did; no live rate or ETA that reads as a stalled run.
+    expect(done.stdout).toMatch(
+      /purser\.invoice-line-items completed: [\d,]+ rows scanned, [\d,]+ changed, 0 errors\n/,
+    );
+    expect(done.stdout).not.toContain('rows/s');
+    expect(done.stdout).not.toContain('ETA');
+
+    // `status --json` has one shape whether the run is live or finished.
+    const finished = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as Report;
+    expect(Object.keys(finished).sort()).toEqual(Object.keys(s1).sort());
+    expect(Object.keys(finished).sort()).toEqual(['attention', 'job', 'migration', 'progress', 'run', 'worker']);
+    expect(finished.progress.state).toBe('completed');
+    expect(finished.run.status).toBe('COMPLETED');
+  }, 150_000);
 
   it('runs list shows the runs of this cluster from visibility; runs watch reattaches to a finished one', async () => {
     const list = await frameworksAsync(['cluster', 'runs', 'list', '--manifest', manifest, '--json'], env());

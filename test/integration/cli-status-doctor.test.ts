@@ -259,7 +259,8 @@ describe('frameworks cluster status', () => {
     const r = await cli(['status', '--manifest', manifest, '--json', '--version', 'v0.2.0']);
     expect(r.code, text(r)).toBe(3);
     const rep = StatusReportSchema.parse(JSON.parse(r.stdout));
-    expect(rep.worker).toEqual({ taskQueue: 'fw-cli-doctor', polling: true });
+    expect(rep.worker).toMatchObject({ taskQueue: 'fw-cli-doctor', polling: true });
+    expect(typeof rep.worker.lastPollAt).toBe('string');
     expect(rep.run?.workflowId).toMatch(/^fw\/cli-doctor\/status\//);
     expect(rep.status?.target).toMatchObject({ platformVersion: 'v0.2.0', version: 'v0.2.0' });
     expect(rep.status?.replicas.map((x) => [x.service, x.host, x.state, x.available.version])).toEqual([

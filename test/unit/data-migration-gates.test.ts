@@ -58,6 +58,13 @@ describe('catalogRequirements', () => {
       'release catalog is empty; no required data migrations declared up to v0.1.0',
     );
   });
+
+  it('an empty window names what the target does declare instead of denying it (issue 11, point 11)', () => {
+    // Deploying v0.2.0 waits for no data migration, but v0.2.0 declares one (due before its contract phase).
+    expect(noRequirementsMessage(catalog, 'v0.2.0')).toBe(
+      'none due before this step; declared up to v0.2.0: purser.a (introduced v0.2.0, required before contract)',
+    );
+  });
 });
 
 describe('preDeployBlockers', () => {

@@ -93,7 +93,7 @@ describe('checkSchemaGate', () => {
     );
   });
 
-  it('an edited applied migration is a gap, shown with the ledger checksum', () => {
+  it('an edited applied migration is a gap, shown with both checksums and a fix that is not itself refused', () => {
     const drifted = 'd'.repeat(64);
     const rows = [...EXPAND_OK, ...PRIOR_POSTDEPLOY].map((p) => row(byPath(p)));
     rows[1] = row(byPath(EXPAND_OK[1]!), drifted);
@@ -101,9 +101,16 @@ describe('checkSchemaGate', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problems).toEqual([expect.objectContaining({ kind: 'checksum-mismatch', ledgerChecksum: drifted })]);
-    expect(formatSchemaGateRefusal('purser', 'v0.3.0', r)).toContain(
-      `purser/v0.2.0/expand/001_e2.sql (checksum mismatch: ledger=${drifted})`,
-    );
+    const file = byPath(EXPAND_OK[1]!).checksum;
+    const text = formatSchemaGateRefusal('purser', 'v0.3.0', r);
+    expect(text).toContain(`purser/v0.2.0/expand/001_e2.sql (checksum mismatch: ledger=${drifted}, file=${file})`);
+    // `migrate --phase expand` refuses edited migrations too: it must not be the suggested fix.
+    expect(r.remediation).toEqual([
+      'restore purser/v0.2.0/expand/001_e2.sql to the bytes that were applied (the ledger checksum; e.g. git ' +
+        'checkout of the release that shipped it) and put the change in a new migration',
+    ]);
+    expect(text).not.toContain('run: frameworks cluster migrate');
+    expect(text.split('\n').at(-1)).toMatch(/^fix: restore purser\/v0\.2\.0\/expand\/001_e2\.sql/);
   });
 
   it("an rc target needs its final's expand but excludes its own line from the prior postdeploy", () => {

@@ -1,9 +1,10 @@
 // set-channel's byte-splice (reference §1.7): only the channel value changes; comments, order, quoting and line
 // endings survive, and rc → stable restores the original bytes.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseChannelArgument, patchChannel } from '../../src/cli/commands/set-channel';
+import { parseChannelArgument, patchChannel, setChannel } from '../../src/cli/commands/set-channel';
+import { writeFixtureCluster } from '../helpers/fixtures';
 import { parseFrameworksManifest } from '../../src/contracts/frameworks/manifest';
 import { ExitError, InputError } from '../../src/errors';
 
@@ -39,6 +40,25 @@ describe('patchChannel', () => {
       '# top\nversion: v1\ntype: cluster # t\nchannel: rc\nhosts:\n  h1: { labels: { channel: x } }\n',
     );
     expect(patchChannel('hosts: {}', 'rc')).toBe('hosts: {}\nchannel: rc\n');
+  });
+
+  it('a block-scalar channel (`channel: |-` + an indented line) becomes a plain value; other bytes stay', () => {
+    const text = 'version: v1\nchannel: |-  # pinned by ops\n  stable\ntype: cluster\n';
+    expect(patchChannel(text, 'rc')).toBe('version: v1\nchannel: rc # pinned by ops\ntype: cluster\n');
+    expect(patchChannel('version: v1\nchannel: >\n  stable\n', 'rc')).toBe('version: v1\nchannel: rc\n');
+    expect(patchChannel('version: v1\r\nchannel: |\r\n  stable\r\nhosts: {}\r\n', 'rc')).toBe(
+      'version: v1\r\nchannel: rc\r\nhosts: {}\r\n',
+    );
+  });
+
+  it('set-channel on an operator file whose channel is a block scalar updates it (no "YAML error")', async () => {
+    const manifest = writeFixtureCluster({ name: 'set-channel-block' });
+    const original = readFileSync(manifest, 'utf8');
+    const block = original.replace(/^channel: stable$/m, 'channel: |-\n  stable');
+    writeFileSync(manifest, block);
+    const r = await setChannel(manifest, 'rc');
+    expect(r).toMatchObject({ previous: 'stable', channel: 'rc', changed: true });
+    expect(readFileSync(manifest, 'utf8')).toBe(original.replace(/^channel: stable$/m, 'channel: rc'));
   });
 
   it('refuses shapes it cannot patch safely', () => {

@@ -18,6 +18,7 @@ import { getServiceInfo } from '../../src/domain/release';
 import { discoverMigrations } from '../../src/config/migrations';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
+import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
@@ -62,6 +63,8 @@ class World {
   unhealthy = new Set<string>();
   /** service@host whose staging fails at once (non-retryable): the child rolls back without a health wait. */
   failStage = new Set<string>();
+  /** service@host whose staging (download, upload, unpack, pull) fails: nothing on the host changes. */
+  stageFails = new Set<string>();
   /** service@host → probes that fail before the first success. */
   slowHealth = new Map<string, number>();
   digestProblems: string[] = [];
@@ -79,6 +82,7 @@ class World {
     this.rolledBack = [];
     this.unhealthy.clear();
     this.failStage.clear();
+    this.stageFails.clear();
     this.slowHealth.clear();
     this.digestProblems = [];
     this.sliceEdit = undefined;
@@ -142,6 +146,8 @@ class World {
       stageServiceOnHost: async (i: Step) => {
         if (this.failStage.has(`${i.service}@${i.host}`))
           throw ApplicationFailure.nonRetryable('download failed: checksum mismatch', 'ChecksumMismatch');
+        if (this.stageFails.has(`${i.service}@${i.host}`))
+          throw ApplicationFailure.nonRetryable('download failed: HTTP 404 for the tarball', 'ArtifactFetchFailed');
         this.staged.push(`${i.service}@${i.host}`);
         return { action: 'staged' };
       },
@@ -309,6 +315,26 @@ describe('clusterUpgrade', () => {
     for (const svc of p.summary!.remaining) {
       for (const h of SERVICES[svc]!.hosts) expect(world.hosts.get(`${svc}@${h}`)!.version).toBe('v0.1.0');
     }
+  });
+
+  it('a host step failing before activation reads "failed, nothing changed", never "rolled-back"', async () => {
+    world.stageFails.add('purser@h1');
+    const pid = world.hosts.get('purser@h1')!.pid;
+    const err = await (await upgrade({})).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(
+      /upgrade failed on h1 before anything changed: .*HTTP 404/,
+    );
+    expect(world.rolledBack).toEqual([]);
+    expect(world.hosts.get('purser@h1')).toMatchObject({ version: 'v0.1.0', pid });
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
+    const purser = p.services.find((x) => x.service === 'purser')!;
+    expect(purser.status).toBe('failed');
+    expect(p.summary?.rolledBack).toEqual([]);
+    const line = renderUpgradeProgress(p).find((l) => l.includes('purser on h1'));
+    expect(line).toMatch(
+      /^ {6}purser on h1: failed: the upgrade from v0\.1\.0 to v0\.2\.0 did not complete — .*HTTP 404.*; failed before activation: nothing changed on h1, nothing to roll back$/,
+    );
   });
 
   it('with --no-rollback the failing service stays upgraded and the run fails', async () => {

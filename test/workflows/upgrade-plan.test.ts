@@ -179,6 +179,8 @@ describe('upgrade plan workflow', () => {
     const orphan = writeFixtureCluster({ name: 'wf-plan-orphan' });
     const err = await runUpgradePlan({ manifest: orphan, version: 'v0.2.0' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExitError);
-    expect((err as Error).message).toContain('no worker is polling task queue fw-wf-plan-orphan');
+    expect((err as Error).message).toContain(
+      `no worker is polling fw-wf-plan-orphan: start one with \`frameworks worker --manifest ${orphan}\``,
+    );
   });
 });

@@ -1,7 +1,12 @@
 // `frameworks cluster data-migrate list|run|status|verify|pause|resume`. A running migration is a workflow
 // (fw/<cluster>/data/<service>.<id>) that the CLI queries and steers with updates; without one, the short
 // `dataMigrationControl` workflow reads or marks the state rows through the worker.
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import Table from 'cli-table3';
 import {
   MigrationRefSchema,
@@ -16,9 +21,20 @@ import { connectClient, webUiLink, type TemporalTarget } from '../../temporal/co
 import { dataMigrationWorkflowId, taskQueueFor } from '../../temporal/ids';
 import type { DataControlInput, DataControlResult, dataMigrationControl } from '../../workflows/data-migration-control';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../workflows/messages';
+import { FwState } from '../../temporal/search-attributes';
 import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
-import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
+import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
+import {
+  ensurePickedUp,
+  noWorkerMessage,
+  NoWorkerError,
+  PICKUP_WAIT_MS,
+  requirePresence,
+  workerCommand,
+  workerPresence,
+  type WorkerPresence,
+} from '../worker-presence';
 
 export interface DataMigrateOptions {
   manifest?: string;
@@ -43,6 +59,8 @@ interface Session {
   client: Client;
   target: TemporalTarget;
   cluster: string;
+  manifestPath: string;
+  presence: WorkerPresence;
   out: Output;
 }
 
@@ -50,15 +68,21 @@ async function withSession<T>(
   opts: DataMigrateOptions,
   globals: { color?: boolean },
   fn: (s: Session) => Promise<T>,
+  needsWorker = true,
 ): Promise<T> {
   const ctx = await loadClusterContext(opts.manifest);
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, ctx.cluster);
+    // `status` reads what Temporal holds without a worker; every other verb refuses at once without one.
+    const presence = needsWorker
+      ? await requirePresence(client, ctx.cluster, ctx.manifestPath)
+      : await workerPresence(client, ctx.cluster);
     return await fn({
       client,
       target,
       cluster: ctx.cluster,
+      manifestPath: ctx.manifestPath,
+      presence,
       out: createOutput({ color: globals.color !== false }),
     });
   } finally {
@@ -70,14 +94,17 @@ async function control(s: Session, input: DataControlInput): Promise<DataControl
   const op = `data-${input.action}`;
   const workflowId = newReadOnlyId(s.cluster, op);
   try {
-    return await s.client.workflow.execute<typeof dataMigrationControl>('dataMigrationControl', {
+    const handle = await s.client.workflow.start<typeof dataMigrationControl>('dataMigrationControl', {
       taskQueue: taskQueueFor(s.cluster),
       workflowId,
       args: [input],
       typedSearchAttributes: runSearchAttributes(s.cluster, op),
       workflowExecutionTimeout: '15 minutes',
     });
+    await ensurePickedUp(handle, s.presence, s.manifestPath);
+    return await handle.result();
   } catch (err) {
+    if (err instanceof NoWorkerError) throw err;
     const why = describeRunFailure(err);
     if (why) throw new ExitError(`data-migrate ${input.action} failed (run ${workflowId}): ${why}`, 1);
     throw err;
@@ -108,13 +135,21 @@ function duration(seconds: number | null): string {
 
 export function progressLine(v: DataMigrationStatusView): string {
   const est = v.estimatedTotal !== null ? ` of ~${fmt(v.estimatedTotal)}` : '';
-  return (
+  const counts =
     `${v.service}.${v.id} ${v.state}: ${fmt(v.totals.scanned)}${est} rows scanned, ${fmt(v.totals.changed)} changed, ` +
-    `${fmt(v.totals.errors)} errors · ${fmt(v.rowsPerSecond)} rows/s · ETA ${duration(v.etaSeconds)} · ${v.batches} batches`
-  );
+    `${fmt(v.totals.errors)} errors`;
+  // A rate and an ETA only mean something while batches run; a settled run states what it did instead (a run
+  // that found the migration already completed ran no batch and has no rate to report).
+  // Before its state is read a run has nothing to count yet: "0 rows/s · ETA ?" would read as a stalled run.
+  if (v.state === 'preparing') return `${v.service}.${v.id} preparing: reading its state and scopes`;
+  if (v.state === 'running' || v.state === 'pausing')
+    return `${counts} · ${fmt(v.rowsPerSecond)} rows/s · ETA ${duration(v.etaSeconds)} · ${fmt(v.batches)} batches`;
+  if (v.batches === 0) return counts;
+  const rate = v.rowsPerSecond > 0 ? ` at ${fmt(v.rowsPerSecond)} rows/s` : '';
+  return `${counts} · ${fmt(v.batches)} batches this run${rate}`;
 }
 
-function scopeName(scope: Scope): string {
+export function scopeName(scope: Scope): string {
   return scope.kind === '' ? '<whole-job>' : `${scope.kind}=${scope.value}`;
 }
 
@@ -188,72 +223,172 @@ export async function dataMigrateCommand(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
     throw new InputError('--batch-size', `"${opts.batchSize}": a whole number from 1 to 1000000`);
   }
-  await withSession(opts, globals, async (s) => {
-    const ref2 = { cluster: s.cluster, service, id };
-    switch (verb) {
-      case 'run':
-        return run(s, ref2, { ...opts, batchSize, scope });
-      case 'status': {
-        const h = await runningHandle(s, service, id);
-        if (h) {
-          const v = await h.query(dataStatusQuery);
-          if (opts.json) s.out.json(v);
-          else s.out.line(progressLine(v));
-          return;
-        }
-        const r = await control(s, { action: 'status', ...ref2 });
-        if (r.action !== 'status') return;
-        if (opts.json) s.out.json(r.job);
-        else printJob(s.out, r.job);
-        return;
-      }
-      case 'verify': {
-        const r = await control(s, { action: 'verify', ...ref2 });
-        if (r.action !== 'verify') return;
-        const failed = r.checks.filter((c) => !c.ok);
-        if (opts.json) s.out.json({ id, ok: failed.length === 0, checks: r.checks });
-        else {
-          const t = new Table({ head: ['check', 'expected', 'actual', ''], style: { head: [], border: [] } });
-          for (const c of r.checks) t.push([c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH']);
-          s.out.line(t.toString());
-          if (failed.length === 0) s.out.ok(`${service}.${id} verified: ${r.checks.length} check(s) match`);
-        }
-        if (failed.length > 0) throw new ExitError(`${service}.${id}: ${failed.length} check(s) do not match`, 1);
-        return;
-      }
-      case 'pause':
-      case 'resume': {
-        const h = await runningHandle(s, service, id);
-        if (h) {
-          let v: DataMigrationStatusView;
-          try {
-            v =
-              verb === 'pause'
-                ? await h.executeUpdate(pauseUpdate, { args: [{}] })
-                : await h.executeUpdate(resumeUpdate);
-          } catch (err) {
-            const cause = (err as { cause?: Error }).cause;
-            throw new ExitError(`${verb} refused: ${cause?.message ?? (err as Error).message}`, 1);
+  await withSession(
+    opts,
+    globals,
+    async (s) => {
+      const ref2 = { cluster: s.cluster, service, id };
+      switch (verb) {
+        case 'run':
+          return run(s, ref2, { ...opts, batchSize, scope });
+        case 'status':
+          return statusVerb(s, service, id, opts);
+        case 'verify': {
+          const r = await control(s, { action: 'verify', ...ref2 });
+          if (r.action !== 'verify') return;
+          const failed = r.checks.filter((c) => !c.ok);
+          if (opts.json) s.out.json({ id, ok: failed.length === 0, checks: r.checks });
+          else {
+            const t = new Table({ head: ['check', 'expected', 'actual', ''], style: { head: [], border: [] } });
+            for (const c of r.checks) t.push([c.name, c.expected, c.actual, c.ok ? 'ok' : 'MISMATCH']);
+            s.out.line(t.toString());
+            if (failed.length === 0) s.out.ok(`${service}.${id} verified: ${r.checks.length} check(s) match`);
           }
-          if (opts.json) s.out.json(v);
-          else s.out.ok(`${service}.${id} ${v.state} (acknowledged by run ${h.workflowId}): ${progressLine(v)}`);
+          if (failed.length > 0) throw new ExitError(`${service}.${id}: ${failed.length} check(s) do not match`, 1);
           return;
         }
-        const r = await control(s, { action: verb, ...ref2 });
-        if (r.action !== 'pause' && r.action !== 'resume') return;
-        if (opts.json) s.out.json(r.job);
-        else
-          s.out.ok(
-            verb === 'pause'
-              ? `${service}.${id} paused (no run in progress; \`run\` refuses until resume)`
-              : `${service}.${id} resumed: status ${r.job.status ?? 'pending'}; continue it with \`frameworks cluster data-migrate run ${service}.${id}\``,
-          );
-        return;
+        case 'pause':
+        case 'resume': {
+          const h = await runningHandle(s, service, id);
+          if (h) {
+            let v: DataMigrationStatusView;
+            try {
+              v =
+                verb === 'pause'
+                  ? await h.executeUpdate(pauseUpdate, { args: [{}] })
+                  : await h.executeUpdate(resumeUpdate);
+            } catch (err) {
+              const cause = (err as { cause?: Error }).cause;
+              throw new ExitError(`${verb} refused: ${cause?.message ?? (err as Error).message}`, 1);
+            }
+            if (opts.json) s.out.json(v);
+            else s.out.ok(`${service}.${id} ${v.state} (acknowledged by run ${h.workflowId}): ${progressLine(v)}`);
+            return;
+          }
+          const r = await control(s, { action: verb, ...ref2 });
+          if (r.action !== 'pause' && r.action !== 'resume') return;
+          if (opts.json) s.out.json(r.job);
+          else
+            s.out.ok(
+              verb === 'pause'
+                ? `${service}.${id} paused (no run in progress; \`run\` refuses until resume)`
+                : `${service}.${id} resumed: status ${r.job.status ?? 'pending'}; continue it with \`frameworks cluster data-migrate run ${service}.${id}\``,
+            );
+          return;
+        }
+        default:
+          throw new ExitError(`unknown data-migrate command ${verb}`, 2);
       }
-      default:
-        throw new ExitError(`unknown data-migrate command ${verb}`, 2);
+    },
+    verb !== 'status',
+  );
+}
+
+/** What `data-migrate status` prints with --json: the same keys whether a run is live, finished, or absent. */
+export interface DataMigrateStatusReport {
+  migration: string;
+  worker: WorkerPresence;
+  /** The migration's workflow as Temporal records it (readable without a worker); null when never run. */
+  run: {
+    workflowId: string;
+    status: string;
+    state: string | null;
+    startTime: string;
+    closeTime: string | null;
+    webUi?: string;
+  } | null;
+  /** Live progress (query) while running; the final view of a finished run; null when it cannot be read. */
+  progress: DataMigrationStatusView | null;
+  /** The `_data_migrations` rows, read through the worker; null without one. */
+  job: JobState | null;
+  attention: string[];
+}
+
+async function statusVerb(s: Session, service: string, id: string, opts: { json?: boolean }): Promise<void> {
+  const report = await statusReport(s, service, id);
+  if (opts.json) s.out.json(report);
+  else {
+    if (report.run) {
+      const closed = report.run.closeTime ? `, closed ${report.run.closeTime}` : '';
+      s.out.line(
+        s.out.dim(
+          `Run ${report.run.workflowId}: ${report.run.status}${report.run.state ? ` (${report.run.state})` : ''}, started ${report.run.startTime}${closed}`,
+        ),
+      );
     }
-  });
+    if (report.progress) s.out.line(progressLine(report.progress));
+    if (report.job) printJob(s.out, report.job);
+    for (const a of report.attention) s.out.fail(a);
+    if (!report.worker.polling || report.attention.some((a) => a.includes('frameworks worker')))
+      s.out.nextSteps([{ cmd: workerCommand(s.manifestPath), why: 'start the worker for this cluster' }]);
+  }
+  if (report.attention.length > 0) throw new ExitError('', 3);
+}
+
+export async function statusReport(s: Session, service: string, id: string): Promise<DataMigrateStatusReport> {
+  const workflowId = dataMigrationWorkflowId(s.cluster, service, id);
+  const handle = s.client.workflow.getHandle(workflowId);
+  const attention: string[] = [];
+  let presence = s.presence;
+  let run: DataMigrateStatusReport['run'] = null;
+  let progress: DataMigrationStatusView | null = null;
+  let job: JobState | null = null;
+  try {
+    const d = await handle.describe();
+    const webUi = webUiLink(s.target, workflowId);
+    run = {
+      workflowId,
+      status: d.status.name,
+      state: d.typedSearchAttributes.get(FwState) ?? null,
+      startTime: d.startTime.toISOString(),
+      closeTime: d.closeTime?.toISOString() ?? null,
+      ...(webUi ? { webUi } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const gone = (): void => {
+    presence = { ...presence, polling: false };
+  };
+  if (run?.status === 'RUNNING') {
+    if (presence.polling) {
+      try {
+        progress = await s.client.connection.withDeadline(Date.now() + PICKUP_WAIT_MS, () =>
+          handle.query(dataStatusQuery),
+        );
+      } catch {
+        gone();
+        attention.push(
+          `run ${workflowId} is in progress but no worker answered its status query within ` +
+            `${PICKUP_WAIT_MS / 1000} s: ${noWorkerMessage(presence, s.manifestPath)}`,
+        );
+      }
+    } else {
+      attention.push(`run ${workflowId} is in progress but ${noWorkerMessage(presence, s.manifestPath)}`);
+    }
+  } else if (run) {
+    // A closed run's result is in its history: no worker needed.
+    try {
+      progress = (await handle.result()) as DataMigrationStatusView;
+    } catch (err) {
+      attention.push(`the last run ${workflowId} ended ${run.status}: ${describeRunFailure(err) ?? String(err)}`);
+    }
+  }
+  if (presence.polling) {
+    try {
+      const r = await control({ ...s, presence }, { action: 'status', cluster: s.cluster, service, id });
+      if (r.action === 'status') job = r.job;
+    } catch (err) {
+      if (!(err instanceof NoWorkerError)) throw err;
+      gone();
+      attention.push(err.message);
+    }
+  } else if (!attention.some((a) => a.includes('frameworks worker'))) {
+    attention.push(
+      `the migration's state rows are read through the worker: ${noWorkerMessage(presence, s.manifestPath)}`,
+    );
+  }
+  return { migration: `${service}.${id}`, worker: presence, run, progress, job, attention };
 }
 
 async function run(

@@ -33,7 +33,7 @@ import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
 import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
 import { validateMigrationTreeReport } from './migrate-validate';
-import { hasPoller } from './status';
+import { ensurePickedUp, NoWorkerError, workerCommand, workerPresence } from '../worker-presence';
 
 export interface DoctorOptions {
   manifest?: string;
@@ -126,16 +126,18 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
           ),
         );
       }
-      const polling = await hasPoller(client, cluster);
-      checks.splice(2, 0, workerCheck(polling, taskQueue, ctx.manifestPath));
-      if (!polling) {
-        checks.push(
-          workerChecksSkipped(
-            `no worker polling ${taskQueue} — start \`frameworks worker --manifest ${ctx.manifestPath}\`; ` +
-              'hosts, services, databases and the ledger are only reachable from the worker',
-            [`frameworks worker --manifest ${ctx.manifestPath}`],
-          ),
+      const presence = await workerPresence(client, cluster);
+      const polling = presence.polling;
+      const workerAt = checks.length >= 2 ? 2 : checks.length;
+      checks.splice(workerAt, 0, workerCheck(polling, taskQueue, ctx.manifestPath));
+      const skipped = (why: string): DoctorCheck =>
+        workerChecksSkipped(
+          `${why} — start \`${workerCommand(ctx.manifestPath)}\`; ` +
+            'hosts, services, databases and the ledger are only reachable from the worker',
+          [workerCommand(ctx.manifestPath)],
         );
+      if (!polling) {
+        checks.push(skipped(`no worker polling ${taskQueue}`));
       } else {
         const workflowId = newReadOnlyId(cluster, 'doctor');
         const handle = await client.workflow.start('clusterDoctor', {
@@ -145,34 +147,43 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
           typedSearchAttributes: runSearchAttributes(cluster, 'doctor'),
           workflowExecutionTimeout: '5 minutes',
         });
-        let result: ClusterDoctorResult;
+        let result: ClusterDoctorResult | undefined;
         try {
+          await ensurePickedUp(handle, presence, ctx.manifestPath);
           result = (await handle.result()) as ClusterDoctorResult;
         } catch (err) {
-          const why = describeRunFailure(err);
-          if (why) throw new ExitError(`doctor failed (run ${workflowId}): ${why}`, 1);
-          throw err;
+          if (err instanceof NoWorkerError) {
+            // The listed poller was a worker that has since stopped: the worker check is unhealthy after all.
+            checks.splice(workerAt, 1, workerCheck(false, taskQueue, ctx.manifestPath));
+            checks.push(skipped(err.message));
+          } else {
+            const why = describeRunFailure(err);
+            if (why) throw new ExitError(`doctor failed (run ${workflowId}): ${why}`, 1);
+            throw err;
+          }
         }
-        const webUi = webUiLink(target, workflowId);
-        run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
-        workerTarget = result.target;
-        if (result.workerChannel !== ctx.channel) {
-          checks.push(
-            check(
-              'worker-channel',
-              'orchestrator',
-              'worker channel',
-              'degraded',
-              `the worker serves channel ${result.workerChannel}, ${ctx.manifestPath} says ${ctx.channel}`,
-              {
-                fix: [
-                  `restart the worker: frameworks worker --manifest ${ctx.manifestPath}   # it reads cluster.yaml when it starts`,
-                ],
-              },
-            ),
-          );
+        if (result) {
+          const webUi = webUiLink(target, workflowId);
+          run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
+          workerTarget = result.target;
+          if (result.workerChannel !== ctx.channel) {
+            checks.push(
+              check(
+                'worker-channel',
+                'orchestrator',
+                'worker channel',
+                'degraded',
+                `the worker serves channel ${result.workerChannel}, ${ctx.manifestPath} says ${ctx.channel}`,
+                {
+                  fix: [
+                    `restart the worker: frameworks worker --manifest ${ctx.manifestPath}   # it reads cluster.yaml when it starts`,
+                  ],
+                },
+              ),
+            );
+          }
+          checks.push(...result.checks);
         }
-        checks.push(...result.checks);
       }
     }
   } finally {

@@ -9,7 +9,7 @@ import { connectClient, webUiLink } from '../../temporal/connection';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { askApproval, follow } from '../follow';
-import { createOutput, type Output } from '../output';
+import { createOutput, gateDetail, type Output } from '../output';
 import { canPrompt } from '../prompt';
 import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
 
@@ -37,7 +37,7 @@ export function renderMigrateProgress(p: SchemaMigrateProgress): string[] {
   if (p.target) lines.push(`Target version: ${p.target} (phase: ${p.phase})`);
   for (const c of p.checks) {
     lines.push(
-      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail.split('\n')[0]}`,
+      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail).split('\n')[0]}`,
     );
     for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
     if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
@@ -85,7 +85,7 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
 
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'schemaMigrate',

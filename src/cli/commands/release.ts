@@ -15,7 +15,7 @@ import {
 import { loadClusterContext } from '../context';
 import { parseParallel } from './upgrade';
 import { askApproval, follow, readProgress } from '../follow';
-import { createOutput, type Output } from '../output';
+import { createOutput, gateDetail, type Output } from '../output';
 import { canPrompt } from '../prompt';
 import {
   describeRunFailure,
@@ -52,7 +52,9 @@ export function renderReleaseProgress(p: ReleaseProgress, link?: (id: string) =>
   const lines: string[] = [];
   if (p.target) lines.push(`Release ${p.cluster} → ${p.target}`);
   for (const c of p.checks) {
-    lines.push(`[gate] ${c.step}: ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail}`);
+    lines.push(
+      `[gate] ${c.step}: ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail)}`,
+    );
     if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
   }
   for (const w of p.warnings) lines.push(`WARNING: ${w}`);
@@ -125,7 +127,7 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
   }
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'release',

@@ -46,6 +46,28 @@ export interface RunSummary {
   webUi?: string;
 }
 
+// FwState values a run writes while it is still going; once Temporal says the run closed they are stale.
+const LIVE_STATES = new Set(['running', 'planning', 'preparing', 'awaiting-approval', 'pausing', 'upgrading']);
+
+/**
+ * The state column of a run: what it last wrote in FwState, unless the run has closed while that still names a
+ * live state (a run cancelled while awaiting approval, a read-only run whose last word was "running", a run
+ * that failed or was terminated before it could upsert) — then Temporal's close status is the truth.
+ */
+export function runState(status: string, fwState: string | undefined): { state?: string } {
+  const live = fwState !== undefined && (LIVE_STATES.has(fwState) || fwState.startsWith('running:'));
+  if (status === 'RUNNING' || (fwState !== undefined && !live)) return fwState !== undefined ? { state: fwState } : {};
+  const closed: Record<string, string> = {
+    COMPLETED: 'completed',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled',
+    TERMINATED: 'terminated',
+    TIMED_OUT: 'timed-out',
+    CONTINUED_AS_NEW: 'continued-as-new',
+  };
+  return { state: closed[status] ?? status.toLowerCase() };
+}
+
 export async function listRuns(
   client: Client,
   address: { address: string; namespace: string },
@@ -64,7 +86,7 @@ export async function listRuns(
       runId: wf.runId,
       type: wf.type,
       ...(wf.typedSearchAttributes.get(FwOperation) ? { operation: wf.typedSearchAttributes.get(FwOperation) } : {}),
-      ...(wf.typedSearchAttributes.get(FwState) ? { state: wf.typedSearchAttributes.get(FwState) } : {}),
+      ...runState(wf.status.name, wf.typedSearchAttributes.get(FwState)),
       status: wf.status.name,
       ...(wf.typedSearchAttributes.get(FwOperator) ? { operator: wf.typedSearchAttributes.get(FwOperator) } : {}),
       startTime: wf.startTime.toISOString(),

@@ -38,8 +38,19 @@ export function patchChannel(text: string, channel: Channel, source = 'cluster.y
       throw new InputError(source, 'channel: is not a plain value; set it by hand to stable or rc');
     }
     const [start, end] = value.range;
-    const quote = text[start] === '"' || text[start] === "'" ? text[start] : '';
-    out = `${text.slice(0, start)}${quote}${channel}${quote}${text.slice(end)}`;
+    if (value.type === 'BLOCK_LITERAL' || value.type === 'BLOCK_FOLDED') {
+      // `channel: |` + an indented line: the value's range runs from the indicator through the content's line
+      // break. It becomes a plain value on the key's line; a comment on the indicator line and the line break stay.
+      const consumed = text.slice(start, end);
+      const header = consumed.split(/\r?\n/, 1)[0]!;
+      const hash = header.search(/\s#/);
+      const comment = hash === -1 ? '' : ` ${header.slice(hash).trimStart()}`;
+      const lineBreak = consumed.endsWith('\r\n') ? '\r\n' : consumed.endsWith('\n') ? '\n' : '';
+      out = `${text.slice(0, start)}${channel}${comment}${lineBreak}${text.slice(end)}`;
+    } else {
+      const quote = text[start] === '"' || text[start] === "'" ? text[start] : '';
+      out = `${text.slice(0, start)}${quote}${channel}${quote}${text.slice(end)}`;
+    }
   } else {
     const eol = text.includes('\r\n') ? '\r\n' : '\n';
     const name = root.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === 'type');

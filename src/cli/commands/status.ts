@@ -13,21 +13,13 @@ import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
 import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
 import { listRuns } from './runs';
+import { ensurePickedUp, noWorkerMessage, NoWorkerError, workerCommand, workerPresence } from '../worker-presence';
 
 export interface StatusOptions {
   manifest?: string;
   version?: string;
   json?: boolean;
   limit?: string;
-}
-
-export async function hasPoller(client: Client, cluster: string): Promise<boolean> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueueFor(cluster) },
-    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-  });
-  return (res.pollers ?? []).length > 0;
 }
 
 async function runsOf(client: Client, target: TemporalTarget, cluster: string, limit: number, exclude?: string) {
@@ -57,12 +49,15 @@ export async function runStatus(opts: StatusOptions): Promise<StatusReport> {
   const { client, target } = await connectClient();
   try {
     const taskQueue = taskQueueFor(cluster);
-    const polling = await hasPoller(client, cluster);
+    const presence = await workerPresence(client, cluster);
+    let polling = presence.polling;
     let status: ClusterStatusResult | null = null;
     let run: StatusReport['run'];
+    let startedId: string | undefined;
     const attention: string[] = [];
     if (polling) {
       const workflowId = newReadOnlyId(cluster, 'status');
+      startedId = workflowId;
       const handle = await client.workflow.start('clusterStatus', {
         taskQueue,
         workflowId,
@@ -71,32 +66,37 @@ export async function runStatus(opts: StatusOptions): Promise<StatusReport> {
         workflowExecutionTimeout: '5 minutes',
       });
       try {
+        await ensurePickedUp(handle, presence, ctx.manifestPath);
         status = (await handle.result()) as ClusterStatusResult;
       } catch (err) {
-        const why = describeRunFailure(err);
-        if (why) throw new ExitError(`status failed (run ${workflowId}): ${why}`, 1);
-        throw err;
+        // A worker that polled recently but no longer serves: report what visibility knows, not a silent wait.
+        if (!(err instanceof NoWorkerError)) {
+          const why = describeRunFailure(err);
+          if (why) throw new ExitError(`status failed (run ${workflowId}): ${why}`, 1);
+          throw err;
+        }
+        polling = false;
+        attention.push(`${err.message}; deployed versions and health are unknown until a worker runs`);
       }
-      const webUi = webUiLink(target, workflowId);
-      run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
-      attention.push(...status.attention);
-      if (status.workerChannel !== ctx.channel) {
-        attention.push(
-          `the worker serves ${cluster} with channel ${status.workerChannel} but ${ctx.manifestPath} says ${ctx.channel}: ` +
-            `restart it (frameworks worker --manifest ${ctx.manifestPath}) so runs without --version follow the file`,
-        );
+      if (status) {
+        const webUi = webUiLink(target, workflowId);
+        run = { workflowId, runId: handle.firstExecutionRunId, ...(webUi ? { webUi } : {}) };
+        attention.push(...status.attention);
+        if (status.workerChannel !== ctx.channel) {
+          attention.push(
+            `the worker serves ${cluster} with channel ${status.workerChannel} but ${ctx.manifestPath} says ${ctx.channel}: ` +
+              `restart it (${workerCommand(ctx.manifestPath)}) so runs without --version follow the file`,
+          );
+        }
       }
     } else {
-      attention.push(
-        `no worker is polling ${taskQueue}: deployed versions and health are unknown; start one with ` +
-          `\`frameworks worker --manifest ${ctx.manifestPath}\``,
-      );
+      attention.push(`${noWorkerMessage(presence, ctx.manifestPath)}; deployed versions and health are unknown`);
     }
-    const runs = await runsOf(client, target, cluster, limit, run?.workflowId);
+    const runs = await runsOf(client, target, cluster, limit, startedId);
     return StatusReportSchema.parse({
       cluster,
       manifest: ctx.manifestPath,
-      worker: { taskQueue, polling },
+      worker: { taskQueue, polling, lastPollAt: presence.lastPollAt },
       status,
       runs,
       needsAttention: attention.length > 0,
@@ -168,7 +168,7 @@ export function printStatus(out: Output, report: StatusReport): void {
   }
   const steps: { cmd: string; why?: string }[] = [];
   if (!report.worker.polling)
-    steps.push({ cmd: `frameworks worker --manifest ${report.manifest}`, why: 'start the worker for this cluster' });
+    steps.push({ cmd: workerCommand(report.manifest), why: 'start the worker for this cluster' });
   if (s?.replicas.some((r) => r.upgradeAvailable)) {
     const v = s.target.platformVersion ?? s.selector;
     steps.push({ cmd: `frameworks cluster upgrade plan --version ${v}`, why: 'see what an upgrade would do' });

@@ -8,8 +8,9 @@ import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { taskQueueFor } from '../../temporal/ids';
 import { loadClusterContext } from '../context';
-import { createOutput, type Output } from '../output';
-import { describeRunFailure, newReadOnlyId, operatorName, requireWorker, runSearchAttributes } from '../runs';
+import { createOutput, gateDetail, type Output } from '../output';
+import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
+import { ensurePickedUp, NoWorkerError, requirePresence } from '../worker-presence';
 
 export interface UpgradePlanOptions {
   manifest?: string;
@@ -25,7 +26,7 @@ export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradeP
   const cluster = ctx.cluster;
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    const presence = await requirePresence(client, cluster, ctx.manifestPath);
     const workflowId = newReadOnlyId(cluster, 'plan');
     const handle = await client.workflow.start('upgradePlan', {
       taskQueue: taskQueueFor(cluster),
@@ -44,8 +45,10 @@ export async function runUpgradePlan(opts: UpgradePlanOptions): Promise<UpgradeP
     });
     let plan: unknown;
     try {
+      await ensurePickedUp(handle, presence, ctx.manifestPath);
       plan = await handle.result();
     } catch (err) {
+      if (err instanceof NoWorkerError) throw err;
       const why = describeRunFailure(err);
       if (why) throw new ExitError(`upgrade plan failed (run ${workflowId}): ${why}`, 1);
       throw err;
@@ -122,7 +125,7 @@ export function printUpgradePlan(out: Output, report: UpgradePlanReport): void {
   out.line();
   out.line('Checks:');
   for (const c of report.checks) {
-    out.line(`  [gate] ${c.label}: ${STATUS_WORD[c.status]} — ${c.detail}`);
+    out.line(`  [gate] ${c.label}: ${STATUS_WORD[c.status]} — ${gateDetail(c.detail)}`);
     if (c.fix) out.line(`         fix: ${c.fix}`);
   }
   out.line();

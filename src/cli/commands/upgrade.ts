@@ -1,6 +1,6 @@
 // `frameworks cluster upgrade <service> | --all`: starts `clusterUpgrade` on the cluster's change lock, shows the
 // plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
-import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
+import type { ClusterUpgradeProgress, HostOutcome } from '../../contracts/upgrade';
 import { resolveSelector } from '../../domain/selector';
 import { deployedServices } from '../../domain/frameworks/deployed';
 import { describeWaves } from '../../domain/waves';
@@ -10,7 +10,7 @@ import { ORCHESTRATOR_VERSION } from '../../version';
 import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { askApproval, follow, readProgress } from '../follow';
-import { createOutput, type Output } from '../output';
+import { createOutput, gateDetail, type Output } from '../output';
 import { canPrompt } from '../prompt';
 import {
   describeRunFailure,
@@ -63,7 +63,7 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
   }
   for (const c of p.checks) {
     lines.push(
-      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${c.detail.split('\n')[0]}`,
+      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail).split('\n')[0]}`,
     );
     for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
     if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
@@ -79,9 +79,7 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     // The service is named on every host line: follow() prints each distinct line once, so a bare
     // "h2: upgraded (v0.1.0 → v0.2.0)" of a second service on the same host would be swallowed.
     for (const h of s.result?.hosts ?? []) {
-      lines.push(
-        `      ${s.service} on ${h.host}: ${h.action}${h.from ? ` (${h.from} → ${h.to})` : ` (→ ${h.to})`}${h.detail ? ` — ${h.detail}` : ''}`,
-      );
+      lines.push(`      ${s.service} on ${h.host}: ${hostMove(h)}${h.detail ? ` — ${h.detail}` : ''}`);
     }
   }
   return lines;
@@ -95,6 +93,20 @@ export function parseParallel(raw: string | undefined): number {
     throw new ExitError(`--parallel must be a whole number from 1 to 64, got "${raw}"`, 2);
   }
   return n;
+}
+
+/** Which way a host went. A rollback went back: "rolled-back to v0.2.0 (v0.2.1 failed)", never a forward arrow. */
+export function hostMove(h: HostOutcome): string {
+  switch (h.action) {
+    case 'rolled-back':
+      return `rolled-back to ${h.from ?? 'the previous identity'} (${h.to} failed)`;
+    case 'rollback-failed':
+      return `rollback-failed: ${h.to} failed and ${h.from ?? 'the previous identity'} could not be restored`;
+    case 'failed':
+      return `failed: the upgrade${h.from ? ` from ${h.from}` : ''} to ${h.to} did not complete`;
+    default:
+      return `${h.action}${h.from ? ` (${h.from} → ${h.to})` : ` (→ ${h.to})`}`;
+  }
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
@@ -130,7 +142,7 @@ export async function upgradeCommand(
   }
   const { client, target } = await connectClient();
   try {
-    await requireWorker(client, cluster);
+    await requireWorker(client, cluster, ctx.manifestPath);
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: 'clusterUpgrade',

@@ -137,11 +137,20 @@ export function prePhaseBlockers(
 
 // ---- Gate messages (reference §5.6) ----
 
-/** Said explicitly instead of a silent pass when nothing is required. */
+/**
+ * Said explicitly instead of a silent pass when nothing gates this step. Called when the step's window is empty;
+ * requirements declared up to the target may still exist (a release's own data migration runs after its deploy,
+ * before postdeploy/contract), so they are named with when they are due rather than denied.
+ */
 export function noRequirementsMessage(catalog: ReleaseCatalog, target: string): string {
-  return catalog.releases.length === 0
-    ? `release catalog is empty; no required data migrations declared up to ${target}`
-    : `no required data migrations declared up to ${target}`;
+  if (catalog.releases.length === 0)
+    return `release catalog is empty; no required data migrations declared up to ${target}`;
+  const declared = catalogRequirements(catalog, target);
+  if (declared.length === 0) return `no required data migrations declared up to ${target}`;
+  const named = declared.map(
+    (r) => `${requirementKey(r)} (introduced ${r.introduced_in}, required before ${r.required_before_phase})`,
+  );
+  return `none due before this step; declared up to ${target}: ${named.join(', ')}`;
 }
 
 function blockerLines(blockers: readonly DataMigrationBlocker[]): string[] {

@@ -54,6 +54,14 @@ export function postdeployRemediation(prior: string): string {
   return `frameworks cluster migrate --phase postdeploy --to-version ${prior}`;
 }
 
+/** What fixes an applied migration whose file changed: its applied bytes back, the change in a new file. */
+export function editedRemediation(files: readonly string[]): string {
+  return (
+    `restore ${files.join(', ')} to the bytes that were applied (the ledger checksum; e.g. git checkout of the ` +
+    'release that shipped it) and put the change in a new migration'
+  );
+}
+
 export function checkSchemaGate(input: SchemaGateInput): SchemaGateResult {
   const { catalog, target, database } = input;
   const badTarget = versionProblem(target);
@@ -101,7 +109,7 @@ export function checkSchemaGate(input: SchemaGateInput): SchemaGateResult {
           section,
           item,
           ledgerChecksum: checksum,
-          message: `${describeItem(item)} (checksum mismatch: ledger=${checksum})`,
+          message: `${describeItem(item)} (checksum mismatch: ledger=${checksum}, file=${item.checksum})`,
         });
       }
     }
@@ -114,12 +122,15 @@ export function checkSchemaGate(input: SchemaGateInput): SchemaGateResult {
   }
   // Only phases with gaps get a command, and postdeploy always names the PRIOR release, never the target
   // (reference §9 items 19–21): the target's own postdeploy must wait until its binaries are deployed.
+  // An edited file is not fixed by migrating (migrate refuses edited migrations too): the fix is restoring the
+  // applied bytes, so a phase command is suggested only for missing items.
   const remediation: string[] = [];
-  if (problems.some((p) => p.kind !== 'unreadable' && p.section === 'expand'))
-    remediation.push(expandRemediation(target));
-  if (priorRelease && problems.some((p) => p.kind !== 'unreadable' && p.section === 'prior postdeploy')) {
+  if (problems.some((p) => p.kind === 'missing' && p.section === 'expand')) remediation.push(expandRemediation(target));
+  if (priorRelease && problems.some((p) => p.kind === 'missing' && p.section === 'prior postdeploy')) {
     remediation.push(postdeployRemediation(priorRelease));
   }
+  const edited = problems.filter((p) => p.kind === 'checksum-mismatch').map((p) => describeItem(p.item));
+  if (edited.length > 0) remediation.push(editedRemediation(edited));
   return { ok: false, problems, remediation };
 }
 
@@ -137,6 +148,6 @@ export function formatSchemaGateRefusal(
     lines.push(`  ${section}:`);
     for (const g of gaps) lines.push(`    ${g.message}`);
   }
-  for (const cmd of result.remediation) lines.push(`run: ${cmd}`);
+  for (const cmd of result.remediation) lines.push(cmd.startsWith('frameworks ') ? `run: ${cmd}` : `fix: ${cmd}`);
   return lines.join('\n');
 }
