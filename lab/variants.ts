@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { SERVICES, type LabPaths, type ServiceName } from './config';
 import { clusterDocument, hostsDocument, HOSTS_FILE, ORCHESTRATOR_FILE, orchestratorDocument } from './cluster-file';
 import { nativeProgram } from './fixtures/native-program';
+import { provisionerPaths } from './provisioner';
 import { ARCH } from './releases';
 import { gzip, sha256Hex, tar } from './tar';
 
@@ -128,6 +129,7 @@ export function buildVariantNative(
     port: spec.port,
     healthStatus: 200,
     dataMigrations: false,
+    envFile: provisionerPaths(service).env, // as every lab build (lab/releases.ts)
     ...(opts.healthyAfterMs !== undefined ? { healthyAfterMs: opts.healthyAfterMs } : {}),
   });
   const body = gzip(tar([{ type: 'file', path: service, mode: 0o755, body: program }]));
