@@ -119,7 +119,7 @@ export function buildVariantNative(
   v: Variant,
   service: ServiceName,
   version: string,
-  opts: { healthyAfterMs?: number } = {},
+  opts: { healthyAfterMs?: number; healthStatus?: number } = {},
 ): VariantNative {
   const spec = SERVICES.find((s) => s.name === service);
   if (spec?.mode !== 'native') throw new Error(`${service} is not a native lab service`);
@@ -127,7 +127,7 @@ export function buildVariantNative(
     service,
     version,
     port: spec.port,
-    healthStatus: 200,
+    healthStatus: opts.healthStatus ?? 200,
     dataMigrations: false,
     envFile: provisionerPaths(service).env, // as every lab build (lab/releases.ts)
     ...(opts.healthyAfterMs !== undefined ? { healthyAfterMs: opts.healthyAfterMs } : {}),
