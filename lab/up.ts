@@ -48,6 +48,8 @@ const REQUIRED = [
   ['docker', 'docker.io'],
   ['docker-registry', 'docker-registry'],
   ['busybox', 'busybox-static'],
+  // h1 boots real systemd; debootstrap is needed only to build the cached rootfs (lab/nspawn.ts checks it then).
+  ['systemd-nspawn', 'systemd-container'],
 ] as const;
 
 export function checkPrerequisites(): void {
