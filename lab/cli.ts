@@ -13,7 +13,8 @@ function summary(state: LabState): string {
     ...HOSTS.map((h) => {
       const s = state.hosts[h.name];
       const docker = s?.dockerd ? ` dockerd pid ${s.dockerd.pid}` : '';
-      return `  ${h.name} ${h.address}  sshd pid ${s?.sshd?.pid}${docker}`;
+      const host = s?.nspawn ? `systemd-nspawn pid ${s.nspawn.pid}` : `sshd pid ${s?.sshd?.pid}`;
+      return `  ${h.name} ${h.address}  ${host}${docker}`;
     }),
     `ssh: ssh -i ${state.ssh?.identityFile} -o UserKnownHostsFile=${state.ssh?.knownHosts} root@${HOSTS[0]?.address}`,
   ];

@@ -1,8 +1,8 @@
 // The lab's cluster, written in FrameWorks' own format (SPEC §3.1) from config.ts, so it always names what `up`
 // really created: `cluster.yaml` (the manifest an operator's gitops checkout would hold), `hosts.yaml` (its
 // hosts_file: each host's external_ip and SSH user) and `orchestrator.yaml` beside them (what FrameWorks does not
-// describe: the lab key and pinned known_hosts, the local release repository, the fw-svc supervisor as service
-// manager, the lab's catalog and migrations, the lab PostgreSQL reached directly, the hosts' arch).
+// describe: the lab key and pinned known_hosts, the local release repository, systemd as service manager
+// (h1 boots real systemd), the lab's catalog and migrations, the lab PostgreSQL reached directly, the hosts' arch).
 // A second manifest differs only in one config value, so a config-only upgrade (restart or SIGHUP reload, no new
 // artifact) can be shown without editing anything; it shares hosts.yaml and orchestrator.yaml.
 import { writeFileSync } from 'node:fs';

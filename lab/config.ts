@@ -31,10 +31,15 @@ export interface HostSpec {
   veth: string;
   /** dockerd's bridge for this host's containers; absent = no dockerd. */
   dockerBip?: string;
+  /**
+   * Boots real systemd (lab/nspawn.ts) instead of the namespace-with-sshd host: its native services are installed
+   * the way the FrameWorks provisioner installs them and run under `service_manager: systemd` (issue 14).
+   */
+  systemd?: true;
 }
 
 export const HOSTS: readonly HostSpec[] = [
-  { name: 'h1', address: '10.77.1.11', netns: 'fwlab-h1', veth: 'fwlab-h1' },
+  { name: 'h1', address: '10.77.1.11', netns: 'fwlab-h1', veth: 'fwlab-h1', systemd: true },
   { name: 'h2', address: '10.77.1.12', netns: 'fwlab-h2', veth: 'fwlab-h2', dockerBip: '10.77.102.1/24' },
   { name: 'h3', address: '10.77.1.13', netns: 'fwlab-h3', veth: 'fwlab-h3', dockerBip: '10.77.103.1/24' },
 ];

@@ -1,6 +1,7 @@
 // `lab down`: removes what `up` recorded, in dependency order, by pid and by recorded name only.
 //   1. containers (through each host's dockerd), then dockerd itself, so no container outlives its engine;
-//   2. every process left in each host's network namespace (`ip netns pids`: sshd, SSH sessions, the fw-svc
+//   2. systemd hosts: their systemd-nspawn (SIGTERM = a clean poweroff of the container, never signals into it);
+//      then every process left in each host's network namespace (`ip netns pids`: sshd, SSH sessions, the fw-svc
 //      supervisors and services, containerd) — all of them exist only because the lab made that namespace;
 //   3. container processes still in the host's cgroup parent, then the cgroup folders;
 //   4. registry, artifact server, PostgreSQL (each checked against its recorded command line first);
@@ -96,7 +97,8 @@ export async function downFromState(root: string, log: Log): Promise<DownReport>
       await stopDaemon(`dockerd ${spec.name}`, st?.dockerd, report);
     }),
   );
-  log('down: processes of each host namespace');
+  log('down: systemd hosts, then the processes of each host namespace');
+  await Promise.all(hosts.map(({ spec, st }) => stopDaemon(`systemd host ${spec.name}`, st?.nspawn, report)));
   await Promise.all(hosts.map(({ spec }) => emptyNamespace(spec.netns, report)));
   for (const { spec, st } of hosts) await removeCgroups(st?.cgroupParent ?? `/${spec.netns}`, report);
 
@@ -133,6 +135,7 @@ export function leftovers(state: LabState | undefined, root: string): string[] {
     ['postgres', state?.postgres],
     ...HOSTS.flatMap((h): [string, Daemon | undefined][] => [
       [`sshd ${h.name}`, state?.hosts[h.name]?.sshd],
+      [`systemd host ${h.name}`, state?.hosts[h.name]?.nspawn],
       [`dockerd ${h.name}`, state?.hosts[h.name]?.dockerd],
     ]),
   ];

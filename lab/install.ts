@@ -1,25 +1,16 @@
-// Installs a release's builds on the lab hosts exactly as the upgrade feature expects to find them (layout.ts,
-// lab/README.md "On-host layout"). Native files are written from the root namespace into the host's own
-// /opt/frameworks folder (the same files the host sees), then started through the supervisor OVER SSH, the
-// path the `command` service manager takes. Containers are created through the host's dockerd socket and
-// pull `image@digest` from the lab registry.
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Installs a release's builds on the lab hosts as a real FrameWorks cluster has them before this orchestrator ever
+// touched it. Native services go onto the systemd host (h1) the way the FrameWorks provisioner installs them
+// (lab/provisioner.ts), over SSH only: the host's root is its own. Containers are created through the host's dockerd
+// socket and pull `image@digest` from the lab registry.
+import { createHash } from 'node:crypto';
 import { hostSpec, type HostName, type LabPaths, type ServiceSpec } from './config';
-import {
-  CONFIG_HASH_ENV,
-  configHash,
-  containerName,
-  LABELS,
-  MARKER_DIR,
-  nativePaths,
-  renderEnvFile,
-  SUPERVISOR,
-  type InstalledRecord,
-} from './layout';
+import { CONFIG_HASH_ENV, configHash, containerName, LABELS, MARKER_DIR, nativePaths, renderEnvFile } from './layout';
 import { run, tryRun } from './proc';
 import type { NativeArtifact } from './releases';
-import { ssh } from './ssh';
+import { provisionerEnvFile, provisionerPaths, PROVISIONER_USER } from './provisioner';
+import { sshArgs } from './ssh';
+import { installProvisionerNative } from './systemd-hosts';
+import { shellCommand } from '../src/activities/ssh/quote';
 import type { InstalledService } from './state';
 
 /** A path inside the host (e.g. /opt/frameworks/purser/env) as the root namespace sees it. */
@@ -34,35 +25,59 @@ export function hostPath(paths: LabPaths, host: HostName, inHost: string): strin
   throw new Error(`${inHost} is not inside a per-host folder`);
 }
 
-export function installNative(
+/** Writes `text` to `file` on the host over SSH (root, mode `mode`, parent folders created). */
+export function writeOverSsh(
+  paths: LabPaths,
+  host: HostName,
+  file: string,
+  text: Buffer | string,
+  mode: string,
+  owner = 'root',
+): void {
+  const script =
+    'set -e; install -d -m 0755 "$(dirname "$1")"; cat > "$1.tmp"; chmod "$2" "$1.tmp"; chown "$3:$3" "$1.tmp"; ' +
+    'mv -f "$1.tmp" "$1"';
+  const argv = ['sh', '-c', script, 'sh', file, mode, owner];
+  run('ssh', [...sshArgs(paths, hostSpec(host).address), '--', shellCommand(argv)], {
+    input: text,
+    timeoutMs: 60_000,
+  });
+}
+
+/**
+ * A native service installed on a systemd host exactly as the FrameWorks provisioner installs it (lab/provisioner.ts:
+ * /opt/frameworks/<svc>/<svc>, /etc/frameworks/<svc>.env, frameworks-<svc>.service with Restart=always), over SSH.
+ * The tarball's other members (purser's data-migrations.js) go beside the binary, as unpacking the archive would.
+ * Recorded identity = SHA-256 of the installed binary, which is what detection reports for a provisioner install.
+ */
+export function installProvisioner(
   paths: LabPaths,
   svc: ServiceSpec,
   version: string,
   artifact: NativeArtifact,
 ): InstalledService {
   const env = svc.env ?? {};
-  const hash = configHash(env);
-  const hex = artifact.checksum.slice('sha256:'.length);
-  const p = nativePaths(svc.name);
+  const envText = provisionerEnvFile(env);
+  // The first upgrade must see the lab's config as unchanged: the provisioner's quoting renders these values as the
+  // orchestrator does (no value needs quoting), which this keeps true if someone adds one that would.
+  if (envText !== renderEnvFile(env)) throw new Error(`${svc.name}: the lab's config needs quoting; keep it plain`);
+  const [binary, ...others] = artifact.members;
+  if (binary?.path !== svc.name) throw new Error(`${artifact.file}: first member is not ${svc.name}`);
+  const p = provisionerPaths(svc.name);
   for (const host of svc.hosts) {
-    const local = (inHost: string) => hostPath(paths, host, inHost);
-    const releaseDir = local(p.release(hex));
-    rmSync(releaseDir, { recursive: true, force: true });
-    mkdirSync(releaseDir, { recursive: true });
-    run('tar', ['-xzf', artifact.path, '-C', releaseDir]);
-    rmSync(local(p.current), { force: true });
-    symlinkSync(`releases/${hex}`, local(p.current));
-    writeFileSync(local(p.env), renderEnvFile(env));
-    const record: InstalledRecord = {
-      identity: artifact.checksum,
-      version,
-      config_hash: hash,
-      previous: null,
-      artifact: { url: artifact.url, checksum: artifact.checksum, size_bytes: artifact.sizeBytes },
-      installed_at: new Date().toISOString(),
-    };
-    writeFileSync(local(p.installed), `${JSON.stringify(record, null, 2)}\n`);
-    ssh(paths, hostSpec(host).address, `${SUPERVISOR} restart ${svc.name}`);
+    installProvisionerNative({
+      keys: paths,
+      address: hostSpec(host).address,
+      svc: svc.name,
+      binary: binary.body,
+      envText,
+      // Both lab natives are reload_on_sighup in lab/catalog/services.yaml: their units get ExecReload.
+      reloadOnSighup: true,
+      artifact: { checksum: artifact.checksum, url: artifact.url },
+    });
+    for (const m of others) {
+      writeOverSsh(paths, host, `${p.dir}/${m.path}`, m.body, (m.mode & 0o777).toString(8), PROVISIONER_USER);
+    }
   }
   return {
     service: svc.name,
@@ -70,24 +85,20 @@ export function installNative(
     hosts: [...svc.hosts],
     version,
     port: svc.port,
-    identity: artifact.checksum,
-    configHash: hash,
+    identity: `sha256:${createHash('sha256').update(binary.body).digest('hex')}`,
+    configHash: configHash(env),
   };
 }
 
-/** The lab's secret for a native service (the database URL), outside everything an upgrade renders. */
+/** The lab's secret for a native service (the database URL), outside everything an upgrade renders; over SSH. */
 export function writeSecrets(paths: LabPaths, host: HostName, service: string, secrets: Record<string, string>): void {
-  const file = hostPath(paths, host, nativePaths(service).secrets);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, renderEnvFile(secrets), { mode: 0o600 });
+  writeOverSsh(paths, host, nativePaths(service).secrets, renderEnvFile(secrets), '600');
 }
 
 /** The data-migrations adoption marker, in the host's own /etc/frameworks (service-driver.ts default path). */
 export function writeAdoptionMarker(paths: LabPaths, host: HostName, runtime: string): string {
   const inHost = `${MARKER_DIR}/${runtime}.enabled`;
-  const file = hostPath(paths, host, inHost);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, `adopted by the FrameWorks lab at ${new Date().toISOString()}\n`);
+  writeOverSsh(paths, host, inHost, `adopted by the FrameWorks lab at ${new Date().toISOString()}\n`, '644');
   return inHost;
 }
 

@@ -41,7 +41,9 @@ function daemonsOf(state: LabState): [string, Daemon | undefined][] {
     ['artifact server', state.artifactServer],
     ['postgres', state.postgres],
     ...HOSTS.flatMap((h): [string, Daemon | undefined][] => [
-      [`sshd ${h.name}`, state.hosts[h.name]?.sshd],
+      h.systemd
+        ? [`systemd host ${h.name}`, state.hosts[h.name]?.nspawn]
+        : [`sshd ${h.name}`, state.hosts[h.name]?.sshd],
       ...(h.dockerBip ? [[`dockerd ${h.name}`, state.hosts[h.name]?.dockerd] as [string, Daemon | undefined]] : []),
     ]),
   ];

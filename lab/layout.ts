@@ -14,13 +14,11 @@ export const SECRETS_DIR = `${ETC_ROOT}/secrets`;
 export const SUPERVISOR = `${OPT_ROOT}/bin/fw-svc`;
 export const SUPERVISOR_RUN_DIR = '/run/fw-svc';
 
-/** cluster.yaml `service_manager` for the lab: command templates run over SSH on the host. */
-export const SERVICE_MANAGER = {
-  type: 'command',
-  restart: `${SUPERVISOR} restart {service}`,
-  stop: `${SUPERVISOR} stop {service}`,
-  status: `${SUPERVISOR} status {service}`,
-} as const;
+/**
+ * orchestrator.yaml `service_manager` for the lab: systemd, as in production. The lab's native host (h1) boots real
+ * systemd and its services are units the provisioner's way (lab/provisioner.ts); docker hosts have no native service.
+ */
+export const SERVICE_MANAGER = { type: 'systemd' } as const;
 
 /** Where a native service lives on its host. `identity` is the tarball's sha256 hex (no prefix). */
 export function nativePaths(service: string) {

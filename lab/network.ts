@@ -51,7 +51,12 @@ export function netnsPids(netns: string): number[] {
 /** Deletes the namespace (its eth0 goes with it, and so does the root-side veth) and any veth left over. */
 export function deleteHostNetwork(h: HostSpec): void {
   if (netnsExists(h.netns)) run('ip', ['netns', 'del', h.netns]);
-  if (linkExists(h.veth)) run('ip', ['link', 'del', h.veth]);
+  // The kernel removes the root-side veth with the namespace, asynchronously when the namespace's last user (e.g. a
+  // systemd-nspawn that just exited) lets go of it: a veth that vanishes between the check and the delete is fine.
+  if (linkExists(h.veth)) {
+    const r = tryRun('ip', ['link', 'del', h.veth]);
+    if (r.code !== 0 && linkExists(h.veth)) throw new Error(`ip link del ${h.veth} failed: ${r.stderr.trim()}`);
+  }
 }
 
 export function deleteBridge(): void {

@@ -24,6 +24,7 @@ import {
 import { dockerEntrypoint, httpHandler } from './fixtures/docker-program';
 import { nativeProgram } from './fixtures/native-program';
 import { purserDataMigrationsModule } from './fixtures/purser-data-migrations';
+import { provisionerPaths } from './provisioner';
 import { buildImage, type BuiltImage } from './images';
 import { gzip, sha256Hex, tar, type TarEntry } from './tar';
 
@@ -68,6 +69,8 @@ export interface NativeArtifact {
   sizeBytes: number;
   /** Local path of the tarball (inside the repository). */
   path: string;
+  /** The tarball's members (the `<svc>` executable first), for installing without unpacking. */
+  members: { path: string; mode: number; body: Buffer | string }[];
 }
 
 export interface BuildOutputs {
@@ -89,7 +92,10 @@ function healthFor(service: string, version: string): number {
  */
 function sourceHash(svc: ServiceSpec, version: string): string {
   const o = { service: svc.name, version, port: svc.port, healthStatus: healthFor(svc.name, version) };
-  const native = svc.mode === 'native' ? nativeProgram({ ...o, dataMigrations: svc.name === 'purser' }) : '';
+  const native =
+    svc.mode === 'native'
+      ? nativeProgram({ ...o, dataMigrations: svc.name === 'purser', envFile: provisionerPaths(svc.name).env })
+      : '';
   return sha256Hex(dockerEntrypoint(o) + httpHandler() + native);
 }
 
@@ -100,6 +106,9 @@ function buildNative(paths: LabPaths, service: ServiceName, version: string, por
     port,
     healthStatus: healthFor(service, version),
     dataMigrations: service === 'purser',
+    // h1 is installed the way the FrameWorks provisioner does it and adopted on the first upgrade, after which the
+    // unit's EnvironmentFile stays /etc/frameworks/<svc>.env: every build reads its config there.
+    envFile: provisionerPaths(service).env,
   });
   new Script(program.replace(/^#!.*\n/, ''), { filename: `${service}-${version}` }); // syntax check only
   const entries: TarEntry[] = [{ type: 'file', path: service, mode: 0o755, body: program }];
@@ -117,6 +126,7 @@ function buildNative(paths: LabPaths, service: ServiceName, version: string, por
     checksum: `sha256:${sha256Hex(body)}`,
     sizeBytes: body.length,
     path: join(dir, file),
+    members: entries.flatMap((e) => (e.type === 'file' ? [{ path: e.path, mode: e.mode, body: e.body }] : [])),
   };
 }
 

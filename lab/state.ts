@@ -26,6 +26,8 @@ export interface HostState {
   /** `ssh-ed25519 AAAA… fwlab-hN` */
   hostKey: string;
   sshd?: Daemon;
+  /** systemd hosts: the systemd-nspawn process (stopping it powers the host off). */
+  nspawn?: Daemon;
   dockerd?: Daemon;
   /** dockerd's unix socket as seen from the root namespace (docker hosts). */
   dockerSocket?: string;

@@ -2,8 +2,19 @@
 // v0.1.0 installed and healthy. The state file is written after every step that creates something, so an
 // interrupted `up` is still fully removable by `down`. Slow starts overlap: the hosts (dockerd takes the
 // longest) are spawned first and awaited only when images are needed.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { BRIDGE, HOSTS, INSTALLED_VERSION, SERVICES, labPaths, type HostName, type LabPaths } from './config';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BRIDGE,
+  HOSTS,
+  INSTALLED_VERSION,
+  PROJECT_ROOT,
+  SERVICES,
+  labPaths,
+  type HostName,
+  type HostSpec,
+  type LabPaths,
+} from './config';
 import { DATABASE_URL_ENV, writeClusterFiles } from './cluster-file';
 import { MOUNTPOINTS, knownHostsLine, startHost, waitHost, writeClientKey } from './hosts';
 import { BUSYBOX, pushImage } from './images';
@@ -17,11 +28,12 @@ import {
   waitArtifactServer,
   waitRegistry,
 } from './infra';
-import { installDocker, installNative, writeAdoptionMarker, writeSecrets } from './install';
+import { installDocker, installProvisioner, writeAdoptionMarker, writeSecrets } from './install';
 import { createBridge, createHostNetwork } from './network';
 import { httpGet, tryRun, waitFor } from './proc';
 import { buildAll, imageOf, nativeOf, writeLabCatalog, writeReleaseRepository } from './releases';
 import { emptyState, writeState, type LabState } from './state';
+import { startSystemdLabHost } from './systemd-hosts';
 
 export type Log = (line: string) => void;
 
@@ -36,6 +48,8 @@ const REQUIRED = [
   ['docker', 'docker.io'],
   ['docker-registry', 'docker-registry'],
   ['busybox', 'busybox-static'],
+  // h1 boots real systemd; debootstrap is needed only to build the cached rootfs (lab/nspawn.ts checks it then).
+  ['systemd-nspawn', 'systemd-container'],
 ] as const;
 
 export function checkPrerequisites(): void {
@@ -112,7 +126,7 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
       state.createdMountpoints.push(m);
     }
   }
-  writeClientKey(paths);
+  const clientPub = writeClientKey(paths);
   state.ssh = { user: 'root', identityFile: paths.clientKey, knownHosts: paths.knownHosts };
   save();
 
@@ -139,15 +153,14 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
     createHostNetwork(h);
   }
 
-  log('hosts: starting sshd (and dockerd on h2, h3) in each namespace');
-  for (const h of HOSTS) {
+  log('hosts: starting sshd and dockerd in the namespaces of h2, h3');
+  for (const h of HOSTS.filter((x) => !x.systemd)) {
     const started = startHost(paths, h);
     const hs = state.hosts[h.name]!;
     hs.sshd = { pid: started.sshdPid, marker: paths.hostDir(h.name) };
     hs.hostKey = started.hostKey;
     save();
   }
-  writeFileSync(paths.knownHosts, HOSTS.map((h) => `${knownHostsLine(h, state.hosts[h.name]!.hostKey)}\n`).join(''));
 
   log('infrastructure: registry, artifact server, PostgreSQL');
   await assertListenersFree();
@@ -158,6 +171,14 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
   state.postgres = await startLabPostgres(paths);
   save();
   await createDatabases(state.postgres.url);
+
+  // After PostgreSQL: its socket folder is bound into the systemd host (purser's data migrations connect there).
+  for (const h of HOSTS.filter((x) => x.systemd)) {
+    log(`hosts: booting systemd on ${h.name} (systemd-nspawn; the rootfs is built once into .data/nspawn)`);
+    await bootSystemdHost(paths, state, h, clientPub);
+    save();
+  }
+  writeFileSync(paths.knownHosts, HOSTS.map((h) => `${knownHostsLine(h, state.hosts[h.name]!.hostKey)}\n`).join(''));
 
   log('builds: fixture images and native tarballs');
   const builds = buildAll(paths);
@@ -181,7 +202,7 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
   save();
 
   await Promise.all(
-    HOSTS.map(async (h) => {
+    HOSTS.filter((x) => !x.systemd).map(async (h) => {
       const dockerdPid = await waitHost(paths, h);
       if (dockerdPid) state.hosts[h.name]!.dockerd = { pid: dockerdPid, marker: `${paths.hostDir(h.name)}/docker` };
     }),
@@ -202,6 +223,26 @@ export async function upFromScratch(root: string, log: Log): Promise<LabState> {
   return state;
 }
 
+/**
+ * Boots `h` with real systemd in its (already created) network namespace. Bound in read-only: PostgreSQL's socket
+ * folder (purser's data migrations connect through it) and this checkout's node_modules (the fixture's
+ * data-migrations.js requires `pg` by its absolute path), each at the path it has on the machine.
+ */
+async function bootSystemdHost(paths: LabPaths, state: LabState, h: HostSpec, clientPub: string): Promise<void> {
+  const modules = realpathSync(join(PROJECT_ROOT, 'node_modules'));
+  const socketDir = state.postgres!.socketDir;
+  const booted = await startSystemdLabHost({
+    paths,
+    host: h,
+    clientPub,
+    bindRo: [`${socketDir}:${socketDir}`, `${modules}:${modules}`],
+  });
+  const hs = state.hosts[h.name]!;
+  // The nspawn command line names the host's own folder (its ssh bind), so the marker is unique to this lab.
+  hs.nspawn = { pid: booted.pid, marker: join(paths.hostDir(h.name), 'nspawn') };
+  hs.hostKey = booted.hostKey;
+}
+
 function installVersion(paths: LabPaths, state: LabState, builds: ReturnType<typeof buildAll>, version: string): void {
   const pgState = state.postgres!;
   for (const svc of SERVICES) {
@@ -212,7 +253,7 @@ function installVersion(paths: LabPaths, state: LabState, builds: ReturnType<typ
   writeAdoptionMarker(paths, 'h1' satisfies HostName, 'purser');
   for (const svc of SERVICES) {
     if (svc.mode === 'native') {
-      state.installed[svc.name] = installNative(paths, svc, version, nativeOf(builds, svc.name, version));
+      state.installed[svc.name] = installProvisioner(paths, svc, version, nativeOf(builds, svc.name, version));
     } else {
       const img = imageOf(builds, svc.name, version);
       state.installed[svc.name] = installDocker(paths, svc, version, img.repository, img.digest);

@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { SERVICES, type LabPaths, type ServiceName } from './config';
 import { clusterDocument, hostsDocument, HOSTS_FILE, ORCHESTRATOR_FILE, orchestratorDocument } from './cluster-file';
 import { nativeProgram } from './fixtures/native-program';
+import { provisionerPaths } from './provisioner';
 import { ARCH } from './releases';
 import { gzip, sha256Hex, tar } from './tar';
 
@@ -118,7 +119,7 @@ export function buildVariantNative(
   v: Variant,
   service: ServiceName,
   version: string,
-  opts: { healthyAfterMs?: number } = {},
+  opts: { healthyAfterMs?: number; healthStatus?: number } = {},
 ): VariantNative {
   const spec = SERVICES.find((s) => s.name === service);
   if (spec?.mode !== 'native') throw new Error(`${service} is not a native lab service`);
@@ -126,8 +127,9 @@ export function buildVariantNative(
     service,
     version,
     port: spec.port,
-    healthStatus: 200,
+    healthStatus: opts.healthStatus ?? 200,
     dataMigrations: false,
+    envFile: provisionerPaths(service).env, // as every lab build (lab/releases.ts)
     ...(opts.healthyAfterMs !== undefined ? { healthyAfterMs: opts.healthyAfterMs } : {}),
   });
   const body = gzip(tar([{ type: 'file', path: service, mode: 0o755, body: program }]));

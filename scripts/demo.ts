@@ -153,8 +153,9 @@ async function main(): Promise<void> {
   const temporal = await ensureTemporal();
   console.log(`Temporal at ${temporal.address}; Web UI ${temporal.uiUrl ?? '(from TEMPORAL_ADDRESS)'}`);
 
-  say('2. The lab cluster: three hosts (network namespaces, own sshd; dockerd on h2 and h3), a registry, a release');
-  console.log('   repository with v0.1.0, v0.2.0, v0.2.1 (bad foghorn) and v0.3.0-rc1, PostgreSQL; v0.1.0 installed');
+  say('2. The lab cluster: three hosts (h1 boots real systemd; h2, h3 have their own sshd and dockerd), a registry,');
+  console.log('   a release repository with v0.1.0, v0.2.0, v0.2.1 (bad foghorn) and v0.3.0-rc1, PostgreSQL; v0.1.0');
+  console.log("   installed as the FrameWorks provisioner installs it (h1's natives are adopted on the first upgrade)");
   // Tests bring the same lab up and down: take their lock while the demo drives it.
   await acquireLabForTest();
   let lab: LabState;

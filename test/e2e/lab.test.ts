@@ -2,7 +2,7 @@
 // up (or reuses a healthy one at v0.1.0), checks every promise other features rely on, and tears it down,
 // proving nothing is left behind.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -18,8 +18,8 @@ import { HOSTS, INSTALLED_VERSION, SERVICES, hostSpec, labPaths } from '../../la
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { validateServicesDefined } from '../../src/config/catalog';
 import { labDown, labLeftovers, labStatus, labUp, type LabState } from '../../lab/lab';
-import { SERVICE_MANAGER, containerName, LABELS, nativePaths, type InstalledRecord } from '../../lab/layout';
-import { hostPath } from '../../lab/install';
+import { SERVICE_MANAGER, containerName, LABELS, nativePaths } from '../../lab/layout';
+import { provisionerPaths } from '../../lab/provisioner';
 import { isAlive } from '../../lab/proc';
 import { BAD_RELEASE, BAD_SERVICE, CARRIED_SERVICE, CHANNELS, RELEASE_PLAN } from '../../lab/releases';
 import { sshTry } from '../../lab/ssh';
@@ -92,28 +92,33 @@ describe('lab services at v0.1.0', () => {
     }
   });
 
-  it('native services: installed.json, current symlink and supervisor pid agree; restart changes the pid', () => {
+  it('native services on h1 (real systemd): the provisioner layout, MainPID serves /health, restart changes it', async () => {
     const host = address('h1');
-    // The host's /opt/frameworks and /run are lab folders, so the root namespace reads the same files.
-    const local = (inHost: string) => hostPath(paths(), 'h1', inHost);
-    const p = nativePaths('quartermaster');
-    const record = JSON.parse(readFileSync(local(p.installed), 'utf8')) as InstalledRecord;
-    expect(record).toMatchObject({ identity: state.installed.quartermaster!.identity, version: INSTALLED_VERSION });
-    expect(readlinkSync(local(p.current))).toBe(`releases/${record.identity.slice('sha256:'.length)}`);
-    const pidFile = local(p.pidFile);
-    const pid = readFileSync(pidFile, 'utf8').trim();
-    expect(sshTry(paths(), host, `cat ${p.pidFile}`).stdout.trim()).toBe(pid);
-    expect(isAlive(Number(pid))).toBe(true);
+    const p = provisionerPaths('quartermaster');
+    const on = (command: string) => sshTry(paths(), host, command);
+    // As the FrameWorks provisioner leaves it: no installed.json, binary and env file at its paths, its unit.
+    expect(on(`test -e ${nativePaths('quartermaster').installed}`).code).toBe(1);
+    expect(`sha256:${on(`sha256sum < ${p.binary} | cut -c1-64`).stdout.trim()}`).toBe(
+      state.installed.quartermaster!.identity,
+    );
+    expect(on(`sha256sum < ${p.env} | cut -c1-64`).stdout.trim()).toBe(state.installed.quartermaster!.configHash);
+    const unit = on(`cat ${p.unitFile}`).stdout;
+    expect(unit).toContain(`ExecStart=${p.binary}\n`);
+    expect(unit).toContain(`EnvironmentFile=${p.env}\n`);
+    expect(unit).toContain('Restart=always\n');
+    const mainPid = () => on(`systemctl show --property=MainPID --value ${p.unit}`).stdout.trim();
+    const pid = mainPid();
+    expect(Number(pid)).toBeGreaterThan(1);
+    const served = (await (await fetch(`http://${host}:18001/health`)).json()) as { pid: number };
+    expect(String(served.pid)).toBe(pid);
 
-    const tpl = (t: string) => t.replace('{service}', 'quartermaster');
-    expect(sshTry(paths(), host, tpl(SERVICE_MANAGER.status)).code).toBe(0);
-    const restarted = sshTry(paths(), host, tpl(SERVICE_MANAGER.restart));
+    expect(on(`systemctl is-active --quiet ${p.unit}`).code).toBe(0);
+    const restarted = on(`systemctl restart ${p.unit}`);
     expect(restarted.code, restarted.stderr).toBe(0);
-    const after = readFileSync(pidFile, 'utf8').trim();
-    expect(after).not.toBe(pid);
-    expect(sshTry(paths(), host, tpl(SERVICE_MANAGER.stop)).code).toBe(0);
-    expect(sshTry(paths(), host, tpl(SERVICE_MANAGER.status)).code).toBe(3);
-    expect(sshTry(paths(), host, tpl(SERVICE_MANAGER.restart)).code).toBe(0);
+    expect(mainPid()).not.toBe(pid);
+    expect(on(`systemctl stop ${p.unit}`).code).toBe(0);
+    expect(on(`systemctl is-active --quiet ${p.unit}`).code).toBe(3);
+    expect(on(`systemctl start ${p.unit}`).code).toBe(0);
   });
 
   it('docker on h2 lists the service containers through dockerode over SSH (docker system dial-stdio)', async () => {
@@ -140,7 +145,7 @@ describe('lab services at v0.1.0', () => {
   });
 
   it('purser speaks data-migrations on h1 and its adoption marker is in h1 only', () => {
-    const bin = nativePaths('purser').bin;
+    const bin = provisionerPaths('purser').binary;
     const r = sshTry(
       paths(),
       address('h1'),
@@ -220,7 +225,11 @@ describe('lab down', () => {
       before.registry?.pid,
       before.artifactServer?.pid,
       before.postgres?.pid,
-      ...HOSTS.flatMap((h) => [before.hosts[h.name]?.sshd?.pid, before.hosts[h.name]?.dockerd?.pid]),
+      ...HOSTS.flatMap((h) => [
+        before.hosts[h.name]?.sshd?.pid,
+        before.hosts[h.name]?.nspawn?.pid,
+        before.hosts[h.name]?.dockerd?.pid,
+      ]),
     ].filter((p): p is number => p !== undefined);
     expect(pids.length).toBe(8);
     expect(pids.filter((p) => isAlive(p))).toEqual([]);

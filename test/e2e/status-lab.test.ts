@@ -1,5 +1,6 @@
 // `frameworks cluster status` against the REAL lab (SPEC §8; operator page step 1): a real worker process detects
-// every replica over pinned SSH (installed.json / docker inspect) and probes /health through the SSH connection.
+// every replica over pinned SSH (installed.json / docker inspect; on h1, real systemd with the natives installed the
+// FrameWorks provisioner's way: unit, binary SHA-256, `version --json`) and probes /health through the SSH connection.
 // At v0.1.0 as the lab installs it, every replica shows its deployed identity and "upgrade available" for
 // v0.2.0, except bridge, which v0.2.0 carries (same bytes, older label) and so is up to date. Read back against
 // the hosts themselves (test/helpers/lab-hosts.ts), not against what the CLI says.
@@ -10,7 +11,7 @@ import { labPaths } from '../../lab/config';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
 import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
-import { releaseIdentity, releaseServiceVersion, snapshot } from '../helpers/lab-hosts';
+import { releaseBinaryIdentity, releaseIdentity, releaseServiceVersion, snapshot } from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -52,7 +53,10 @@ describe('cluster status on the lab', () => {
       const onHost = hosts[key]!;
       // What the CLI reports is what the host runs.
       expect(x.deployed, key).toEqual({ version: onHost.version, identity: onHost.identity });
-      expect(x.deployed.identity, key).toBe(releaseIdentity(state.releaseRepository!, 'v0.1.0', x.service));
+      // A provisioner install (h1, before any upgrade adopted it) is identified by its binary's SHA-256.
+      const deployed = onHost.layout === 'provisioner' ? releaseBinaryIdentity : releaseIdentity;
+      expect(x.deployed.identity, key).toBe(deployed(state.releaseRepository!, 'v0.1.0', x.service));
+      if (x.mode === 'native') expect(onHost.layout, key).toBe('provisioner');
       expect(x.available.version, key).toBe(releaseServiceVersion(state.releaseRepository!, 'v0.2.0', x.service));
       expect(x.available.identity, key).toBe(releaseIdentity(state.releaseRepository!, 'v0.2.0', x.service));
       expect(x.health, key).toBe('healthy');

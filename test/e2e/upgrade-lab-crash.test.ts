@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS, labPaths, SERVICES } from '../../lab/config';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { nativePaths } from '../../lab/layout';
+import { sshTry } from '../../lab/ssh';
 import {
   buildVariantNative,
   catalogReleases,
@@ -49,14 +50,16 @@ function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> 
 const text = (r: CliResult): string => `${r.stdout}\n${r.stderr}`;
 const h1 = HOSTS.find((h) => h.name === 'h1')!.address;
 
-/** The supervisor's view of a native service on h1: its pid file and how many times it has started. */
+/** systemd's view of a native service on h1: its MainPID and every start its journal recorded. */
 function supervised(svc: string): { pid: string; starts: string[] } {
-  const run = join(paths().hostRun('h1'), 'fw-svc');
-  const log = readFileSync(join(run, `${svc}.log`), 'utf8');
-  return {
-    pid: readFileSync(join(run, `${svc}.pid`), 'utf8').trim(),
-    starts: log.split('\n').filter((l) => / listening on :/.test(l)),
-  };
+  const unit = `frameworks-${svc}`;
+  const r = sshTry(
+    paths(),
+    h1,
+    `systemctl show --property=MainPID --value ${unit}; echo @@; journalctl -u ${unit} -o short-iso-precise --no-pager`,
+  );
+  const [pid, journal] = r.stdout.split('@@\n');
+  return { pid: pid!.trim(), starts: journal!.split('\n').filter((l) => / listening on :/.test(l)) };
 }
 
 async function health(port: number): Promise<{ status: number; version?: string }> {
@@ -268,8 +271,8 @@ describe('crashes during an upgrade on the lab (variant lab-crash)', () => {
         .join(''),
     };
     for (const svc of SERVICES.filter((x) => x.mode === 'native')) {
-      const file = join(paths().hostEtc('h1'), 'secrets', `${svc.name}.env`);
-      for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      const text = sshTry(paths(), h1, `cat ${nativePaths(svc.name).secrets}`).stdout;
+      for (const line of text.split('\n').filter(Boolean)) {
         secrets[`${nativePaths(svc.name).secrets} ${line.split('=')[0]}`] = line.slice(line.indexOf('=') + 1);
       }
     }

@@ -1,5 +1,5 @@
 // `frameworks cluster upgrade` against the REAL lab (SPEC §6, §10; the upgrade issue's acceptance): real
-// namespaced hosts over pinned SSH, the fw-svc supervisor, two dockerds, the lab registry and release repository,
+// namespaced hosts over pinned SSH, a real systemd host (h1, installed the FrameWorks provisioner's way), two dockerds, the lab registry and release repository,
 // a real worker process and the real CLI. Each step reads the hosts back (installed.json, pid files, container
 // ids, /health) instead of trusting the CLI's report. The steps build on each other, in this order:
 //   v0.1.0 (lab up) → gates refuse (rc floor, changed host key) → dry-run → upgrade v0.2.0 → rerun is a no-op
@@ -10,10 +10,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLabForTest, releaseLabForTest } from '../../lab/lock';
-import { labPaths } from '../../lab/config';
+import { hostSpec, labPaths } from '../../lab/config';
+import { sshTry } from '../../lab/ssh';
 import { labDown, labUp, type LabState } from '../../lab/lab';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
-import { containerNames, releaseIdentity, releaseServiceVersion, snapshot, type Snapshot } from '../helpers/lab-hosts';
+import {
+  containerNames,
+  releaseBinaryIdentity,
+  releaseIdentity,
+  releaseServiceVersion,
+  snapshot,
+  type Snapshot,
+} from '../helpers/lab-hosts';
 import { temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -38,7 +46,10 @@ function expectAtRelease(s: Snapshot, version: string, only?: string[]): void {
   for (const [key, r] of Object.entries(s)) {
     const svc = key.split('@')[0]!;
     if (only && !only.includes(svc)) continue;
-    expect(r.identity, key).toBe(releaseIdentity(repo(), version, svc));
+    // As the provisioner left it, a native replica is its binary; once adopted and upgraded, the release tarball.
+    const identity =
+      r.layout === 'provisioner' ? releaseBinaryIdentity(repo(), version, svc) : releaseIdentity(repo(), version, svc);
+    expect(r.identity, key).toBe(identity);
     expect(r.version, key).toBe(releaseServiceVersion(repo(), version, svc));
     expect(r.configHash, key).toBe(state.installed[svc as keyof LabState['installed']]!.configHash);
     expect(r.health, key).toBe(200);
@@ -54,6 +65,21 @@ function expectUnchanged(before: Snapshot, after: Snapshot, only?: string[]): vo
         .map(([k, r]) => [k, { identity: r.identity, instance: r.instance, startedAt: r.startedAt }]),
     );
   expect(pick(after)).toEqual(pick(before));
+}
+
+/** `systemctl is-active frameworks-<svc>` and the SHA-256 of what the unit's ExecStart path runs, on h1. */
+function provisionerView(svc: string): { active: string; execStart: string } {
+  const show = sshText(
+    `systemctl is-active frameworks-${svc}; systemctl show --property=ExecStart --value frameworks-${svc}`,
+  );
+  const [active, exec] = show.split('\n');
+  const path = /path=(\S+)/.exec(exec ?? '')?.[1] ?? '';
+  const sum = sshText(`sha256sum < ${path} | cut -c1-64`).trim();
+  return { active: active!.trim(), execStart: `sha256:${sum}` };
+}
+
+function sshText(command: string): string {
+  return sshTry(paths(), hostSpec('h1').address, command).stdout;
 }
 
 beforeAll(async () => {
@@ -85,6 +111,9 @@ describe('cluster upgrade on the lab', () => {
   it('starts at v0.1.0 as the lab installed it', async () => {
     initial = await snapshot(paths());
     expectAtRelease(initial, 'v0.1.0');
+    // h1's natives are as the FrameWorks provisioner installs them: no installed.json, found by unit and binary.
+    expect(initial['quartermaster@h1']!.layout).toBe('provisioner');
+    expect(initial['purser@h1']!.layout).toBe('provisioner');
   });
 
   it('refuses --version rc before any host changes: v0.3.0-rc1 needs v0.2.0 and the cluster runs v0.1.0', async () => {
@@ -159,6 +188,15 @@ describe('cluster upgrade on the lab', () => {
 
     upgraded = await snapshot(paths());
     expectAtRelease(upgraded, 'v0.2.0');
+    // Adopted on this first upgrade, and the provisioner's view still works: the unit is active and its ExecStart
+    // path (now a link into current/) resolves to the new release's executable.
+    for (const svc of ['quartermaster', 'purser']) {
+      expect(upgraded[`${svc}@h1`]!.layout, svc).toBe('installed');
+      expect(provisionerView(svc), svc).toEqual({
+        active: 'active',
+        execStart: releaseBinaryIdentity(repo(), 'v0.2.0', svc),
+      });
+    }
     // … and the hosts agree: every restarted replica started after the one before it in plan order.
     const restarted = Object.entries(upgraded)
       .filter(([k]) => !k.startsWith('bridge@'))

@@ -1,8 +1,10 @@
-// What actually runs on the lab's hosts, read the way an operator would: installed.json and the supervisor's
-// pid file over SSH (native), `docker inspect` over SSH (docker), /health from the root namespace. The upgrade
+// What actually runs on the lab's hosts, read the way an operator would: installed.json (or, before the first upgrade
+// adopted it, the FrameWorks provisioner's binary and env file) and systemd's MainPID over SSH (native), `docker
+// inspect` over SSH (docker), /health from the root namespace. The upgrade
 // e2e compares these snapshots before and after each run: "nothing changed" means the same identity AND the same
 // process (pid / container id), not just the same version label.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,19 +12,25 @@ import { parseReleaseManifest } from '../../src/contracts/release';
 import { getServiceInfo } from '../../src/domain/release';
 import { HOSTS, SERVICES, type LabPaths } from '../../lab/config';
 import { containerName, nativePaths } from '../../lab/layout';
+import { provisionerPaths } from '../../lab/provisioner';
 import { sshArgs } from '../../lab/ssh';
 
 const exec = promisify(execFile);
 
 /** One replica (`<svc>@<host>`) as its host sees it. */
 export interface Replica {
-  /** native: installed.json identity (`sha256:<tarball>`); docker: the digest in the container's Config.Image. */
+  /**
+   * native: installed.json identity (`sha256:<tarball>`), or `sha256:<binary>` in the provisioner's layout (not
+   * adopted yet: no installed.json); docker: the digest in the container's Config.Image.
+   */
   identity: string;
-  /** installed.json version / the frameworks.version label. */
+  /** installed.json version (provisioner layout: the binary's `version --json`) / the frameworks.version label. */
   version: string;
   configHash: string;
-  /** native: the supervisor's pid; docker: the container id. Changes iff the process was restarted. */
+  /** native: systemd's MainPID of frameworks-<svc>; docker: the container id. Changes iff the process was restarted. */
   instance: string;
+  /** native only: 'provisioner' = as the FrameWorks provisioner left it; 'installed' = installed.json present. */
+  layout?: 'provisioner' | 'installed';
   /** When the running process started (native: /health started_at; docker: State.StartedAt). */
   startedAt: string;
   /** HTTP status of GET /health from the root namespace (0: no answer). */
@@ -60,10 +68,28 @@ export async function snapshot(paths: LabPaths): Promise<Snapshot> {
       const h = await health(host, svc.port);
       if (svc.mode === 'native') {
         const p = nativePaths(svc.name);
-        const [installed, pid] = (await onHost(paths, host, `cat ${p.installed}; echo @@; cat ${p.pidFile}`)).split(
-          '@@',
-        );
-        const rec = JSON.parse(installed!) as { identity: string; version: string; config_hash: string };
+        const prov = provisionerPaths(svc.name);
+        const [installed, binary, version, env, pid] = (
+          await onHost(
+            paths,
+            host,
+            [
+              `cat ${p.installed} 2>/dev/null`,
+              `sha256sum < ${prov.binary} | cut -c1-64`,
+              `${prov.binary} version --json`,
+              `sha256sum < ${prov.env} | cut -c1-64`,
+              `systemctl show --property=MainPID --value ${prov.unit}`,
+            ].join('; echo @@; '),
+          )
+        ).split('@@\n');
+        const adopted = installed!.trim() !== '';
+        const rec = adopted
+          ? (JSON.parse(installed!) as { identity: string; version: string; config_hash: string })
+          : {
+              identity: `sha256:${binary!.trim()}`,
+              version: (JSON.parse(version!) as { version: string }).version,
+              config_hash: env!.trim(),
+            };
         out[`${svc.name}@${host}`] = {
           identity: rec.identity,
           version: rec.version,
@@ -71,6 +97,7 @@ export async function snapshot(paths: LabPaths): Promise<Snapshot> {
           instance: pid!.trim(),
           startedAt: typeof h.body.started_at === 'string' ? h.body.started_at : '',
           health: h.status,
+          layout: adopted ? 'installed' : 'provisioner',
         };
       } else {
         const [c] = JSON.parse(await onHost(paths, host, `docker inspect ${containerName(svc.name)}`)) as Inspected[];
@@ -99,6 +126,18 @@ export function releaseIdentity(repository: string, version: string, svc: string
   const info = getServiceInfo(m, svc)!;
   const spec = SERVICES.find((s) => s.name === svc)!;
   return spec.mode === 'docker' ? info.digest! : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
+}
+
+/**
+ * `sha256:<hex>` of the `<svc>` executable inside the release's native tarball: the identity a provisioner install
+ * of that release reports (the provisioner installs the binary, not the tarball).
+ */
+export function releaseBinaryIdentity(repository: string, version: string, svc: string): string {
+  const m = parseReleaseManifest(readFileSync(join(repository, 'releases', `${version}.yaml`), 'utf8'), version);
+  const url = getServiceInfo(m, svc)!.binaries.find((b) => b.arch === 'linux-amd64')!.url!;
+  const file = join(repository, new URL(url).pathname);
+  const bytes = execFileSync('tar', ['-xzOf', file, svc], { maxBuffer: 64 << 20 });
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** The service version a release pins for `svc` (a carried service keeps its old label). */
