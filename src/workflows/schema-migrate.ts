@@ -22,7 +22,7 @@ import {
 } from '../contracts/schema-migrate';
 import { fingerprint } from '../domain/hash';
 import { phaseGateRequirements, planSchemaMigration } from '../domain/migrations/migrate-plan';
-import { validateVersion } from '../domain/version';
+import { validateVersion } from '../contracts/version';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { approvalGate } from './approval';

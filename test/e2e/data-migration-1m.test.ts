@@ -12,7 +12,7 @@ import { dataMigrationWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import type { DataControlResult } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery } from '../../src/workflows/messages';
 import { writePurserCluster } from '../helpers/fixtures';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePurserCluster } from '../helpers/fixtures';
 import { frameworksAsync, startFrameworks } from '../helpers/cli';
-import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 

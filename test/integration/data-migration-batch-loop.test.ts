@@ -11,7 +11,7 @@ import { batch, locate, prepare, setStatus, verifyMigration } from '../../src/ac
 import { closePools } from '../../src/activities/postgres/connect';
 import { WHOLE_JOB, type BatchProgress, type Checkpoint, type RunBatchInput } from '../../src/contracts/data-migrate';
 import { writePurserCluster } from '../helpers/fixtures';
-import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, sql } from '../helpers/servers';
 
 const URL_ENV = 'FW_TEST_DM_LOOP_URL';

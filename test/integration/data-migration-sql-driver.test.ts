@@ -25,7 +25,7 @@ import {
   type RunBatchResult,
 } from '../../src/contracts/data-migrate';
 import { parseDataMigrationDefinition } from '../../src/domain/data-migrations/definition';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, freshDatabase, sql } from '../helpers/servers';
 
 const REL = 'purser/v0.2.0/data/invoice-line-items.sql';

@@ -13,7 +13,7 @@ import type {
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/messages';
 import { writePurserCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 

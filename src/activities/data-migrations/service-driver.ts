@@ -70,7 +70,7 @@ export interface ServiceTarget {
 export const DEFAULT_MARKER_DIR = '/etc/frameworks/data-migrations';
 export const DEFAULT_INSTALL_DIR = '/usr/local/bin';
 
-// ---- argv builders (pure; quoting is the transport's job: ssh/quote.ts) ----
+// ---- argv builders (pure; quoting is the transport's job: domain/hosts/shell-quote.ts) ----
 
 function checkWord(what: string, value: string): void {
   if (value.trim() === '') throw new Error(`${what} is empty`);

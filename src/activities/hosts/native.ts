@@ -45,7 +45,7 @@ import { formatDiagnostics, systemdDiagnosticsCommand } from '../../domain/hosts
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
-import { shellCommand } from '../ssh/quote';
+import { shellCommand } from '../../domain/hosts/shell-quote';
 import { hashFile, inspectTarball } from './tarball';
 
 /** TODO(errors.ts): these become FailureType members once added there. */
