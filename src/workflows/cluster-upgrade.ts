@@ -30,6 +30,7 @@ import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import {
   FwCluster,
@@ -63,12 +64,6 @@ export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
  * release cannot pin (a native artifact without checksum) no longer refuses it. `--all` is judged as before.
  */
 export const SELECTED_ARTIFACTS_PATCH = 'cluster-upgrade-selected-artifacts-v1';
-
-/** The message of an activity failure's cause (what the activity said), else the failure's own. */
-function causeMessage(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
 
 export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
   const input = decide(() => ClusterUpgradeInputSchema.parse(rawInput));
@@ -153,7 +148,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     // an unknown fact before any change, so it is a refusal naming the cause, not a failed run.
     act.detectServices({ cluster: input.cluster, services }).then(
       (d) => ({ ok: true as const, d }),
-      (err: unknown) => ({ ok: false as const, why: causeMessage(err) }),
+      (err: unknown) => ({ ok: false as const, why: failureMessage(err) }),
     ),
     act.describeServiceConfigs({ cluster: input.cluster, services }),
     act.checkImageDigests({ cluster: input.cluster, refs: targets.flatMap((t) => (t.imageRef ? [t.imageRef] : [])) }),

@@ -2,11 +2,12 @@
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
 import type { Duration } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -17,11 +18,6 @@ const probe = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
 });
-
-function message(err: unknown): string {
-  const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
 
 /** Probes every interval until healthy or the deadline passes; the LAST error is reported (reference item 2). */
 async function waitHealthy(
@@ -36,7 +32,7 @@ async function waitHealthy(
       if (r.healthy) return { healthy: true };
       last = r.error ?? 'unhealthy';
     } catch (err) {
-      last = message(err);
+      last = failureMessage(err);
     }
     if (Date.now() + durationMs(input.healthInterval) > deadline) return { healthy: false, error: last };
     await sleep(input.healthInterval as Duration);
@@ -125,7 +121,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         `health check failed on ${hostName} after ${input.healthDeadline}: ${health.error ?? 'unhealthy'}`,
       );
     } catch (err) {
-      const why = message(err);
+      const why = failureMessage(err);
       const rest = input.hosts
         .slice(i + 1)
         .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel }));
@@ -167,7 +163,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
           to: { identity: detected.identity, configHash: detected.configHash ?? '' },
         });
       } catch (rbErr) {
-        return critical(message(rbErr));
+        return critical(failureMessage(rbErr));
       }
       const again = input.skipValidation ? { healthy: true } : await waitHealthy(input, hostName);
       if (!again.healthy) return critical(`still unhealthy after rollback: ${again.error ?? ''}`);

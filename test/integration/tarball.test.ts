@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchArtifact, inspectTarball, UNSAFE_ARTIFACT } from '../../src/activities/hosts/tarball';
+import { fetchArtifact, inspectTarball } from '../../src/activities/hosts/tarball';
 import { FailureType } from '../../src/errors';
 
 let work: string;
@@ -167,7 +167,7 @@ function craft(file: string, entries: Crafted[]): string {
 
 async function refusedWith(path: string, ...fragments: string[]): Promise<void> {
   const f = await failureOf(inspectTarball(path));
-  expect(f.type).toBe(UNSAFE_ARTIFACT);
+  expect(f.type).toBe(FailureType.UnsafeArtifact);
   expect(f.nonRetryable).toBe(true);
   for (const text of fragments) expect(f.message).toContain(text);
 }

@@ -23,11 +23,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 
-/** TODO(errors.ts): becomes FailureType.UnsafeArtifact (non-retryable) once added there. */
-export const UNSAFE_ARTIFACT = 'UnsafeArtifact';
-
 export function unsafeArtifact(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: UNSAFE_ARTIFACT, message, nonRetryable: true });
+  return failure(FailureType.UnsafeArtifact, message);
 }
 
 export interface FetchArtifactOptions {

@@ -12,6 +12,7 @@ import {
 import type { LiveState } from '../../domain/data-migrations/gates';
 import { validateVersion } from '../../contracts/version';
 import { ExitError, InputError } from '../../errors';
+import { failureMessage } from '../../temporal/failures';
 import { connectClient, webUiLink, type TemporalTarget } from '../../temporal/connection';
 import { dataMigrationWorkflowId, taskQueueFor } from '../../temporal/ids';
 import type { DataControlInput, DataControlResult, dataMigrationControl } from '../../workflows/data-migration-control';
@@ -232,8 +233,7 @@ export async function dataMigrateCommand(
                 ? await h.executeUpdate(pauseUpdate, { args: [{}] })
                 : await h.executeUpdate(resumeUpdate);
           } catch (err) {
-            const cause = (err as { cause?: Error }).cause;
-            throw new ExitError(`${verb} refused: ${cause?.message ?? (err as Error).message}`, 1);
+            throw new ExitError(`${verb} refused: ${failureMessage(err)}`, 1);
           }
           if (opts.json) s.out.json(v);
           else s.out.ok(`${service}.${id} ${v.state} (acknowledged by run ${h.workflowId}): ${progressLine(v)}`);
