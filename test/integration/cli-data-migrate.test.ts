@@ -5,6 +5,7 @@ import { writePurserCluster } from '../helpers/fixtures';
 import { frameworksAsync, startFrameworks } from '../helpers/cli';
 import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const URL_ENV = 'FW_TEST_CLI_DM_URL';
@@ -63,7 +64,7 @@ describe('frameworks cluster data-migrate', () => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     // Off a terminal a progress line is printed on each state change and every 5 s.
-    for (let i = 0; i < 300 && !/running: [\d,]+ of/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('a progress line', () => /running: [\d,]+ of/.test(out));
     child.kill('SIGKILL');
     expect(out).toMatch(/purser\.invoice-line-items running: [\d,]+ of ~[\d,]+ rows scanned/);
 
@@ -71,11 +72,13 @@ describe('frameworks cluster data-migrate', () => {
     expect(status.code).toBe(0);
     const s1 = JSON.parse(status.stdout) as { state: string; totals: { scanned: number } };
     expect(s1.state).toBe('running');
-    await new Promise((r) => setTimeout(r, 1_000));
-    const s2 = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as {
-      totals: { scanned: number };
-    };
-    expect(s2.totals.scanned).toBeGreaterThan(s1.totals.scanned);
+    // The run goes on without the CLI that started it.
+    await waitFor('progress after the CLI was killed', async () => {
+      const s2 = JSON.parse((await cli(['status', 'purser.invoice-line-items', '--json'])).stdout) as {
+        totals: { scanned: number };
+      };
+      return s2.totals.scanned > s1.totals.scanned;
+    });
 
     const paused = await cli(['pause', 'purser.invoice-line-items']);
     expect(paused.code, `${paused.stdout}\n${paused.stderr}`).toBe(0);

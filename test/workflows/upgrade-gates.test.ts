@@ -21,6 +21,7 @@ import { frameworksAsync } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLUSTER = 'wf-upgrade-gates';
@@ -246,12 +247,10 @@ describe('clusterUpgrade gates (stub hosts)', () => {
 describe('frameworks cluster runs watch <clusterUpgrade>', () => {
   it('renders the gates and per-service, per-host progress of the run, then its final state', async () => {
     const handle = await start({ approved: false });
-    let p = await handle.query(upgradeProgressQuery);
-    for (let i = 0; i < 100 && p.state !== 'awaiting-approval'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      p = await handle.query(upgradeProgressQuery);
-    }
-    expect(p.state).toBe('awaiting-approval');
+    const p = await waitFor('the run to await approval', async () => {
+      const q = await handle.query(upgradeProgressQuery);
+      return q.state === 'awaiting-approval' && q;
+    });
     const watching = frameworksAsync(['cluster', 'runs', 'watch', handle.workflowId], {
       TEMPORAL_ADDRESS: temporalAddress(),
     });
