@@ -115,8 +115,8 @@ export default tseslint.config(
     ],
   ),
   layerRule(
-    ['scripts/**/*.ts', 'bench/**/*.ts'],
-    [[['test'], 'Scripts and benchmarks import no test code: shared lab and fixture code belongs in lab/.']],
+    ['scripts/**/*.ts', 'bench/**/*.ts', 'lab/**/*.ts'],
+    [[['test'], 'Scripts, benchmarks and the lab import no test code: shared lab and fixture code belongs in lab/.']],
   ),
   prettier,
 );

@@ -80,15 +80,22 @@ const RULES: Rule[] = [
     name: 'scripts import nothing from test/',
     file: 'scripts/example.ts',
     refused: ['../test/helpers/fixtures', '../test/helpers/cli'],
-    message: 'Scripts and benchmarks import no test code',
+    message: 'Scripts, benchmarks and the lab import no test code',
     allowed: ['../lab/lock', '../src/domain/release', 'vitest'],
   },
   {
     name: 'bench imports nothing from test/',
     file: 'bench/example.ts',
     refused: ['../test/helpers/fixtures', '../test/helpers/purser-data'],
-    message: 'Scripts and benchmarks import no test code',
+    message: 'Scripts, benchmarks and the lab import no test code',
     allowed: ['../lab/fixture-cluster', '../lab/purser-seed', './types'],
+  },
+  {
+    name: 'lab imports nothing from test/',
+    file: 'lab/example.ts',
+    refused: ['../test/helpers/servers', '../test/helpers/fixtures'],
+    message: 'Scripts, benchmarks and the lab import no test code',
+    allowed: ['./config', '../src/domain/hosts/shell-quote', 'pg'],
   },
 ];
 
