@@ -17,7 +17,7 @@ import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
-import { frameworksAsync } from '../helpers/cli';
+import { startFrameworks } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
@@ -251,12 +251,19 @@ describe('frameworks cluster runs watch <clusterUpgrade>', () => {
       const q = await handle.query(upgradeProgressQuery);
       return q.state === 'awaiting-approval' && q;
     });
-    const watching = frameworksAsync(['cluster', 'runs', 'watch', handle.workflowId], {
+    const child = startFrameworks(['cluster', 'runs', 'watch', handle.workflowId], {
       TEMPORAL_ADDRESS: temporalAddress(),
     });
-    await new Promise((r) => setTimeout(r, 1_500));
+    const r = { code: null as number | null, stdout: '', stderr: '' };
+    child.stdout!.on('data', (c: Buffer) => (r.stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (r.stderr += c.toString()));
+    const closed = new Promise<void>((done) => child.on('close', (code) => ((r.code = code), done())));
+    // Approve only once the watcher has rendered the plan it is waiting on (a fixed sleep raced a slow start).
+    await waitFor('the watcher to render the plan', () => r.stdout.includes('would upgrade commodore on h3'), {
+      timeoutMs: 60_000,
+    });
     await handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
-    const r = await watching;
+    await closed;
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`Upgrading 5 service(s) to v0.2.0: ${p.order.join(' -> ')}`);
     expect(r.stdout).toMatch(/^\[gate\] required stops: ok/m);
