@@ -3,6 +3,21 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+// Layer rules (SPEC §2), each enforced here so a violating import fails `npm run lint` instead of waiting for a
+// review; test/unit/layer-rules.test.ts proves every rule fires. The regex matches a relative import from any depth
+// that passes through one of the folders ('../../activities/ssh/client', '../test/helpers/fixtures') and never a
+// package ('@temporalio/worker' is not src/worker).
+const throughFolders = (folders) => `^(\\.{1,2}/)+(.*/)?(${folders.join('|')})(/|$)`;
+const layerRule = (files, restrictions) => ({
+  files,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: restrictions.map(([folders, message]) => ({ regex: throughFolders(folders), message })) },
+    ],
+  },
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -63,5 +78,45 @@ export default tseslint.config(
       ],
     },
   },
+  layerRule(
+    ['src/domain/**/*.ts'],
+    [
+      [['activities'], 'src/domain is pure: it imports nothing from src/activities (move the helper into domain).'],
+      [
+        ['cli', 'config', 'worker', 'workflows'],
+        'src/domain is pure and sits below the CLI, config, worker and workflows.',
+      ],
+    ],
+  ),
+  layerRule(
+    ['src/contracts/**/*.ts'],
+    [
+      [
+        ['domain'],
+        'src/contracts imports nothing from src/domain: what both need (version grammar, the service registry) lives in contracts.',
+      ],
+      [
+        ['activities', 'cli', 'config', 'worker', 'workflows'],
+        'src/contracts is the bottom layer: schemas and their grammar only.',
+      ],
+    ],
+  ),
+  layerRule(
+    ['src/cli/**/*.ts'],
+    [[['activities'], 'The CLI never runs worker activities: local files are read through src/config.']],
+  ),
+  layerRule(
+    ['src/config/**/*.ts'],
+    [
+      [
+        ['activities', 'cli', 'workflows', 'worker'],
+        'src/config reads local files for the CLI and the worker alike; it imports no activities.',
+      ],
+    ],
+  ),
+  layerRule(
+    ['scripts/**/*.ts', 'bench/**/*.ts', 'lab/**/*.ts'],
+    [[['test'], 'Scripts, benchmarks and the lab import no test code: shared lab and fixture code belongs in lab/.']],
+  ),
   prettier,
 );

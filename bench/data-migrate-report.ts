@@ -70,7 +70,7 @@ const commitLatency = (t: PauseTrial): number => Math.max(0, t.lastCommitMs);
 function method(x: ReportInput): string[] {
   const sizes = '1,000 and 10,000';
   return [
-    `Data: purser at v0.2.0 expand with ${n0(x.invoices)} invoices in the v0.1.0 JSONB shape (test/helpers/purser-data.ts: ` +
+    `Data: purser at v0.2.0 expand with ${n0(x.invoices)} invoices in the v0.1.0 JSONB shape (lab/purser-seed.ts: ` +
       'deterministic generate_series, 1–5 lines each, 20% draft, 20% open, 50% finalized, 10% void, every 7th ' +
       'draft/open total stale). Every side and repetition gets its own freshly seeded database with identical rows, ' +
       'then (untimed) VACUUM ANALYZE and a CHECKPOINT. The migration: migrations/purser/v0.2.0/data/' +

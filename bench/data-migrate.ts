@@ -14,8 +14,8 @@ import pg from 'pg';
 import { loadClusterConfig, type LoadedCluster } from '../src/activities/cluster-config';
 import { locate } from '../src/activities/data-migrations/activities';
 import { withClient } from '../src/activities/postgres/connect';
-import { writePurserCluster } from '../test/helpers/fixtures';
-import { seedPurser, type PurserSeed } from '../test/helpers/purser-data';
+import { writePurserCluster } from '../lab/fixture-cluster';
+import { seedPurser, type PurserSeed } from '../lab/purser-seed';
 import { measurePause } from './data-migrate-pause';
 import { report, type Costs, type DataMigrateRun } from './data-migrate-report';
 import {

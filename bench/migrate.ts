@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { discoverMigrations } from '../src/config/migrations';
 import { lintMigrations } from '../src/domain/migrations/lint';
-import { writeFixtureCluster } from '../test/helpers/fixtures';
+import { writeFixtureCluster } from '../lab/fixture-cluster';
 import { dbUrl, dropDatabases, freshDatabase, measureApplyCosts, verifyApplied } from './migrate-db';
 import { report } from './migrate-report';
 import {

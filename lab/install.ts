@@ -10,7 +10,7 @@ import type { NativeArtifact } from './releases';
 import { provisionerEnvFile, provisionerPaths, PROVISIONER_USER } from './provisioner';
 import { sshArgs } from './ssh';
 import { installProvisionerNative } from './systemd-hosts';
-import { shellCommand } from '../src/activities/ssh/quote';
+import { shellCommand } from '../src/domain/hosts/shell-quote';
 import type { InstalledService } from './state';
 
 /** A path inside the host (e.g. /opt/frameworks/purser/env) as the root namespace sees it. */

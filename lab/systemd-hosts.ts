@@ -12,7 +12,7 @@ import { bootNspawnHost, ensureRootfs, type NspawnHost } from './nspawn';
 import { installArgv, installMarker, provisionerUnit } from './provisioner';
 import { run } from './proc';
 import { sshArgs, type SshKeys } from './ssh';
-import { shellCommand } from '../src/activities/ssh/quote';
+import { shellCommand } from '../src/domain/hosts/shell-quote';
 
 export interface SystemdLabHostOptions {
   paths: LabPaths;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseChannelPointer } from '../src/contracts/release';
 import { validateReleaseManifest } from '../src/domain/release';
-import { compareVersions, isCanonicalVersion } from '../src/domain/version';
+import { compareVersions, isCanonicalVersion } from '../src/contracts/version';
 import { InputError } from '../src/errors';
 
 export interface Verdict {

@@ -3,9 +3,13 @@
 // Workflows and activities exchange failures as ApplicationFailure whose `type` is one of FailureType; retry
 // policies key on these names (refusals are non-retryable, transient I/O is retried). The CLI maps errors to
 // exit codes: ExitError carries an explicit code, InputError is bad input (exit 1, no stack trace), anything
-// else is an InternalError (exit 1, stack only with FRAMEWORKS_DEBUG=1).
+// else is a bug (exit 1, stack only with FRAMEWORKS_DEBUG=1).
 //
-// This module is imported by workflow code, so it must stay free of Node builtins.
+// Decisions about a failure are made on its type (FailureType, or a Temporal error class), never on its message
+// text; src/temporal/failures.ts is the one place that unwraps the layers Temporal puts around a failure.
+//
+// This module is imported by workflow code, so it must stay free of Node builtins; it imports no SDK either, so
+// the CLI's `--help` and input errors stay fast.
 
 export const FailureType = {
   /** A safety gate refused before anything changed. */
@@ -108,11 +112,6 @@ export class ExitError extends Error {
   ) {
     super(message, options);
   }
-}
-
-/** A bug or an unexpected state: reported with a hint to rerun with FRAMEWORKS_DEBUG=1 for the stack. */
-export class InternalError extends Error {
-  override readonly name = 'InternalError';
 }
 
 export function errorMessage(err: unknown): string {

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pinKey, type PinQuery, type ReleasePins } from '../contracts/upgrade';
 import { manifestPinsIdentity } from '../domain/gates/replica-lines';
-import { compareVersions, isCanonicalVersion, isPrerelease } from '../domain/version';
+import { compareVersions, isCanonicalVersion, isPrerelease } from '../contracts/version';
 import { errorMessage } from '../errors';
 import { HttpStatusError, ReleaseFetchError, parseRepository, type ReleaseFetcher } from './release-repo';
 

@@ -8,8 +8,8 @@ import {
   type Client,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { durationProblem } from '../domain/duration';
+import { durationProblem } from '../contracts/duration';
+import { failureMessage } from '../temporal/failures';
 import { ExitError, InputError } from '../errors';
 import { webUiLink, type TemporalTarget } from '../temporal/connection';
 import { changeWorkflowId, readOnlyWorkflowId, taskQueueFor } from '../temporal/ids';
@@ -47,12 +47,9 @@ export function runSearchAttributes(cluster: string, operation: string) {
   ];
 }
 
-/** The innermost ApplicationFailure message of a failed run: what was checked, what was found. */
+/** The message of a failed run's ApplicationFailure: what was checked, what was found. */
 export function describeRunFailure(err: unknown): string | undefined {
-  if (!(err instanceof WorkflowFailedError)) return undefined;
-  let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  return cause instanceof Error ? cause.message : err.message;
+  return err instanceof WorkflowFailedError ? failureMessage(err) : undefined;
 }
 
 /** A change is already running on the lock: say who, what, since when, and how to watch it. */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors';
 import type { InputIssue } from '../errors';
-import { baseVersion, compareVersions } from '../domain/version';
+import { baseVersion, compareVersions } from './version';
 import { parseYamlDocument, yamlToken } from './parse';
 import { CanonicalVersionSchema } from './release';
 

@@ -13,10 +13,10 @@
 // Values stay JSON-plain: timestamps are kept as the text the file says, absent or null fields are omitted.
 import { isScalar, parseDocument, Scalar } from 'yaml';
 import { z } from 'zod';
-import { isRegistryServiceId } from '../domain/service-ids';
-import { versionProblem } from '../domain/version';
 import { InputError, type InputIssue } from '../errors';
+import { isRegistryId } from './frameworks/registry';
 import { parseYamlDocument, yamlText, yamlToken } from './parse';
+import { versionProblem } from './version';
 
 /** A canonical version (reference §2.4); the message carries the fixing hint. */
 export const CanonicalVersionSchema = yamlText.superRefine((v, ctx) => {
@@ -130,7 +130,7 @@ const RequiredTransitionSchema = idEntry('transition id');
 
 /** A typo here (`chandlr`) would silently leave rollback on; the reference checks its compiled service registry. */
 const RollbackDisabledSchema = idEntry('deploy name').superRefine((v, ctx) => {
-  if (v.trim() !== '' && v.trim() === v && !isRegistryServiceId(v)) {
+  if (v.trim() !== '' && v.trim() === v && !isRegistryId(v)) {
     ctx.addIssue({
       code: 'custom',
       message: `unknown service "${v}"; every entry must be a canonical service id (e.g. chandler, foghorn)`,

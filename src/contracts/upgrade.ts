@@ -1,6 +1,6 @@
 // `cluster upgrade` (SPEC §6): the cluster run, the per-service child run, host detection and progress.
 import { z } from 'zod';
-import { durationProblem } from '../domain/duration';
+import { durationProblem } from '../contracts/duration';
 import { ArtifactSchema, GateCheckSchema } from './plan';
 
 /**

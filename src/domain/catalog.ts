@@ -10,7 +10,7 @@ import {
   isCanonicalVersion,
   normalizeVersionInput,
   stripGitDescribeSuffix,
-} from './version';
+} from '../contracts/version';
 
 export type GateResult = { ok: true } | { ok: false; reason: string; fix: string };
 export type FloorResult = { ok: true; warning?: string } | { ok: false; reason: string; fix: string };

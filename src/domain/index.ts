@@ -1,4 +1,3 @@
-export * from './version';
 export * from './selector';
 export * from './release';
 export * from './catalog';

@@ -3,7 +3,7 @@
 import { FailureType, InputError } from '../errors';
 import type { InputIssue } from '../errors';
 import { parseReleaseManifest, type ReleaseArtifact, type ReleaseManifest } from '../contracts/release';
-import { versionProblem } from './version';
+import { versionProblem } from '../contracts/version';
 
 /** A fetched manifest that is not the release it was asked for. Still an InputError (bad fetched input). */
 export class IdentityMismatchError extends InputError {

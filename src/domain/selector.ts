@@ -1,7 +1,7 @@
 // Version selectors and release channels (reference §2.3): what an operator types after `--version`,
 // `--channel` or `--to-version`, turned into a channel and a concrete tag (or "latest" of a channel).
 import { InputError } from '../errors';
-import { isPrerelease, normalizeVersionInput, validateVersion } from './version';
+import { isPrerelease, normalizeVersionInput, validateVersion } from '../contracts/version';
 
 export type Channel = 'stable' | 'rc';
 export const CHANNELS: readonly Channel[] = ['stable', 'rc'];

@@ -10,7 +10,7 @@ import type { MigrationItem, Phase } from '../contracts/migrations';
 import { fingerprint } from './hash';
 import { selectMigrations } from './migrations/layout';
 import { planRollout, type RolloutPlan } from './planner';
-import { isCanonicalVersion } from './version';
+import { isCanonicalVersion } from '../contracts/version';
 
 export interface BuildUpgradePlanInput {
   topology: ClusterTopology;

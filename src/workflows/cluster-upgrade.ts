@@ -32,6 +32,7 @@ import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
 import { nextStarts, scheduleWaves, summarizeWaves, type WaveOutcome } from '../domain/waves';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import {
   FwCluster,
@@ -82,12 +83,6 @@ export const PROVEN_GATES_PATCH = 'cluster-upgrade-proven-gates-v1';
 export const PARALLEL_WAVES_PATCH = 'cluster-upgrade-parallel-waves-v1';
 
 const SUCCESS: ReadonlySet<WaveOutcome> = new Set(['upgraded', 'started', 'skipped']);
-
-/** The message of an activity failure's cause (what the activity said), else the failure's own. */
-function causeMessage(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
 
 export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<ClusterUpgradeProgress> {
   const input = parseInput(ClusterUpgradeInputSchema, rawInput, 'clusterUpgrade');
@@ -172,7 +167,7 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     // an unknown fact before any change, so it is a refusal naming the cause, not a failed run.
     act.detectServices({ cluster: input.cluster, services }).then(
       (d) => ({ ok: true as const, d }),
-      (err: unknown) => ({ ok: false as const, why: causeMessage(err) }),
+      (err: unknown) => ({ ok: false as const, why: failureMessage(err) }),
     ),
     act.describeServiceConfigs({ cluster: input.cluster, services }),
     act.checkImageDigests({ cluster: input.cluster, refs: targets.flatMap((t) => (t.imageRef ? [t.imageRef] : [])) }),

@@ -9,7 +9,7 @@ import type { DataMigrationRequirement } from '../contracts/catalog';
 import type { LiveState } from '../domain/data-migrations/gates';
 import { catalogRequirements, noRequirementsMessage, requirementKey } from '../domain/data-migrations/gates';
 import { serviceDatabase } from '../domain/catalog';
-import { validateVersion } from '../domain/version';
+import { validateVersion } from '../contracts/version';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { FwState } from '../temporal/search-attributes';
 import { decide } from './util';

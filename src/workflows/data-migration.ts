@@ -34,6 +34,7 @@ import {
   type ScopeProgress,
 } from '../contracts/data-migrate';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { FwState } from '../temporal/search-attributes';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from './messages';
 import { decide } from './util';
@@ -301,8 +302,7 @@ export async function dataMigration(
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     if (multi && pauseMirror) await pauseMirror;
-    const cause = (err as { cause?: unknown }).cause;
-    view.lastError = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+    view.lastError = failureMessage(err);
     setState('failed');
     await control.dmSetStatus({ ...ref, status: 'failed', error: view.lastError });
     throw ApplicationFailure.create({

@@ -25,8 +25,8 @@ import {
 import { summarize } from '../domain/doctor/local-checks';
 import { resolveSelector } from '../domain/selector';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
-import { failureMessage } from './status';
 import { decide } from './util';
 
 const acts = proxyActivities<Activities>({

@@ -34,6 +34,7 @@ import { catalogRequirements, requirementKey, type LiveState } from '../domain/d
 import { fingerprint } from '../domain/hash';
 import { resolveSelector } from '../domain/selector';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage, isAlreadyStarted } from '../temporal/failures';
 import { dataMigrationWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { approvalGate } from './approval';
@@ -47,13 +48,6 @@ const reads = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
-
-/** The message an operator needs from a failed child: the innermost cause. */
-function failureMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause: Error }).cause;
-  return e instanceof Error ? e.message : String(err);
-}
 
 /** A data migration's live state in words, and whether the release can take it from there. */
 function judgeLiveState(live: LiveState | undefined): { ok: boolean; detail: string; completed: boolean } {
@@ -359,10 +353,9 @@ export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> 
         });
       } catch (err) {
         d.status = 'failed';
-        const why = failureMessage(err);
-        d.detail = /already started|already running/i.test(why)
+        d.detail = isAlreadyStarted(err)
           ? `already running as ${d.workflowId}: let it finish (frameworks cluster data-migrate status ${d.key}), then run release again`
-          : why;
+          : failureMessage(err);
         return fail('data-migrations', `${d.key}: ${d.detail}`);
       }
       if (result.state !== 'completed') {

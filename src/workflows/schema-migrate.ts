@@ -22,8 +22,9 @@ import {
 } from '../contracts/schema-migrate';
 import { fingerprint } from '../domain/hash';
 import { phaseGateRequirements, planSchemaMigration } from '../domain/migrations/migrate-plan';
-import { validateVersion } from '../domain/version';
+import { validateVersion } from '../contracts/version';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { approvalGate } from './approval';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from './messages';
@@ -177,8 +178,7 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
       m.durationMs = r.durationMs;
     } catch (err) {
       m.status = 'failed';
-      const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;
-      m.error = cause instanceof Error ? cause.message : String(err);
+      m.error = failureMessage(err);
       progress.error = m.error;
       setState('failed');
       throw ApplicationFailure.create({

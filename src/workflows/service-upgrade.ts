@@ -6,8 +6,9 @@ import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
-import { durationMs } from '../domain/duration';
+import { durationMs } from '../contracts/duration';
 import { healthBackoffMs } from '../domain/health-backoff';
+import { failureMessage } from '../temporal/failures';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
 
@@ -61,7 +62,7 @@ async function waitHealthy(
       if (r.healthy) return { healthy: true };
       last = r.error ?? 'unhealthy';
     } catch (err) {
-      last = message(err);
+      last = failureMessage(err);
     }
     const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
     if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
@@ -205,7 +206,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         `health check failed on ${hostName} after ${input.healthDeadline}: ${health.error ?? 'unhealthy'}`,
       );
     } catch (err) {
-      const why = message(err);
+      const why = failureMessage(err);
       const rest = input.hosts
         .slice(i + 1)
         .map((h) => ({ host: h, action: 'not-attempted' as const, from: null, to: targetLabel }));
@@ -262,7 +263,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
           to: { identity: detected.identity, configHash: detected.configHash ?? '' },
         });
       } catch (rbErr) {
-        return critical(message(rbErr));
+        return critical(failureMessage(rbErr));
       }
       const again = await healthy(hostName);
       if (!again.healthy) return critical(`still unhealthy after rollback: ${again.error ?? ''}`);

@@ -8,6 +8,7 @@ import { ClusterStatusInputSchema, type ClusterStatusInput, type ClusterStatusRe
 import { resolveSelector } from '../domain/selector';
 import { attentionLines, replicaStatus } from '../domain/status/replicas';
 import { NON_RETRYABLE_FAILURES } from '../errors';
+import { failureMessage } from '../temporal/failures';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { decide } from './util';
 
@@ -15,12 +16,6 @@ const acts = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
-
-/** The activity's own message (an ActivityFailure wraps it as its cause). */
-export function failureMessage(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
 
 export async function clusterStatus(rawInput: ClusterStatusInput): Promise<ClusterStatusResult> {
   const input = decide(() => ClusterStatusInputSchema.parse(rawInput));

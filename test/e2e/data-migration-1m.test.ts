@@ -12,8 +12,9 @@ import { dataMigrationWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import type { DataControlResult } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery } from '../../src/workflows/messages';
 import { writePurserCluster } from '../helpers/fixtures';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 const ROWS = Number(process.env.FW_DM_E2E_ROWS ?? 1_000_000);
@@ -45,14 +46,15 @@ describe('1M-row purser backfill', () => {
       let seen = 0;
       for (let kill = 0; kill < 3; kill++) {
         const next = seen + Math.ceil((ROWS / 1000) * (0.1 + Math.random() * 0.15));
-        for (;;) {
-          const v = await handle.query(dataStatusQuery).catch(() => undefined);
-          if (v && v.totals.scanned / 1000 >= next) {
-            seen = v.totals.scanned / 1000;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        const v = await waitFor(
+          `${next}k rows scanned`,
+          async () => {
+            const q = await handle.query(dataStatusQuery);
+            return q.totals.scanned / 1000 >= next && q;
+          },
+          { timeoutMs: 300_000, intervalMs: 200 },
+        );
+        seen = v.totals.scanned / 1000;
         await workers[workers.length - 1]!.kill('SIGKILL');
         workers.push(await spawnWorker(manifest, env));
       }

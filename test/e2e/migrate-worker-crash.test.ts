@@ -9,6 +9,7 @@ import type { SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 const workers: WorkerProcess[] = [];
@@ -55,16 +56,17 @@ describe('migrate survives a worker crash', () => {
       // Wait until 001 is committed and 002 is running (its pg_sleep holds it open), seen from the database
       // itself: transactional migrations run as local activities, so the workflow's progress query is answered
       // only between workflow tasks.
-      let sleeping = false;
-      for (let i = 0; i < 400 && !sleeping; i++) {
-        const running = await sql<{ n: number }>(
-          'postgres',
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'crash_db' AND query LIKE 'SELECT pg_sleep(4)%'`,
-        );
-        sleeping = running[0]!.n > 0;
-        if (!sleeping) await new Promise((r) => setTimeout(r, 25));
-      }
-      expect(sleeping).toBe(true);
+      await waitFor(
+        '002 to be running',
+        async () => {
+          const running = await sql<{ n: number }>(
+            'postgres',
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'crash_db' AND query LIKE 'SELECT pg_sleep(4)%'`,
+          );
+          return running[0]!.n > 0;
+        },
+        { timeoutMs: 10_000, intervalMs: 25 },
+      );
       await first.kill('SIGKILL');
       const afterKill = await sql<{ filename: string }>('crash_db', 'SELECT filename FROM _migrations ORDER BY seq');
       expect(afterKill.map((r) => r.filename)).toEqual(['001_t1.sql']);

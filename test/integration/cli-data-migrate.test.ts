@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePurserCluster } from '../helpers/fixtures';
 import { frameworksAsync, startFrameworks } from '../helpers/cli';
-import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const URL_ENV = 'FW_TEST_CLI_DM_URL';
@@ -63,7 +64,7 @@ describe('frameworks cluster data-migrate', () => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     // Off a terminal a progress line is printed on each state change and every 5 s.
-    for (let i = 0; i < 300 && !/running: [\d,]+ of/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('a progress line', () => /running: [\d,]+ of/.test(out));
     child.kill('SIGKILL');
     expect(out).toMatch(/purser\.invoice-line-items running: [\d,]+ of ~[\d,]+ rows scanned/);
 

@@ -8,7 +8,7 @@ import { StatusReportSchema } from '../../src/contracts/status';
 import { FwState } from '../../src/temporal/search-attributes';
 import { frameworksAsync, type CliResult } from '../helpers/cli';
 import { writePurserCluster } from '../helpers/fixtures';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, temporalAddress } from '../helpers/servers';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 

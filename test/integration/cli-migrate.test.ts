@@ -10,6 +10,7 @@ import type { SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLI = resolve(__dirname, '..', '..', 'bin', 'frameworks');
@@ -89,10 +90,10 @@ describe('frameworks cluster migrate', () => {
         args: [{ cluster: 'cli-mig', phase: 'expand', toVersion: 'v0.1.0', approved: false, operator: 'alice' }],
         typedSearchAttributes: [],
       });
-      for (let i = 0; i < 100; i++) {
-        if ((await holder.query<SchemaMigrateProgress>('progress')).state === 'awaiting-approval') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(
+        'the holder to await approval',
+        async () => (await holder.query<SchemaMigrateProgress>('progress')).state === 'awaiting-approval',
+      );
       const r = await frameworks(['cluster', 'migrate', '--manifest', manifest, '--to-version', 'v0.1.0', '--yes']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('another change is already running on this cluster');

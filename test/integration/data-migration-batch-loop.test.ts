@@ -11,8 +11,9 @@ import { batch, locate, prepare, setStatus, verifyMigration } from '../../src/ac
 import { closePools } from '../../src/activities/postgres/connect';
 import { WHOLE_JOB, type BatchProgress, type Checkpoint, type RunBatchInput } from '../../src/contracts/data-migrate';
 import { writePurserCluster } from '../helpers/fixtures';
-import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, sql } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 
 const URL_ENV = 'FW_TEST_DM_LOOP_URL';
 const DB = 'dm_loop_purser';
@@ -134,10 +135,7 @@ describe('dmRunBatch as a loop of batches', () => {
     const seed = await seedPurser(databaseUrl(), DB, 40_000);
     await prepare(cluster, ref);
     const running = batch(cluster, input(null, 100, 120_000), {});
-    for (let i = 0; (await stored()).scanned < 1_000; i++) {
-      if (i > 2_000) throw new Error('the loop did not get going');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor('1,000 rows scanned', async () => (await stored()).scanned >= 1_000, { intervalMs: 10 });
     const paused = await setStatus(cluster, ref, 'paused');
     expect(paused.status).toBe('paused');
     const r = await running;
@@ -149,10 +147,14 @@ describe('dmRunBatch as a loop of batches', () => {
     const atReturn = await stored();
     expect(atReturn.checkpoint).toEqual(r.checkpoint);
     expect(atReturn.scanned).toBe(r.counts.scanned);
-    const lines = await aggregates();
-    await new Promise((res) => setTimeout(res, 1_000));
-    expect(await stored()).toEqual(atReturn);
-    expect(await aggregates()).toEqual(lines);
+    // Nothing can commit after it: the loop's connection went back to the pool, and no worker session on the
+    // database is inside a statement or a transaction.
+    const busy = await sql<{ state: string }>(
+      'postgres',
+      `SELECT state FROM pg_stat_activity WHERE datname = $1 AND application_name = 'frameworks-worker' AND state <> 'idle'`,
+      [DB],
+    );
+    expect(busy).toEqual([]);
     // Called while paused: refuses to start a batch, as an outcome rather than a failure.
     expect(await batch(cluster, input(r.checkpoint, 100, 120_000), {})).toMatchObject({
       outcome: 'paused',

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import {
-  DATA_MIGRATION_PAUSED,
   discoverScopes,
   dryRunBatch,
   estimateTotal,
@@ -24,8 +23,9 @@ import {
   type DataMigrationStatus,
   type RunBatchResult,
 } from '../../src/contracts/data-migrate';
+import { FailureType } from '../../src/errors';
 import { parseDataMigrationDefinition } from '../../src/domain/data-migrations/definition';
-import { seedPurser } from '../helpers/purser-data';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, freshDatabase, sql } from '../helpers/servers';
 
 const REL = 'purser/v0.2.0/data/invoice-line-items.sql';
@@ -219,7 +219,7 @@ describe('sql data-migration driver: purser invoice-line-items', () => {
     expect(await prepare(db)).toMatchObject({ status: 'paused', scopes: [{ status: 'paused' }] });
     const paused = await batch(db, null).catch((e: unknown) => e);
     expect(paused).toBeInstanceOf(ApplicationFailure);
-    expect(paused).toMatchObject({ type: DATA_MIGRATION_PAUSED, nonRetryable: true });
+    expect(paused).toMatchObject({ type: FailureType.DataMigrationPaused, nonRetryable: true });
     await expect(transition(db, 'running')).rejects.toThrow(/is paused: resume it first/);
 
     expect(await transition(db, 'pending')).toMatchObject({ status: 'pending', scopes: [{ status: 'pending' }] });

@@ -25,7 +25,6 @@ import {
   stageDocker,
   type DockerServiceConfig,
 } from '../../src/activities/hosts/docker';
-import { ROLLBACK_UNAVAILABLE } from '../../src/activities/hosts/native';
 import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
 import { FailureType } from '../../src/errors';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
@@ -252,7 +251,7 @@ describe('docker driver', () => {
 
     // Retried after it already happened: converges instead of failing; without a target it cannot know.
     expect((await rollbackDocker(docker, SVC, { imageDigest: before.imageDigest! })).action).toBe('none');
-    expect((await failureOf(rollbackDocker(docker, SVC))).type).toBe(ROLLBACK_UNAVAILABLE);
+    expect((await failureOf(rollbackDocker(docker, SVC))).type).toBe(FailureType.RollbackUnavailable);
   });
 
   it('finalizes by removing the kept container', async () => {

@@ -64,6 +64,16 @@ async function constraint(database: string, name: string): Promise<{ validated: 
   return r.rows[0] ? { validated: r.rows[0].convalidated } : undefined;
 }
 
+/** Every index of the database with its definition and validity (a failed CONCURRENTLY build leaves it invalid). */
+async function indexes(database: string): Promise<{ name: string; def: string; valid: boolean }[]> {
+  const r = await db(database).query<{ name: string; def: string; valid: boolean }>(
+    `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def, i.indisvalid AS valid
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' ORDER BY 1`,
+  );
+  return r.rows;
+}
+
 async function indexExists(database: string, name: string): Promise<boolean> {
   const r = await db(database).query('SELECT 1 FROM pg_indexes WHERE indexname = $1', [name]);
   return r.rowCount === 1;
@@ -122,6 +132,12 @@ describe('lab migrations on PostgreSQL', () => {
        VALUES (gen_random_uuid(), 'INV-1', 'finalized',
                '[{"description":"Streaming minutes","quantity":120.5,"unit_price_cents":2}]', 241, now(), now())`,
     );
+    // The rows exist in the v0.1.0 shape: a node without arch, an invoice whose lines live only in the JSONB.
+    expect((await qm.query('SELECT hostname, role FROM nodes')).rows).toEqual([{ hostname: 'n1', role: 'edge' }]);
+    const inv = await db('purser').query<{ lines: number }>(
+      'SELECT jsonb_array_length(line_items) AS lines FROM invoices',
+    );
+    expect(inv.rows).toEqual([{ lines: 1 }]);
   });
 
   it('v0.2.0 expand is additive and keeps v0.1.0 inserts working', async () => {
@@ -149,7 +165,19 @@ describe('lab migrations on PostgreSQL', () => {
   });
 
   it('.notx.sql files are safe to rerun (IF NOT EXISTS)', async () => {
-    for (const item of tree.items.filter((i) => !i.transactional)) await apply(db(item.database), item);
+    const notx = tree.items.filter((i) => !i.transactional);
+    expect(notx.length).toBeGreaterThanOrEqual(3);
+    const before = Object.fromEntries(await Promise.all(DATABASES.map(async (d) => [d, await indexes(d)] as const)));
+    for (const item of notx) await apply(db(item.database), item);
+    // A rerun neither fails nor changes anything: the same indexes, all valid.
+    for (const d of DATABASES) {
+      const after = await indexes(d);
+      expect(after, d).toEqual(before[d]);
+      expect(
+        after.filter((i) => !i.valid),
+        d,
+      ).toEqual([]);
+    }
   });
 
   it('v0.2.0 postdeploy validates and tightens', async () => {

@@ -11,15 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHealth } from '../../src/activities/hosts/health';
-import {
-  activateNative,
-  detectNative,
-  NOT_STAGED,
-  ROLLBACK_UNAVAILABLE,
-  rollbackNative,
-  stageNative,
-} from '../../src/activities/hosts/native';
-import { UNSAFE_ARTIFACT } from '../../src/activities/hosts/tarball';
+import { activateNative, detectNative, rollbackNative, stageNative } from '../../src/activities/hosts/native';
 import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
@@ -196,7 +188,7 @@ describe('native driver over ssh', () => {
     expect((await rollbackNative(conn, SVC, base, manager, to)).action).toBe('none');
     expect((await served({ version: 'v0.1.0', greeting: 'hallo' })).pid).toBe(rolled.pid);
     const none = await failureOf(rollbackNative(conn, SVC, base, manager));
-    expect(none.type).toBe(ROLLBACK_UNAVAILABLE);
+    expect(none.type).toBe(FailureType.RollbackUnavailable);
     expect(none.message).toContain('records no previous release');
   });
 
@@ -221,7 +213,7 @@ describe('native driver over ssh', () => {
         reloadOnSighup: false,
       }),
     );
-    expect(f.type).toBe(NOT_STAGED);
+    expect(f.type).toBe(FailureType.NotStaged);
     expect(f.nonRetryable).toBe(true);
   });
 
@@ -232,7 +224,7 @@ describe('native driver over ssh', () => {
     execFileSync('tar', ['-czPf', evil, victim]); // -P keeps the absolute member name
     const evilId = `sha256:${createHash('sha256').update(readFileSync(evil)).digest('hex')}`;
     const f = await failureOf(stageNative(conn, 'evil-svc', base, evil, evilId));
-    expect(f.type).toBe(UNSAFE_ARTIFACT);
+    expect(f.type).toBe(FailureType.UnsafeArtifact);
     expect(f.message).toContain('absolute path');
     const g = await failureOf(stageNative(conn, 'evil-svc', base, releases['v0.1.0']!.path, evilId));
     expect(g.type).toBe(FailureType.ChecksumMismatch);

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchArtifact, inspectTarball, UNSAFE_ARTIFACT } from '../../src/activities/hosts/tarball';
+import { fetchArtifact, inspectTarball } from '../../src/activities/hosts/tarball';
 import { FailureType } from '../../src/errors';
 
 let work: string;
@@ -120,7 +120,17 @@ describe('fetchArtifact', () => {
 
 // ---- crafted archives ----
 
-type Crafted = { name: string; type?: string; body?: string; link?: string; pax?: Record<string, string> };
+type Crafted = {
+  name: string;
+  type?: string;
+  body?: string;
+  link?: string;
+  pax?: Record<string, string>;
+  /** A global pax header (type g) before the entry. */
+  globalPax?: Record<string, string>;
+  /** A GNU long name (type L) before the entry. */
+  longName?: string;
+};
 
 function header(name: string, type: string, size: number, link = ''): Buffer {
   const h = Buffer.alloc(512);
@@ -145,15 +155,28 @@ function block(data: Buffer): Buffer {
 
 function craft(file: string, entries: Crafted[]): string {
   const parts: Buffer[] = [];
+  const paxData = (pax: Record<string, string>): Buffer =>
+    Buffer.from(
+      Object.entries(pax)
+        .map(([k, v]) => {
+          const rest = ` ${k}=${v}\n`;
+          let len = rest.length + 1;
+          while (`${len}${rest}`.length !== len) len++;
+          return `${len}${rest}`;
+        })
+        .join(''),
+    );
   for (const e of entries) {
+    if (e.globalPax) {
+      const data = paxData(e.globalPax);
+      parts.push(header('GlobalHead', 'g', data.length), block(data));
+    }
+    if (e.longName !== undefined) {
+      const data = Buffer.from(`${e.longName}\0`);
+      parts.push(header('././@LongLink', 'L', data.length), block(data));
+    }
     if (e.pax) {
-      const records = Object.entries(e.pax).map(([k, v]) => {
-        const rest = ` ${k}=${v}\n`;
-        let len = rest.length + 1;
-        while (`${len}${rest}`.length !== len) len++;
-        return `${len}${rest}`;
-      });
-      const data = Buffer.from(records.join(''));
+      const data = paxData(e.pax);
       parts.push(header('PaxHeader', 'x', data.length), block(data));
     }
     const body = Buffer.from(e.body ?? '');
@@ -167,7 +190,7 @@ function craft(file: string, entries: Crafted[]): string {
 
 async function refusedWith(path: string, ...fragments: string[]): Promise<void> {
   const f = await failureOf(inspectTarball(path));
-  expect(f.type).toBe(UNSAFE_ARTIFACT);
+  expect(f.type).toBe(FailureType.UnsafeArtifact);
   expect(f.nonRetryable).toBe(true);
   for (const text of fragments) expect(f.message).toContain(text);
 }
@@ -214,6 +237,20 @@ describe('inspectTarball', () => {
       'entry "a/../../x": ".." component',
     );
     await refusedWith(craft('pax.tar.gz', [{ name: 'innocent', pax: { path: '../../root/.ssh/x' } }]), '".."');
+    await refusedWith(craft('gnu.tar.gz', [{ name: 'innocent', longName: `../${'d'.repeat(120)}/x` }]), '".."');
+  });
+
+  it('refuses what node-tar and GNU tar could read differently', async () => {
+    // A long name too big to be a name: node-tar would skip it and report the short header name instead.
+    await refusedWith(
+      craft('huge.tar.gz', [{ name: 'innocent', pax: { path: `../${'x'.repeat(1024 * 1024)}` } }]),
+      'oversized',
+    );
+    await refusedWith(
+      craft('global.tar.gz', [{ name: '../../etc/x', globalPax: { path: 'innocent' } }, { name: 'ok' }]),
+      'global pax header',
+    );
+    await refusedWith(craft('sparse.tar.gz', [{ name: 'sparse', type: 'S' }]), 'entry "sparse"', 'not allowed');
   });
 
   it('refuses symlinks whose target leaves the tree, however it is spelled', async () => {
@@ -262,10 +299,13 @@ describe('inspectTarball', () => {
     await refusedWith(junk, 'not a readable .tar.gz');
     const plain = join(work, 'plain.tar.gz');
     writeFileSync(plain, gzipSync(Buffer.alloc(512, 7)));
-    await refusedWith(plain, 'not a tar header');
+    await refusedWith(plain, 'checksum failure');
     const cut = join(work, 'cut.tar.gz');
     writeFileSync(cut, gzipSync(header('big', '0', 4096)));
-    await refusedWith(cut, 'truncated');
+    await refusedWith(cut, 'Truncated input');
+    const raw = join(work, 'raw.tar.gz');
+    writeFileSync(raw, Buffer.concat([header('a', '0', 0), Buffer.alloc(1024)]));
+    await refusedWith(raw, 'not a readable .tar.gz');
     expect(existsSync(cut)).toBe(true);
   });
 });

@@ -17,7 +17,7 @@ import { METRICS_ENV, prometheusTelemetry } from '../../src/worker/metrics';
 import { frameworksAsync, startFrameworks } from '../helpers/cli';
 import { writeFixtureCluster, writePurserCluster } from '../helpers/fixtures';
 import { find, freePort, scrape, total } from '../helpers/prometheus';
-import { seedPurser, type PurserSeed } from '../helpers/purser-data';
+import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, temporalAddress } from '../helpers/servers';
 import type { serviceUpgrade } from '../../src/workflows/service-upgrade';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';

@@ -5,7 +5,7 @@ import type { Duration } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ClusterUpgradeInputSchema, ServiceUpgradeInputSchema } from '../../src/contracts/upgrade';
 import { ReleaseInputSchema } from '../../src/contracts/release-run';
-import { durationMs, durationProblem, parseDurationMs } from '../../src/domain/duration';
+import { durationMs, durationProblem, parseDurationMs } from '../../src/contracts/duration';
 
 const ACCEPTED = [
   '90s',

@@ -2,7 +2,7 @@
 // a command. The scripts themselves run against a real sshd in test/integration/native-driver.test.ts.
 import { describe, expect, it } from 'vitest';
 import { dockerContainerSpec, parseImageRef, previousContainerName } from '../../src/activities/hosts/docker';
-import { shellCommand } from '../../src/activities/ssh/quote';
+import { shellCommand } from '../../src/domain/hosts/shell-quote';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import {
   configHash,

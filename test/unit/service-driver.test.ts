@@ -16,7 +16,6 @@ import {
   type ServiceInvocation,
   type ServiceTarget,
 } from '../../src/activities/data-migrations/service-driver';
-import { DATA_MIGRATION_PAUSED } from '../../src/activities/data-migrations/sql-driver';
 import { blockerReason, type LiveState } from '../../src/domain/data-migrations/gates';
 import { FailureType } from '../../src/errors';
 
@@ -268,7 +267,7 @@ describe('serviceRunBatch / serviceVerify / serviceScopes', () => {
   it('a paused answer is a non-retryable pause refusal', async () => {
     const paused = ok('{"id":"inv","status":"paused","paused":true}');
     const err = (await failureOf(serviceRunBatch(fake(paused).target, input))) as ApplicationFailure;
-    expect(err.type).toBe(DATA_MIGRATION_PAUSED);
+    expect(err.type).toBe(FailureType.DataMigrationPaused);
     expect(err.nonRetryable).toBe(true);
   });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shellCommand, shellQuote } from '../../src/activities/ssh/quote';
+import { shellCommand, shellQuote } from '../../src/domain/hosts/shell-quote';
 
 const dir = mkdtempSync(join(tmpdir(), 'fw-quote-'));
 const echoArgv = join(dir, 'echo-argv.js');

@@ -10,7 +10,7 @@ import {
   splitVersion,
   stripGitDescribeSuffix,
   validateVersion,
-} from '../../src/domain/version';
+} from '../../src/contracts/version';
 
 describe('isCanonicalVersion / validateVersion (item 90)', () => {
   it.each([

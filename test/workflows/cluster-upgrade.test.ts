@@ -24,6 +24,7 @@ import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLUSTER = 'wf-upgrade';
@@ -425,11 +426,10 @@ describe('clusterUpgrade', () => {
     expect(world.staged).toEqual([]);
 
     const run = await upgrade({ approved: false });
-    let p = await run.handle.query(upgradeProgressQuery);
-    for (let i = 0; i < 100 && p.state !== 'awaiting-approval'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      p = await run.handle.query(upgradeProgressQuery);
-    }
+    const p = await waitFor('the run to await approval', async () => {
+      const q = await run.handle.query(upgradeProgressQuery);
+      return q.state === 'awaiting-approval' && q;
+    });
     expect(world.activated).toEqual([]);
     const stale = await run.handle.executeUpdate('approve', { args: [{ planHash: 'other' }] }).catch((e: unknown) => e);
     expect(String((stale as { cause?: Error }).cause?.message)).toMatch(/plan changed/);
@@ -444,8 +444,7 @@ describe('clusterUpgrade', () => {
       healthDeadline: '30 seconds',
       healthInterval: '500 milliseconds',
     });
-    for (let i = 0; i < 100 && !world.activated.includes('quartermaster@h1'); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor('quartermaster@h1 activated', () => world.activated.includes('quartermaster@h1'));
     await workers.stop();
     await new Promise((r) => setTimeout(r, 1_000));
     workers = await startWorkers([manifest], world.overrides());

@@ -28,8 +28,10 @@ import type {
 } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/messages';
 import { FIXTURES, writeFwCluster } from '../helpers/fixtures';
+import { expectIdle } from '../helpers/history';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const URL_ENV = 'FW_TEST_DM_SVC_URL';
@@ -220,15 +222,13 @@ describe('dataMigration with the service driver', () => {
 
   it('pause lands between batches and is mirrored in the owning database; resume completes the job', async () => {
     const handle = await start(3);
-    for (let i = 0; i < 400; i++) {
-      if ((await handle.query(dataStatusQuery)).batches >= 3) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('3 batches', async () => (await handle.query(dataStatusQuery)).batches >= 3, { intervalMs: 50 });
     const ack = await handle.executeUpdate(pauseUpdate, { args: [{}] });
     expect(ack.state).toBe('paused');
     expect(await sql(DB, `SELECT status FROM _data_migrations WHERE id = '${ID}'`)).toEqual([{ status: 'paused' }]);
     const atPause = JSON.stringify(fakeRuns());
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Batches reach the service only from dmRunBatch activities; a paused run has none and starts none itself.
+    await expectIdle(handle);
     expect(JSON.stringify(fakeRuns())).toBe(atPause);
 
     await handle.executeUpdate(resumeUpdate);

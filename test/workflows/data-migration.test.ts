@@ -12,9 +12,10 @@ import type {
 } from '../../src/workflows/data-migration-control';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../src/workflows/messages';
 import { writePurserCluster } from '../helpers/fixtures';
-import { captureHistory } from '../helpers/history';
-import { seedPurser } from '../helpers/purser-data';
+import { captureHistory, expectIdle } from '../helpers/history';
+import { seedPurser } from '../../lab/purser-seed';
 import { databaseUrl, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const URL_ENV = 'FW_TEST_DM_URL';
@@ -146,11 +147,7 @@ describe('dataMigration', () => {
   it('pause is acknowledged between batches; nothing commits while paused; resume completes with the same totals', async () => {
     const seed = await seedPurser(databaseUrl(), DB, 40_000);
     const handle = await start(200);
-    for (let i = 0; i < 200; i++) {
-      const s = await handle.query(dataStatusQuery);
-      if (s.batches >= 5) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('5 batches', async () => (await handle.query(dataStatusQuery)).batches >= 5, { intervalMs: 50 });
     const ack = await handle.executeUpdate(pauseUpdate, { args: [{}] });
     expect(ack.state).toBe('paused');
     const atPause = await aggregates();
@@ -158,7 +155,8 @@ describe('dataMigration', () => {
     expect(await sql(DB, "SELECT status FROM _data_migrations WHERE id = 'invoice-line-items'")).toEqual([
       { status: 'paused' },
     ]);
-    await new Promise((r) => setTimeout(r, 5_000));
+    // Batches commit only inside dmRunBatch activities, and a paused run has none and can start none on its own.
+    await expectIdle(handle);
     expect(await aggregates()).toEqual(atPause);
     const [cp2] = await sql<{ checkpoint: unknown }>(DB, 'SELECT checkpoint FROM _data_migration_runs');
     expect(cp2).toEqual(cp1);
@@ -170,7 +168,7 @@ describe('dataMigration', () => {
     expect(['running', 'completed']).toContain(resumed.state);
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
-    await captureHistory(client, handle.workflowId, 'data-migration-pause-resume');
+    await captureHistory(client, handle.workflowId, 'data-migration-multi-batch-pause-resume');
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);
@@ -180,15 +178,14 @@ describe('dataMigration', () => {
     const seed = await seedPurser(databaseUrl(), DB, 40_000);
     // A budget far longer than the run: without a pause, one activity would apply every batch.
     const handle = await start(100, 300_000);
-    for (let i = 0; ; i++) {
-      const rows = await sql<{ scanned: string }>(
-        DB,
-        'SELECT scanned_count AS scanned FROM _data_migration_runs',
-      ).catch(() => []);
-      if (Number(rows[0]?.scanned ?? 0) >= 2_000) break;
-      if (i > 3_000) throw new Error('the run did not get going');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(
+      '2,000 rows scanned',
+      async () => {
+        const rows = await sql<{ scanned: string }>(DB, 'SELECT scanned_count AS scanned FROM _data_migration_runs');
+        return Number(rows[0]?.scanned ?? 0) >= 2_000;
+      },
+      { intervalMs: 10 },
+    );
     const ack = await handle.executeUpdate(pauseUpdate, { args: [{}] });
     expect(ack.state).toBe('paused');
     const [atAck] = await sql<{ checkpoint: unknown; scanned: string }>(
@@ -216,7 +213,7 @@ describe('dataMigration', () => {
     expect(atAck!.checkpoint).toEqual(first.result!.checkpoint);
     expect(ack.totals.scanned).toBe(first.result!.counts.scanned);
 
-    await new Promise((r) => setTimeout(r, 3_000));
+    await expectIdle(handle);
     const [later] = await sql<{ checkpoint: unknown; scanned: string }>(
       DB,
       'SELECT checkpoint, scanned_count AS scanned FROM _data_migration_runs',
@@ -229,6 +226,7 @@ describe('dataMigration', () => {
     const done = (await handle.result()) as DataMigrationStatusView;
     expect(done.state).toBe('completed');
     expect(done.batches).toBe(400);
+    await captureHistory(client, handle.workflowId, 'data-migration-multi-batch-pause-mid-activity');
     const agg = await aggregates();
     expect(agg.items).toBe(seed.lineItems);
     expect(Number(agg.amount)).toBe(seed.amountCents);

@@ -12,6 +12,7 @@ import { migrateProgressQuery } from '../../src/workflows/messages';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const URL_ENV = 'FW_TEST_SCHEMA_MIGRATE_URL';
@@ -154,10 +155,10 @@ describe('schemaMigrate', () => {
     const root = tree({ 'mig_e/v0.1.0/expand/001_t.sql': 'CREATE TABLE t (id int);\n' });
     const cluster = await clusterWith('sm-lock', ['mig_e'], root);
     const first = await migrate(cluster, { approved: false });
-    for (let i = 0; i < 100; i++) {
-      if ((await first.handle.query(migrateProgressQuery)).state === 'awaiting-approval') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      'the first run to await approval',
+      async () => (await first.handle.query(migrateProgressQuery)).state === 'awaiting-approval',
+    );
     await expect(migrate(cluster, {})).rejects.toThrow(/already started|already running/i);
     const p = await first.handle.query(migrateProgressQuery);
     const stale = await first.handle

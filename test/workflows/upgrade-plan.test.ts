@@ -12,6 +12,7 @@ import { ExitError } from '../../src/errors';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { temporalAddress } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLUSTER = 'wf-plan';
@@ -88,13 +89,16 @@ describe('upgrade plan workflow', () => {
   it('is findable in visibility by FwCluster and FwOperation, with the target version upserted', async () => {
     const report = await runUpgradePlan({ manifest, version: 'v0.2.0' });
     const query = `FwCluster = "${CLUSTER}" AND FwOperation = "upgrade-plan" AND FwTargetVersion = "v0.2.0"`;
-    let found: string[] = [];
-    for (let i = 0; i < 50 && !found.includes(report.run.workflowId); i++) {
-      found = [];
-      for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
-      if (!found.includes(report.run.workflowId)) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(found).toContain(report.run.workflowId);
+    // Visibility is eventually consistent: wait for the run to be listed, and fail if it never is.
+    await waitFor(
+      `${report.run.workflowId} in visibility`,
+      async () => {
+        const found: string[] = [];
+        for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+        return found.includes(report.run.workflowId);
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
   });
 
   it('resolves `rc` through the channel pointer and the empty selector through the cluster channel', async () => {

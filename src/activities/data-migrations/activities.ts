@@ -43,16 +43,8 @@ import {
   type ServiceInvocation,
   type ServiceTarget,
 } from './service-driver';
-import { prepareJob, readJobState, setJobStatus, ensureStateTables } from './state';
-import {
-  DATA_MIGRATION_PAUSED,
-  discoverScopes,
-  dryRunBatch,
-  estimateTotal,
-  readStatus,
-  runBatches,
-  verify,
-} from './sql-driver';
+import { ensureStateTables, pausedFailure, prepareJob, readJobState, setJobStatus } from './state';
+import { discoverScopes, dryRunBatch, estimateTotal, readStatus, runBatches, verify } from './sql-driver';
 
 export interface MigrationRef {
   cluster: string;
@@ -296,11 +288,7 @@ async function checkRunnable(target: DatabaseTarget, input: RunBatchInput): Prom
     );
   }
   if (job.status === 'paused' || run.status === 'paused') {
-    throw ApplicationFailure.create({
-      type: DATA_MIGRATION_PAUSED,
-      nonRetryable: true,
-      message: `${input.id} is paused; resume it (frameworks cluster data-migrate resume ${input.service}.${input.id}) before running batches`,
-    });
+    throw pausedFailure(input.service, input.id);
   }
 }
 
@@ -395,7 +383,7 @@ export async function batch(
     try {
       await checkRunnable(l.target, input);
     } catch (err) {
-      if (!loop || !(err instanceof ApplicationFailure) || err.type !== DATA_MIGRATION_PAUSED) throw err;
+      if (!loop || !(err instanceof ApplicationFailure) || err.type !== FailureType.DataMigrationPaused) throw err;
       const job = await readStatus(l.target, input.id);
       const run = job.scopes.find((s) => s.scope.kind === input.scope.kind && s.scope.value === input.scope.value)!;
       return {

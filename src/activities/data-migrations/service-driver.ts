@@ -27,8 +27,7 @@
 //   not_registered answer ⇒ not registered;  other non-zero exit ⇒ fetch error `status exit N: <stderr>`;
 //   unparsable or off-protocol JSON ⇒ fetch error with the raw output (truncated).
 // `serviceLiveState` returns these as a LiveState (never throws); the mutating verbs throw: NotAdopted
-// (non-retryable) for not adopted / not registered, DATA_MIGRATION_PAUSED for paused, retryable errors else.
-import { ApplicationFailure } from '@temporalio/activity';
+// (non-retryable) for not adopted / not registered, DataMigrationPaused for paused, retryable errors else.
 import { z } from 'zod';
 import {
   JobStateSchema,
@@ -44,7 +43,6 @@ import {
 import type { LiveState } from '../../domain/data-migrations/gates';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
-import { DATA_MIGRATION_PAUSED } from './sql-driver';
 
 /** `code` is null when the command ended by a signal. */
 export type RemoteResult = { code: number | null; stdout: string; stderr: string; signal?: string | null };
@@ -70,7 +68,7 @@ export interface ServiceTarget {
 export const DEFAULT_MARKER_DIR = '/etc/frameworks/data-migrations';
 export const DEFAULT_INSTALL_DIR = '/usr/local/bin';
 
-// ---- argv builders (pure; quoting is the transport's job: ssh/quote.ts) ----
+// ---- argv builders (pure; quoting is the transport's job: domain/hosts/shell-quote.ts) ----
 
 function checkWord(what: string, value: string): void {
   if (value.trim() === '') throw new Error(`${what} is empty`);
@@ -257,10 +255,7 @@ function unwrap<T>(target: ServiceTarget, id: string, out: Outcome<T>): T {
     case 'not_registered':
       throw failure(FailureType.NotAdopted, `${id} is not registered in the ${target.runtime} binary`);
     case 'paused':
-      throw ApplicationFailure.nonRetryable(
-        `${id} is paused (${target.runtime} refused the batch)`,
-        DATA_MIGRATION_PAUSED,
-      );
+      throw failure(FailureType.DataMigrationPaused, `${id} is paused (${target.runtime} refused the batch)`);
     case 'fetch_error':
       // Retryable: a batch is compare-and-set guarded, so a retry after an unclear answer is safe.
       throw new Error(`${target.runtime} data-migrations: ${out.error}`);

@@ -22,10 +22,7 @@ import type { DataMigrationDefinition, DataStatement } from '../../domain/data-m
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import { isTransientPgError, redact, sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
-import { checkpointOf, readJobState, RUN_COLUMNS, scopeStateOf, type RunRow } from './state';
-
-/** ApplicationFailure type of a batch refused because the job or scope is paused (never retried). */
-export const DATA_MIGRATION_PAUSED = FailureType.DataMigrationPaused;
+import { checkpointOf, pausedFailure, readJobState, RUN_COLUMNS, scopeStateOf, type RunRow } from './state';
 
 /** `checkpoint`: the stored one the batch started from (null = start); `nextCheckpoint`: where it would go. */
 export interface DryRunResult {
@@ -203,20 +200,12 @@ export interface BatchLoopOptions {
   shouldStop?: () => boolean;
 }
 
-function pausedFailure(id: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: DATA_MIGRATION_PAUSED,
-    nonRetryable: true,
-    message: `${id} is paused; resume it (frameworks cluster data-migrate resume ${id}) before running batches`,
-  });
-}
-
 /**
  * Applies batches of one scope exactly once each, guarded by compare-and-set on the checkpoint, on one pooled
  * connection. Every batch is its own transaction: lock the run row, read the job status (after the lock, so a
  * pause that committed meanwhile is seen), compare, run the batch statement, advance checkpoint and counters,
  * COMMIT. Without `input.timeBudgetMs` exactly one batch runs (outcome applied/stale/done; a paused job throws
- * DATA_MIGRATION_PAUSED). With it, batches continue until the budget is spent, the scope is done, or the job is
+ * DataMigrationPaused). With it, batches continue until the budget is spent, the scope is done, or the job is
  * paused — each stop is an outcome, not an error.
  *
  * Retries: the compare-and-set expects `input.expectedCheckpoint`, or for the first batch of an attempt the
@@ -264,7 +253,7 @@ export async function runBatches(
             return resultOf('done', row, started, total, loop ? batches : undefined);
           }
           if (row.status === 'paused' || job.rows[0]?.status === 'paused') {
-            if (!loop) throw pausedFailure(id);
+            if (!loop) throw pausedFailure(input.service, id);
             await client.query('ROLLBACK');
             return resultOf('paused', row, started, total, batches);
           }

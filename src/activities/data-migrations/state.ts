@@ -189,6 +189,14 @@ function refuse(message: string): Error {
   return failure(FailureType.GateRefused, message);
 }
 
+/** A batch refused because the job or scope is paused (never retried), naming the command that resumes it. */
+export function pausedFailure(service: string, id: string): Error {
+  return failure(
+    FailureType.DataMigrationPaused,
+    `${service}.${id} is paused; resume it (frameworks cluster data-migrate resume ${service}.${id}) before running batches`,
+  );
+}
+
 /**
  * Moves a job to `status`, mirrored onto its runs:
  * - `paused`: refused when completed; otherwise the job (created if it never ran: an explicit paused row,

@@ -8,7 +8,7 @@ import { statusCommand, systemdUnit } from '../../domain/hosts/commands';
 import { errorMessage } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { exec } from '../ssh/client';
-import { shellCommand, shellQuote } from '../ssh/quote';
+import { shellCommand, shellQuote } from '../../domain/hosts/shell-quote';
 import { withHostSsh } from '../hosts/ssh-session';
 
 /**

@@ -19,7 +19,6 @@ import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import type { ConnectOptions } from '../ssh/client';
 import { keyTypeOfBlob, lookupHost, parseKnownHosts, sha256Fingerprint, verdictFor } from '../ssh/known-hosts';
-import { HOST_COMMAND_FAILED, hostFailure, ROLLBACK_UNAVAILABLE } from './native';
 
 // ---- pure: names, references, the container spec (tested by value in test/unit/host-commands.test.ts) ----
 
@@ -119,7 +118,7 @@ const statusOf = (err: unknown): number | undefined => (err as { statusCode?: nu
 function dockerFailure(docker: Docker, what: string, err: unknown): Error {
   const refused = refusals.get(docker)?.();
   if (refused) return refused;
-  return hostFailure(HOST_COMMAND_FAILED, `docker: ${what}: ${errorMessage(err)}`, false);
+  return failure(FailureType.HostCommandFailed, `docker: ${what}: ${errorMessage(err)}`);
 }
 
 async function call<T>(docker: Docker, what: string, body: () => Promise<T>, ok: number[] = []): Promise<T | null> {
@@ -308,7 +307,7 @@ export async function rollbackDocker(
   if (!kept) {
     const cur = await containerState(docker, main);
     if (!cur || !to || cur.imageDigest !== to.imageDigest) {
-      throw hostFailure(ROLLBACK_UNAVAILABLE, `cannot roll back ${svc}: there is no ${prev} container`, true);
+      throw failure(FailureType.RollbackUnavailable, `cannot roll back ${svc}: there is no ${prev} container`);
     }
     if (!cur.running) await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
     return { action: 'none', containerId: cur.containerId, imageDigest: cur.imageDigest, version: cur.version };

@@ -45,17 +45,8 @@ import { formatDiagnostics, systemdDiagnosticsCommand } from '../../domain/hosts
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
-import { shellCommand } from '../ssh/quote';
+import { shellCommand } from '../../domain/hosts/shell-quote';
 import { hashFile, inspectTarball } from './tarball';
-
-/** TODO(errors.ts): these become FailureType members once added there. */
-export const HOST_COMMAND_FAILED = 'HostCommandFailed'; // retryable: a remote step exited non-zero
-export const NOT_STAGED = 'NotStaged'; // non-retryable: activate before stage is a workflow bug
-export const ROLLBACK_UNAVAILABLE = 'RollbackUnavailable'; // non-retryable: nothing recorded to go back to
-
-export function hostFailure(type: string, message: string, nonRetryable: boolean): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable });
-}
 
 /** Points `current` at `releases/<hex>`, relative to the service folder (see the header). */
 const switchCurrent = (p: ReturnType<typeof nativePaths>, hex: string): Argv =>
@@ -69,11 +60,7 @@ async function run(conn: SshConnection, argv: Argv, what: string, timeoutMs = ST
   const r: ExecResult = await exec(conn, argv, { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
   if (r.code !== 0) {
     const err = (r.stderr.trim() || r.stdout.trim()).slice(0, 2000) || '(no output)';
-    throw hostFailure(
-      HOST_COMMAND_FAILED,
-      `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`,
-      false,
-    );
+    throw failure(FailureType.HostCommandFailed, `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`);
   }
   return r;
 }
@@ -115,7 +102,7 @@ async function isRunning(conn: SshConnection, svc: string, manager: ServiceManag
   const r = await exec(conn, statusCommand(manager, svc), { timeoutMs: STEP_MS });
   // 126/127: the status command itself is missing, a misconfigured host, not a stopped service.
   if (r.code === 126 || r.code === 127) {
-    throw hostFailure(HOST_COMMAND_FAILED, `${conn.target}: status of ${svc}: ${r.stderr.trim()}`, false);
+    throw failure(FailureType.HostCommandFailed, `${conn.target}: status of ${svc}: ${r.stderr.trim()}`);
   }
   return r.code === 0;
 }
@@ -213,17 +200,15 @@ export async function detectNativeBatch(
     if (svc === undefined) continue;
     try {
       if (probeRc !== 0) {
-        throw hostFailure(
-          HOST_COMMAND_FAILED,
+        throw failure(
+          FailureType.HostCommandFailed,
           `${conn.target}: read the install state of ${svc} failed (exit ${probeRc})`,
-          false,
         );
       }
       if (statusRc === 126 || statusRc === 127) {
-        throw hostFailure(
-          HOST_COMMAND_FAILED,
+        throw failure(
+          FailureType.HostCommandFailed,
           `${conn.target}: status of ${svc}: exit ${statusRc} (command not runnable)`,
-          false,
         );
       }
       const st = observed(conn.target, svc, base, chunk);
@@ -271,7 +256,7 @@ export async function stageNative(
   if (!sum.stdout.startsWith(`${hex} `)) {
     await exec(conn, removeCommand(remoteTar), { timeoutMs: STEP_MS });
     // Retryable: the local file was verified, so this is a transfer or disk problem on the host.
-    throw hostFailure(HOST_COMMAND_FAILED, `${conn.target}: uploaded ${remoteTar} does not hash to ${hex}`, false);
+    throw failure(FailureType.HostCommandFailed, `${conn.target}: uploaded ${remoteTar} does not hash to ${hex}`);
   }
   await run(conn, extractReleaseCommand(remoteTar, releaseDir, `${p.releases}/.${hex}.tmp`), 'unpack', EXTRACT_MS);
   return { action: 'staged', releaseDir };
@@ -317,7 +302,7 @@ async function restartService(conn: SshConnection, svc: string, manager: Service
   } catch (err) {
     if (manager.type !== 'systemd') throw err;
     const diag = await nativeDiagnostics(conn, svc, manager);
-    throw hostFailure(HOST_COMMAND_FAILED, `${errorMessage(err)}\n${diag}`, false);
+    throw failure(FailureType.HostCommandFailed, `${errorMessage(err)}\n${diag}`);
   }
 }
 
@@ -351,7 +336,7 @@ export async function activateNative(
   const st = await observe(conn, svc, base);
   const p = pathsOf(svc, base, st);
   if (!st.releases.includes(hex)) {
-    throw hostFailure(NOT_STAGED, `${conn.target}: release ${hex} of ${svc} is not staged; stage it first`, true);
+    throw failure(FailureType.NotStaged, `${conn.target}: release ${hex} of ${svc} is not staged; stage it first`);
   }
   const inst = st.installed;
   const recorded = inst?.identity === target.identity && inst.config_hash === target.config_hash;
@@ -421,7 +406,7 @@ export async function rollbackNative(
   const p = pathsOf(svc, base, st);
   const inst = st.installed;
   const unavailable = (why: string): ApplicationFailure =>
-    hostFailure(ROLLBACK_UNAVAILABLE, `${conn.target}: cannot roll back ${svc}: ${why}`, true);
+    failure(FailureType.RollbackUnavailable, `${conn.target}: cannot roll back ${svc}: ${why}`);
   if (!inst) throw unavailable(`no ${p.installed}`);
   const is = (e: InstalledEntry | null, t: RollbackTarget): boolean =>
     e !== null && e.identity === `sha256:${identityHex(t.identity)}` && e.config_hash === t.configHash;

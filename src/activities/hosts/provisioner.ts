@@ -4,6 +4,7 @@
 // module only runs those commands and decides between them. Only `service_manager: systemd` has provisioner
 // installs (the lab's `command` supervisor never does), so every entry point here is a no-op for other managers.
 import { FailureType } from '../../errors';
+import { failure } from '../failures';
 import type { ServiceManager } from '../../contracts/cluster';
 import {
   configHash,
@@ -35,8 +36,6 @@ import { exec, type SshConnection } from '../ssh/client';
 import {
   activateNative,
   detectNative,
-  HOST_COMMAND_FAILED,
-  hostFailure,
   rollbackNative,
   type ActivateNativeInput,
   type ActivateNativeResult,
@@ -51,11 +50,7 @@ async function run(conn: SshConnection, argv: string[], what: string, stdin?: st
   const r = await exec(conn, argv, { timeoutMs: STEP_MS, ...(stdin !== undefined ? { stdin } : {}) });
   if (r.code !== 0) {
     const err = (r.stderr.trim() || r.stdout.trim()).slice(0, 2000) || '(no output)';
-    throw hostFailure(
-      HOST_COMMAND_FAILED,
-      `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`,
-      false,
-    );
+    throw failure(FailureType.HostCommandFailed, `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`);
   }
   return r.stdout;
 }
@@ -139,11 +134,10 @@ export async function adoptNative(conn: SshConnection, svc: string, base: string
   if (!found) return { action: 'none' };
   const p = provisionerPaths(svc, base);
   const refuse = (why: string) =>
-    hostFailure(
+    failure(
       FailureType.NotAdoptable,
       `${conn.target}: ${svc} was installed by the FrameWorks provisioner but cannot be adopted: ${why}; nothing ` +
         'was changed. Repair the install with the provisioner, then upgrade again.',
-      true,
     );
   const problem = adoptionProblem(svc, found.unit, base);
   if (problem) throw refuse(problem);
@@ -236,11 +230,10 @@ export async function rollbackNativeAny(
     const d = await detectNativeAny(conn, svc, base, manager);
     if (d.layout === 'provisioner') {
       if (d.identity !== to.identity || d.configHash !== to.configHash) {
-        throw hostFailure(
-          'RollbackUnavailable',
+        throw failure(
+          FailureType.RollbackUnavailable,
           `${conn.target}: cannot roll back ${svc}: the provisioner's install is ${d.identity} with config ` +
             `${d.configHash}, not ${to.identity} with ${to.configHash}`,
-          true,
         );
       }
       const result = { identity: d.identity, version: d.version ?? 'unknown', configHash: d.configHash };

@@ -5,9 +5,10 @@
 // - The cache key is the expected checksum, so a URL that starts serving other bytes can never poison it: the
 //   bytes are verified before the rename into the cache, and a cached file is re-hashed on every use (a disk
 //   error or a hand-edited cache must not reach a host). Mismatch ⇒ ChecksumMismatch, non-retryable.
-// - The tar reader is ~100 lines over node:zlib instead of `tar -t` output: `tar -tv` output is locale- and
-//   version-dependent and quotes names differently across implementations, and what is checked here must be
-//   exactly what GNU tar on the host will see (ustar prefix, GNU long names, pax path/linkpath).
+// - Entries come from node-tar's parser (ustar prefix, GNU long names, pax path/linkpath, base-256 sizes), not from
+//   `tar -t` output, which is locale- and version-dependent and quotes names differently across implementations.
+//   The parser runs strict, so what it cannot read is refused rather than skipped; where node-tar and GNU tar on
+//   the host could disagree (global pax path/linkpath/size, oversized long names) the archive is refused.
 // - Link safety is judged the way the kernel will resolve it after extraction into an EMPTY directory: symlink
 //   targets are resolved component by component, following the archive's own symlinks, and any entry stored
 //   beneath a symlink is refused (writing through a link is how tar escapes its directory).
@@ -20,14 +21,12 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/activity';
+import { Parser, type ReadEntry } from 'tar';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 
-/** TODO(errors.ts): becomes FailureType.UnsafeArtifact (non-retryable) once added there. */
-export const UNSAFE_ARTIFACT = 'UnsafeArtifact';
-
 export function unsafeArtifact(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: UNSAFE_ARTIFACT, message, nonRetryable: true });
+  return failure(FailureType.UnsafeArtifact, message);
 }
 
 export interface FetchArtifactOptions {
@@ -158,7 +157,7 @@ export async function fetchArtifact(
   return { path, identity: `sha256:${hex}`, sizeBytes: size, cached: false };
 }
 
-// ---- a minimal tar reader (ustar + GNU long names + pax path/linkpath; gzip done by the caller) ----
+// ---- tar entries: parsed by node-tar (the parser npm uses), judged below by our own rules ----
 
 export interface TarEntry {
   path: string;
@@ -169,112 +168,69 @@ export interface TarEntry {
   detail?: string;
 }
 
-const BLOCK = 512;
-// Long names and pax records are small; a huge one is an attack on the worker's memory, not a name.
+// Long names and pax records are small; a huge one is an attack on the worker's memory, not a name. node-tar skips
+// an oversized one silently and would then report the entry under its short header name, so it is refused instead.
 const MAX_META_BYTES = 1024 * 1024;
 
-/** Pulls exact byte counts out of a chunked stream without concatenating the file data it skips. */
-function byteReader(stream: AsyncIterable<Buffer>) {
-  const it = stream[Symbol.asyncIterator]();
-  let buf: Buffer = Buffer.alloc(0);
-  const fill = async (): Promise<boolean> => {
-    const next = await it.next();
-    if (next.done) return false;
-    buf = buf.length === 0 ? next.value : Buffer.concat([buf, next.value]);
-    return true;
-  };
-  return {
-    async read(n: number): Promise<Buffer> {
-      while (buf.length < n) if (!(await fill())) throw new Error('truncated archive');
-      const out = buf.subarray(0, n);
-      buf = buf.subarray(n);
-      return out;
-    },
-    async skip(n: number): Promise<void> {
-      while (n > buf.length) {
-        n -= buf.length;
-        buf = Buffer.alloc(0);
-        if (!(await fill())) throw new Error('truncated archive');
-      }
-      buf = buf.subarray(n);
-    },
-  };
-}
-
-function text(h: Buffer, at: number, len: number): string {
-  const field = h.subarray(at, at + len);
-  const nul = field.indexOf(0);
-  return field.subarray(0, nul < 0 ? len : nul).toString('utf8');
-}
-
-function numeric(h: Buffer, at: number, len: number): number {
-  // GNU base-256 for values that do not fit in octal (files over 8 GiB).
-  if ((h[at]! & 0x80) !== 0) return h.subarray(at + 1, at + len).reduce((n, b) => n * 256 + b, h[at]! & 0x7f);
-  const s = text(h, at, len).trim();
-  if (s !== '' && !/^[0-7]+$/.test(s)) throw new Error(`not a tar header (numeric field ${JSON.stringify(s)})`);
-  return s === '' ? 0 : parseInt(s, 8);
-}
-
-function paxRecords(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    const len = Number(data.subarray(at, space).toString('latin1'));
-    if (space < 0 || !Number.isSafeInteger(len) || len <= 0) throw new Error('malformed pax header');
-    const record = data.subarray(space + 1, at + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    out.set(record.slice(0, eq), record.slice(eq + 1));
-    at += len;
-  }
-  return out;
-}
-
-const TYPES: Record<string, TarEntry['type']> = {
-  '0': 'file',
-  '\0': 'file',
-  '7': 'file',
-  '5': 'dir',
-  '2': 'symlink',
-  '1': 'hardlink',
+const TYPES: Partial<Record<string, TarEntry['type']>> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'dir',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
 };
-const SPECIAL: Record<string, string> = { '3': 'character device', '4': 'block device', '6': 'FIFO' };
+const SPECIAL: Partial<Record<string, string>> = {
+  CharacterDevice: 'character device',
+  BlockDevice: 'block device',
+  FIFO: 'FIFO',
+};
 
-export async function readTarEntries(stream: AsyncIterable<Buffer>): Promise<TarEntry[]> {
-  const r = byteReader(stream);
-  const entries: TarEntry[] = [];
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let pax = new Map<string, string>();
-  for (;;) {
-    const h = await r.read(BLOCK);
-    if (h.every((b) => b === 0)) return entries; // end-of-archive marker
-    const sum = h.reduce((n, b, i) => n + (i >= 148 && i < 156 ? 0x20 : b), 0);
-    if (sum !== numeric(h, 148, 8)) throw new Error(`header checksum mismatch after ${entries.length} entries`);
-    const flag = String.fromCharCode(h[156]!);
-    const size = numeric(h, 124, 12);
-    const padded = Math.ceil(size / BLOCK) * BLOCK;
-    if ('LKxg'.includes(flag)) {
-      if (size > MAX_META_BYTES) throw new Error(`oversized ${flag} header (${size} bytes)`);
-      const data = (await r.read(padded)).subarray(0, size);
-      if (flag === 'L') longName = text(data, 0, data.length);
-      else if (flag === 'K') longLink = text(data, 0, data.length);
-      else if (flag === 'x') pax = paxRecords(data);
-      continue; // global (g) records carry no per-entry names that matter here
-    }
-    const ustar = text(h, 257, 6) === 'ustar';
-    const prefix = ustar ? text(h, 345, 155) : '';
-    const path = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-    const linkTarget = pax.get('linkpath') ?? longLink ?? text(h, 157, 100);
-    const type = TYPES[flag] ?? 'other';
-    const entry: TarEntry = { path, type, size: type === 'file' ? size : 0 };
-    if (type === 'symlink' || type === 'hardlink') entry.linkTarget = linkTarget;
-    if (type === 'other') entry.detail = `${SPECIAL[flag] ?? `unknown entry type "${flag}"`} not allowed in a release`;
-    entries.push(entry);
-    longName = longLink = undefined;
-    pax = new Map();
-    await r.skip(padded);
+function toEntry(e: ReadEntry): TarEntry {
+  const type = TYPES[e.type] ?? 'other';
+  const entry: TarEntry = { path: e.path, type, size: type === 'file' ? e.size : 0 };
+  if (type === 'symlink' || type === 'hardlink') entry.linkTarget = e.linkpath ?? '';
+  if (type === 'other') entry.detail = `${SPECIAL[e.type] ?? `entry type ${e.type}`} not allowed in a release`;
+  // node-tar lets a global pax header override later entries' link targets and sizes; GNU tar on the host may read
+  // the entry's own header instead, and a check is only worth what both readers agree on.
+  const global = e.globalExtended;
+  if (global && (global.path !== undefined || global.linkpath !== undefined || global.size !== undefined)) {
+    return { ...entry, type: 'other', detail: 'a global pax header sets path, linkpath or size; refused' };
   }
+  return entry;
+}
+
+/**
+ * Lists the entries of an uncompressed tar stream. Strict: a damaged header, a truncated body or data that is not
+ * tar is an error, never a skipped entry. Entry types node-tar does not know are kept (as `other`) to be refused.
+ */
+export function readTarEntries(tar: Readable): Promise<TarEntry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: TarEntry[] = [];
+    const fail = (err: unknown): void => {
+      tar.destroy();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    // The stream is already gunzipped, as `tar -xzf` on the host will do it: no second guess at a compression.
+    const parser = new Parser({
+      strict: true,
+      brotli: false,
+      zstd: false,
+      maxMetaEntrySize: MAX_META_BYTES,
+      onReadEntry: (e) => {
+        entries.push(toEntry(e));
+        e.resume();
+      },
+    });
+    parser.on('ignoredEntry', (e: ReadEntry) => {
+      if (e.meta) fail(new Error(`oversized ${e.type} header (${e.size} bytes)`));
+      else entries.push(toEntry(e));
+    });
+    parser.on('error', fail);
+    parser.on('end', () => resolve(entries));
+    tar.on('error', fail);
+    tar.pipe(parser);
+  });
 }
 
 // ---- entry safety ----
@@ -352,7 +308,10 @@ export function entryProblems(entries: readonly TarEntry[]): string[] {
 export async function inspectTarball(path: string): Promise<TarballInspection> {
   let entries: TarEntry[];
   try {
-    entries = await readTarEntries(createReadStream(path).pipe(createGunzip()));
+    const file = createReadStream(path);
+    const gunzip = createGunzip();
+    file.on('error', (err) => gunzip.destroy(err));
+    entries = await readTarEntries(file.pipe(gunzip));
   } catch (err) {
     throw unsafeArtifact(`${path} is not a readable .tar.gz: ${errorMessage(err)}`);
   }

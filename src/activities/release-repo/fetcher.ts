@@ -8,7 +8,7 @@
 import type { ReleaseManifest } from '../../contracts/release';
 import { validateReleaseManifest } from '../../domain/release';
 import { parseChannelPointer } from '../../contracts/release';
-import { normalizeVersionInput, versionProblem } from '../../domain/version';
+import { normalizeVersionInput, versionProblem } from '../../contracts/version';
 import { errorMessage, InputError } from '../../errors';
 import { cachePaths, LATEST_POLICY, PINNED_POLICY, readCacheEntry, writeCacheEntry, type CacheEntry } from './cache';
 import { ReleaseFetchError, type RepositoryFailure } from './errors';

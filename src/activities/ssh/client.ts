@@ -25,7 +25,7 @@ import {
   type HostLookup,
   type KnownHosts,
 } from './known-hosts';
-import { shellCommand } from './quote';
+import { shellCommand } from '../../domain/hosts/shell-quote';
 
 export interface ConnectOptions {
   host: string;

@@ -15,7 +15,7 @@ import {
   type Scope,
 } from '../../contracts/data-migrate';
 import type { LiveState } from '../../domain/data-migrations/gates';
-import { validateVersion } from '../../domain/version';
+import { validateVersion } from '../../contracts/version';
 import { ExitError, InputError } from '../../errors';
 import { connectClient, webUiLink, type TemporalTarget } from '../../temporal/connection';
 import { dataMigrationWorkflowId, taskQueueFor } from '../../temporal/ids';

@@ -3,7 +3,7 @@
 // the run until it ends. Ctrl-C detaches.
 import type { Phase } from '../../contracts/migrations';
 import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
-import { validateVersion } from '../../domain/version';
+import { validateVersion } from '../../contracts/version';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { approveUpdate, cancelUpdate, migrateProgressQuery } from '../../workflows/messages';

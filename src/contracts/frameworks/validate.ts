@@ -4,12 +4,7 @@
 // one pass. A manifest is accepted exactly when the reference accepts it.
 import { InputError } from '../../errors';
 import type { InputIssue } from '../../errors';
-import {
-  isMediaScopedService,
-  isRegistryId,
-  registryDefaultGrpcPort,
-  registryDefaultPort,
-} from '../../domain/frameworks/registry';
+import { isMediaScopedService, isRegistryId, registryDefaultGrpcPort, registryDefaultPort } from './registry';
 import { formatPath } from '../parse';
 import type { FrameworksManifest, FrameworksService } from './manifest';
 

@@ -10,7 +10,7 @@
 import type { DataMigrationRequirement, ReleaseCatalog } from '../../contracts/catalog';
 import { PHASES } from '../../contracts/migrations';
 import { InputError } from '../../errors';
-import { baseVersion, compareVersions } from '../version';
+import { baseVersion, compareVersions } from '../../contracts/version';
 
 /** What a state source reported for one requirement. */
 export type LiveState =

@@ -18,7 +18,7 @@ import {
 } from '../data-migrations/gates';
 import { diffExpectedAgainstLedger, summarizeLedgerDiff } from '../migrations/ledger-diff';
 import { selectMigrations } from '../migrations/layout';
-import { baseVersion } from '../version';
+import { baseVersion } from '../../contracts/version';
 
 type Section = DoctorCheck['section'];
 

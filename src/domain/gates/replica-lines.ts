@@ -13,7 +13,12 @@ import type { ReleaseManifest } from '../../contracts/release';
 import { pinKey, type HostDetection, type PinQuery, type ReleasePins } from '../../contracts/upgrade';
 import { artifactIdentity } from '../artifacts';
 import { getServiceInfo } from '../release';
-import { compareVersions, isCanonicalVersion, normalizeVersionInput, stripGitDescribeSuffix } from '../version';
+import {
+  compareVersions,
+  isCanonicalVersion,
+  normalizeVersionInput,
+  stripGitDescribeSuffix,
+} from '../../contracts/version';
 
 /**
  * The identity a replica will run after the upgrade: the image digest, or the tarball for the host's arch; null when

@@ -1,5 +1,5 @@
 // Every command the upgrade runs on a host, built as DATA (Kamal style, CONVENTIONS.md): pure functions return
-// argv arrays, the SSH client quotes them with the one helper (ssh/quote.ts) and runs them. Nothing here does I/O,
+// argv arrays, the SSH client quotes them with the one helper (shell-quote.ts) and runs them. Nothing here does I/O,
 // so each builder is unit-tested by value (test/unit/host-commands.test.ts).
 //
 // ON-HOST LAYOUT of a native service (shared with the lab builder):
@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ServiceManager } from '../../contracts/cluster';
 import { SERVICE_PLACEHOLDER } from '../../contracts/cluster';
-import { shellQuote } from '../../activities/ssh/quote';
+import { shellQuote } from './shell-quote';
 
 export type Argv = string[];
 

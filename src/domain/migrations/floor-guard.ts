@@ -7,7 +7,7 @@
 // Pure and free of Node builtins: workflow code uses it.
 import type { ReleaseCatalog } from '../../contracts/catalog';
 import { ledgerKey, type LedgerRead, type LedgerRow, type MigrationItem, type Phase } from '../../contracts/migrations';
-import { compareVersions, versionProblem } from '../version';
+import { compareVersions, versionProblem } from '../../contracts/version';
 import { describeItem, sortMigrations } from './layout';
 
 export type SchemaEngine = 'postgres' | 'clickhouse';

@@ -12,7 +12,7 @@ import {
   type Phase,
 } from '../../contracts/migrations';
 import { InputError } from '../../errors';
-import { baseVersion, compareVersions, versionProblem } from '../version';
+import { baseVersion, compareVersions, versionProblem } from '../../contracts/version';
 
 export interface ParsedMigrationPath {
   database: string;

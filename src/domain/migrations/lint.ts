@@ -7,7 +7,7 @@
 //
 // Pure: the caller (discover) reads the files.
 import type { ReleaseCatalog } from '../../contracts/catalog';
-import { baseVersion, compareVersions } from '../version';
+import { baseVersion, compareVersions } from '../../contracts/version';
 import { compareMigrations, parseMigrationPath, type ParsedMigrationPath } from './layout';
 import { lexSql, lineWithin, type LexedStatement } from './sql-lexer';
 

@@ -9,7 +9,7 @@
 import type { ReleaseCatalog } from '../../contracts/catalog';
 import { ledgerKey, type LedgerRead, type MigrationItem } from '../../contracts/migrations';
 import { releasesBelow } from '../catalog';
-import { versionProblem } from '../version';
+import { versionProblem } from '../../contracts/version';
 import { describeItem, selectMigrations } from './layout';
 
 export interface SchemaGateInput {

@@ -8,7 +8,7 @@ import type { ReleaseServiceSlice } from '../../contracts/plan';
 import { ATTENTION_STATES, type ReplicaState, type ReplicaStatus } from '../../contracts/status';
 import type { HostDetection } from '../../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../artifacts';
-import { compareVersions } from '../version';
+import { compareVersions } from '../../contracts/version';
 
 export interface ReplicaFacts {
   service: string;

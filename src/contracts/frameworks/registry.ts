@@ -1,7 +1,9 @@
 // The FrameWorks service registry facts the cluster manifest is checked against (reference §3.1, compiled into the
 // Go CLI as `pkg/servicedefs`): which ids exist, and their default HTTP and gRPC ports. Manifest validation needs
 // them to know that `services` keys (without `deploy`) and every `interfaces`/`observability` key are real ids, and
-// to find port collisions per host. Pure data: imported by contracts and workflows alike.
+// to find port collisions per host, and release manifests need them because the reference checks `rollback_disabled`
+// names against this registry (not against the manifest's own entries), so a typo such as `chandlr` is refused in
+// any manifest. Pure data, in contracts so the schemas can use it (contracts import nothing from domain).
 
 /** Registry id → default port. */
 export const FRAMEWORKS_DEFAULT_PORTS: Readonly<Record<string, number>> = Object.freeze({

@@ -1,13 +1,14 @@
 // A purser database at v0.2.0 expand holding N invoices written "by v0.1.0 binaries" (lines only in the JSONB
 // column), for the invoice-line-items data migration. The rows come from one set-based INSERT over
 // generate_series with arithmetic instead of random(), so every run seeds the same data (1M invoices in
-// seconds), and the expected aggregates are read back with plain SQL over the JSONB source.
-import { LAB_MIGRATIONS_DIR } from '../../lab/config';
+// seconds), and the expected aggregates are read back with plain SQL over the JSONB source. In lab/ because the
+// data-migrate benchmark seeds the same database as the tests (bench/ imports nothing from test/).
+import { LAB_MIGRATIONS_DIR } from './config';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { splitSqlStatements } from '../../src/domain/migrations/sql-lexer';
-import { AGGREGATES, INSERT_INVOICES } from '../../lab/purser-invoices';
+import { splitSqlStatements } from '../src/domain/migrations/sql-lexer';
+import { AGGREGATES, INSERT_INVOICES } from './purser-invoices';
 
 export interface PurserSeedOptions {
   /** Give every 7th draft/open invoice a stale total_cents (off by 100–149), for the migration to recalculate. */

@@ -1,5 +1,7 @@
 // The ONE shell-quoting helper for everything sent over SSH (SPEC §9). An SSH "exec" request carries a single
 // string that the remote user's login shell parses, so every argv element must be quoted for a POSIX shell.
+// Pure, so it lives in domain: the host command builders (commands.ts) quote with it and the SSH client joins argv
+// with it, and domain must not import activities.
 //
 // Single-quote style: inside '…' a POSIX shell interprets nothing at all, so the only character that needs care
 // is the single quote itself, written as '\'' (close, escaped quote, reopen). This is the form the reference

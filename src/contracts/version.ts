@@ -1,4 +1,6 @@
 // Version grammar and ordering shared by every gate, the fetcher and the catalog (reference §2.4).
+// It lives in contracts, below domain, because the release and catalog schemas refine their fields with it and
+// contracts must not import domain (a lint rule in eslint.config.mjs).
 //
 // Numbers are compared as digit strings, never parsed into JS numbers, so a hostile or mistyped
 // `v99999999999999999999.0.0` orders correctly instead of silently losing precision.
