@@ -518,16 +518,12 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
 
 /**
  * Configures and starts the real server on the given PostgreSQL (schemas set up or upgraded first), registers
- * the namespace and search attributes, then starts the UI server against it. Needs `buildServer()` first.
+ * the namespace and search attributes, then starts the UI server against it. Builds both first when absent.
  */
 export async function startPostgresServer(opts: PostgresServerOptions): Promise<PostgresServer> {
-  const build = findServerBuild();
-  if (!build) {
-    throw new ServerBuildError(
-      `the PostgreSQL-backed Temporal server is not built in ${SERVER_TOOLS_DIR}: run \`npx tsx temporal-dev/cli.ts build-server\` (once, ~10 min)`,
-    );
-  }
   const log = opts.log ?? (() => {});
+  // Built once into .tools/ (minutes); every later start finds it.
+  const build = findServerBuild() ?? buildServer(log);
   const ip = opts.ip ?? '127.0.0.1';
   const database = opts.database ?? 'temporal';
   const visibilityDatabase = opts.visibilityDatabase ?? 'temporal_visibility';
