@@ -1,9 +1,9 @@
 // One Temporal server (Web UI on) and one PostgreSQL per test run, handed to test files through vitest's
 // provide/inject. The Temporal server is the dev server, or with FW_TEMPORAL=postgres the production-shaped one
 // (temporal-dev/postgres-server.ts: real server binary, persistence and visibility on this PostgreSQL, separate
-// Web UI server), built into .tools/ on first use (`npx tsx temporal-dev/cli.ts build-server`, ~10 min). Tests that need them fail (they do not skip) when they are absent, so a green run
-// always means the real components were exercised. FW_TEST_SERVERS=none starts nothing (for quick unit-only
-// runs while editing; CI never sets it).
+// Web UI server), built into .tools/ on first use (`npx tsx temporal-dev/cli.ts build-server`, ~10 min). Tests
+// that need them fail (they do not skip) when they are absent, so a green run always means the real components
+// were exercised. FW_TEST_SERVERS=none starts nothing (for quick unit-only runs while editing; CI never sets it).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
