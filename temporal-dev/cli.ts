@@ -20,7 +20,7 @@ import { startDevServer } from './server';
 const POSTGRES_STATE_DIR = join(PROJECT_ROOT, '.data', 'temporal-postgres');
 const USAGE =
   'usage: npm run temporal [-- start|where|install]\n' +
-  '       npx tsx temporal-dev/cli.ts build-server\n' +
+  '       npx tsx temporal-dev/cli.ts build-server [--check]\n' +
   '       npx tsx temporal-dev/cli.ts start --server postgres [--detach]\n' +
   '       npx tsx temporal-dev/cli.ts stop --server postgres';
 
@@ -90,6 +90,12 @@ async function main(): Promise<void> {
     const source = locateOrInstallTemporal(log);
     console.log(source.type === 'binary' ? source.path : source.type === 'address' ? source.address : 'sdk-download');
     return;
+  }
+  if (cmd === 'build-server' && args.includes('--check')) {
+    // For scripts (.ci/run): exit 0 when the build is there, 1 when not; builds nothing.
+    const found = findServerBuild();
+    console.log(found ? `built: ${SERVER_TOOLS_DIR}` : `not built: npx tsx temporal-dev/cli.ts build-server`);
+    process.exit(found ? 0 : 1);
   }
   if (cmd === 'build-server') {
     const started = Date.now();
