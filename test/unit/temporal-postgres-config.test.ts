@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
   findServerBuild,
+  freeServerPorts,
+  MEMBERSHIP_PORT_MIN,
   parsePgUrl,
   serverConfig,
   temporalKind,
@@ -157,5 +159,17 @@ describe('findServerBuild', () => {
     }
     expect(findServerBuild(fakeBuild({ ...current, server: 'v1.31.0' }))).toBeUndefined();
     expect(findServerBuild(fakeBuild({ ...current, ui: 'v2.0.0' }))).toBeUndefined();
+  });
+});
+
+describe('freeServerPorts', () => {
+  it('gives ten distinct ports, membership ports within SMALLINT (the cluster_membership column)', async () => {
+    const p = await freeServerPorts('127.0.0.1', 7233);
+    expect(p.frontend).toBe(7233);
+    expect(new Set(Object.values(p)).size).toBe(10);
+    for (const m of [p.frontendMembership, p.historyMembership, p.matchingMembership, p.workerMembership]) {
+      expect(m).toBeGreaterThanOrEqual(MEMBERSHIP_PORT_MIN);
+      expect(m).toBeLessThanOrEqual(32767);
+    }
   });
 });
