@@ -466,26 +466,32 @@ export async function registerNamespace(
       return new Set(Object.keys(r.customAttributes ?? {}));
     }),
   );
-  const byType = new Map<string, string[]>();
+  // One call per attribute: the CLI (1.9.1) given several --name flags registered only the first on SQL visibility.
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
-    if (!present.has(name)) byType.set(type, [...(byType.get(type) ?? []), name]);
-  }
-  for (const [type, names] of byType) {
-    await retry(`registering ${names.join(', ')}`, timeoutMs, () =>
+    if (present.has(name)) continue;
+    await retry(`registering ${name}`, timeoutMs, () =>
       Promise.resolve().then(() =>
         temporal(
-          ['operator', 'search-attribute', 'create', '--type', type, ...names.flatMap((n) => ['--name', n])],
-          `registering search attributes ${names.join(', ')} on ${namespace}`,
+          ['operator', 'search-attribute', 'create', '--type', type, '--name', name],
+          `registering search attribute ${name} (${type}) on ${namespace}`,
         ),
       ),
     );
   }
-  // The frontend's namespace cache refreshes on a timer: wait until a query by FwCluster is accepted.
-  await retry(`a visibility query by FwCluster on ${namespace}`, timeoutMs, () =>
-    withConnection(address, (c) =>
-      c.workflowService.countWorkflowExecutions({ namespace, query: 'FwCluster = "fw-registration-check"' }),
-    ),
+  const missing = await withConnection(address, async (c) => {
+    const r = await c.operatorService.listSearchAttributes({ namespace });
+    return Object.keys(SEARCH_ATTRIBUTES).filter((n) => !(n in (r.customAttributes ?? {})));
+  });
+  if (missing.length > 0) throw new Error(`search attributes ${missing.join(', ')} are not registered on ${namespace}`);
+  // The frontend's namespace cache refreshes on a timer (2 s): wait until a query on every attribute is accepted,
+  // then one more interval for the history and matching services' caches.
+  const query = Object.entries(SEARCH_ATTRIBUTES)
+    .map(([n]) => `${n} = "fw-registration-check"`)
+    .join(' AND ');
+  await retry(`a visibility query on the Fw* attributes of ${namespace}`, timeoutMs, () =>
+    withConnection(address, (c) => c.workflowService.countWorkflowExecutions({ namespace, query })),
   );
+  await new Promise((r) => setTimeout(r, 2_500));
 }
 
 export interface PostgresServerOptions {
