@@ -13,9 +13,15 @@ import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
 import { ensureAll } from './deps';
 import { locateOrInstallTemporal, PROJECT_ROOT } from '../temporal-dev/locate';
 import { freePort, isPortFree, startDevServer, waitForTemporal } from '../temporal-dev/server';
+import {
+  ensureDetachedPostgresServer,
+  stopDetachedPostgresServer,
+  temporalKind,
+} from '../temporal-dev/postgres-server';
 
 const STATE_DIR = join(PROJECT_ROOT, '.data', 'demo');
 const STATE_FILE = join(STATE_DIR, 'state.json');
+const PG_TEMPORAL_DIR = join(STATE_DIR, 'temporal-postgres');
 const CLI = join(PROJECT_ROOT, 'bin', 'frameworks');
 
 interface DemoState {
@@ -38,6 +44,13 @@ function alive(pid: number | undefined): boolean {
 
 async function ensureTemporal(): Promise<DemoState> {
   if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS };
+  if (temporalKind() === 'postgres') {
+    // FW_TEMPORAL=postgres: the production-shaped server instead (built once, PostgreSQL, separate Web UI).
+    const port = (await isPortFree(7233)) ? 7233 : await freePort();
+    const uiPort = (await isPortFree(port + 1000)) ? port + 1000 : await freePort();
+    const s = await ensureDetachedPostgresServer(PG_TEMPORAL_DIR, { port, uiPort, log: (l) => console.log(`  ${l}`) });
+    return { address: s.address, ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}) };
+  }
   if (existsSync(STATE_FILE)) {
     const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as DemoState;
     if (alive(state.pid)) {
@@ -71,6 +84,7 @@ async function down(): Promise<void> {
   // The lab first (it removes only what it created, by pid and by name), then the demo's Temporal server.
   const report = await labDown({ log: (l) => console.log(`  ${l}`) });
   console.log(report.leftovers.length === 0 ? 'Lab removed.' : `Lab left behind: ${report.leftovers.join(', ')}`);
+  await stopDetachedPostgresServer(PG_TEMPORAL_DIR, (l) => console.log(l));
   if (!existsSync(STATE_FILE)) {
     console.log('No recorded Temporal dev server to stop.');
     return;
