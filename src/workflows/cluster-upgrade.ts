@@ -380,43 +380,50 @@ export async function clusterUpgrade(rawInput: ClusterUpgradeInput): Promise<Clu
     const outcomes = new Map<string, WaveOutcome>();
     const running = new Map<string, Promise<void>>();
     let thrown: Error | undefined;
-    for (const [svc, settled] of atTarget) {
-      const entry = progress.services.find((e) => e.service === svc)!;
-      entry.result = settled;
-      entry.status = 'skipped';
-      outcomes.set(svc, 'skipped');
-    }
     const stopped = () => thrown !== undefined || [...outcomes.values()].some((o) => !SUCCESS.has(o));
     for (;;) {
-      const starts = decide(() =>
-        nextStarts(schedule, {
-          done: [...outcomes.keys()],
-          running: [...running.keys()],
-          stopped: stopped(),
-          parallel: input.parallel,
-        }),
-      );
-      for (const svc of starts) {
-        const entry = progress.services.find((e) => e.service === svc)!;
-        entry.status = 'upgrading';
-        running.set(
-          svc,
-          runChild(svc).then(
-            (result) => {
-              entry.result = result;
-              entry.status = result.outcome;
-              outcomes.set(svc, result.outcome);
-              running.delete(svc);
-            },
-            (err: unknown) => {
-              // The child run itself failed (not an upgrade outcome): stop starting, report it once all settle.
-              thrown ??= err instanceof Error ? err : new Error(String(err));
-              entry.status = 'failed';
-              outcomes.set(svc, 'failed');
-              running.delete(svc);
-            },
-          ),
+      // A service already at target is settled when its turn comes (no child), so it is reported in plan order;
+      // the slots it would have taken are filled in the same pass.
+      for (let settledOne = true; settledOne;) {
+        settledOne = false;
+        const starts = decide(() =>
+          nextStarts(schedule, {
+            done: [...outcomes.keys()],
+            running: [...running.keys()],
+            stopped: stopped(),
+            parallel: input.parallel,
+          }),
         );
+        for (const svc of starts) {
+          const entry = progress.services.find((e) => e.service === svc)!;
+          const settled = atTarget.get(svc);
+          if (settled) {
+            entry.result = settled;
+            entry.status = 'skipped';
+            outcomes.set(svc, 'skipped');
+            settledOne = true;
+            continue;
+          }
+          entry.status = 'upgrading';
+          running.set(
+            svc,
+            runChild(svc).then(
+              (result) => {
+                entry.result = result;
+                entry.status = result.outcome;
+                outcomes.set(svc, result.outcome);
+                running.delete(svc);
+              },
+              (err: unknown) => {
+                // The child run itself failed (not an upgrade outcome): stop starting, report it once all settle.
+                thrown ??= err instanceof Error ? err : new Error(String(err));
+                entry.status = 'failed';
+                outcomes.set(svc, 'failed');
+                running.delete(svc);
+              },
+            ),
+          );
+        }
       }
       if (running.size === 0) break;
       await Promise.race(running.values());
