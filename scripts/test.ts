@@ -1,5 +1,5 @@
 // `npm test`: the whole suite (unit, workflow, integration, replay) against the real servers that
-// test/helpers/global-setup.ts starts, then one plain summary line `N passed, N failed` for CI.
+// vitest's global setup starts, then one plain summary line `N passed, N failed` for CI.
 // Extra arguments go to vitest (e.g. `npm test -- test/unit`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';

@@ -43,7 +43,7 @@ export const PUBLIC_GITOPS = 'https://raw.githubusercontent.com/Livepeer-FrameWo
 export interface ClusterLoadOptions {
   /** --cluster / FRAMEWORKS_CLUSTER */
   cluster?: string;
-  /** --orchestrator-config / FRAMEWORKS_ORCHESTRATOR_CONFIG */
+  /** FRAMEWORKS_ORCHESTRATOR_CONFIG (or a caller's explicit path) */
   settingsPath?: string;
   /** --gitops-dir / FRAMEWORKS_GITOPS_DIR */
   gitopsDir?: string;

@@ -46,7 +46,7 @@ export const ServiceManagerSchema = z.preprocess(
 );
 export type ServiceManager = z.infer<typeof ServiceManagerSchema>;
 
-/** File name looked for beside the manifest when no --orchestrator-config / FRAMEWORKS_ORCHESTRATOR_CONFIG. */
+/** File name looked for beside the manifest when FRAMEWORKS_ORCHESTRATOR_CONFIG names no other file. */
 export const ORCHESTRATOR_SETTINGS_FILE = 'orchestrator.yaml';
 
 /**

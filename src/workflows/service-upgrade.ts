@@ -2,7 +2,7 @@
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
 import type { Duration } from '@temporalio/common';
-import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
@@ -38,11 +38,6 @@ const probe = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
 });
-
-function message(err: unknown): string {
-  const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
@@ -135,7 +130,7 @@ export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<Servic
         if (!h.healthy)
           why = `started, but health check failed after ${input.healthDeadline}: ${h.error ?? 'unhealthy'}`;
       } catch (err) {
-        why = `could not start it: ${message(err)}`;
+        why = `could not start it: ${failureMessage(err)}`;
       }
       if (why === undefined) {
         outcomes.push({
