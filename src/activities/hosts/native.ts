@@ -46,6 +46,7 @@ import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
 import { shellCommand } from '../../domain/hosts/shell-quote';
+import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
 
 /** Points `current` at `releases/<hex>`, relative to the service folder (see the header). */
@@ -237,6 +238,7 @@ export async function stageNative(
   const p = nativePaths(svc, base);
   const releaseDir = p.release(hex);
   // Everything local comes first: a wrong or unsafe tarball must not create a single remote file.
+  reportProgress({ step: 'verify' });
   const local = await hashFile(localTarball);
   if (local.hex !== hex) {
     throw failure(
@@ -252,12 +254,14 @@ export async function stageNative(
   await run(conn, mkdirCommand(p.releases), `create ${p.releases}`);
   const remoteTar = `${p.releases}/.${hex}.tar.gz`;
   await uploadFile(conn, localTarball, remoteTar, 0o600);
-  const sum = await run(conn, sha256FileCommand(remoteTar), `checksum ${remoteTar}`);
+  reportProgress({ step: 'checksum' });
+  const sum = await run(conn, sha256FileCommand(remoteTar), `checksum ${remoteTar}`, EXTRACT_MS);
   if (!sum.stdout.startsWith(`${hex} `)) {
     await exec(conn, removeCommand(remoteTar), { timeoutMs: STEP_MS });
     // Retryable: the local file was verified, so this is a transfer or disk problem on the host.
     throw failure(FailureType.HostCommandFailed, `${conn.target}: uploaded ${remoteTar} does not hash to ${hex}`);
   }
+  reportProgress({ step: 'unpack' });
   await run(conn, extractReleaseCommand(remoteTar, releaseDir, `${p.releases}/.${hex}.tmp`), 'unpack', EXTRACT_MS);
   return { action: 'staged', releaseDir };
 }

@@ -26,6 +26,7 @@ import {
   type KnownHosts,
 } from './known-hosts';
 import { shellCommand } from '../../domain/hosts/shell-quote';
+import { reportProgress } from '../heartbeat';
 
 export interface ConnectOptions {
   host: string;
@@ -291,7 +292,10 @@ export async function uploadFile(
   const sftp = await openSftp(conn);
   try {
     try {
-      await step(`${where}: upload ${remotePath}`, (cb) => sftp.fastPut(localPath, tmp, { mode }, cb));
+      // Progress goes to the activity's heartbeat details (a no-op outside an activity).
+      const progress = (bytes: number, _chunk: number, totalBytes: number): void =>
+        reportProgress({ step: 'upload', bytes, totalBytes });
+      await step(`${where}: upload ${remotePath}`, (cb) => sftp.fastPut(localPath, tmp, { mode, step: progress }, cb));
       // The server applies its umask to the open mode; set it explicitly.
       await step(`${where}: chmod ${remotePath}`, (cb) => sftp.chmod(tmp, mode, cb));
       await step(`${where}: rename into ${remotePath}`, (cb) => sftp.ext_openssh_rename(tmp, remotePath, cb));
