@@ -18,6 +18,7 @@ import { taskQueueFor } from '../../src/temporal/ids';
 import { FIXTURES, writeFwCluster } from '../helpers/fixtures';
 import { temporalAddress } from '../helpers/servers';
 import { startSshd, type TestSshd } from '../helpers/sshd';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLUSTER = 'wf-host-step-heartbeat';
@@ -34,7 +35,21 @@ let http: Server;
 let work: string;
 let tarball: Buffer;
 let url: string;
-const downloads: string[] = [];
+let base: string;
+/** What the release server served: one entry per GET, `closedEarly` when the client went away mid-body. */
+const downloads: { path: string; closedEarly?: boolean }[] = [];
+/** Tarballs by path, and how long the server waits between pieces of each. */
+const served = new Map<string, { body: Buffer; pieceEveryMs: number }>();
+
+/** A release tarball of incompressible bytes (so the trickle is what a download waits for); its sha256. */
+function releaseTarball(name: string): { body: Buffer; checksum: string } {
+  const tree = join(work, name);
+  mkdirSync(join(tree, 'bin'), { recursive: true });
+  writeFileSync(join(tree, 'bin', SERVICE), randomBytes(256 * 1024));
+  execFileSync('tar', ['-czf', join(work, `${name}.tar.gz`), '-C', tree, '.']);
+  const body = readFileSync(join(work, `${name}.tar.gz`));
+  return { body, checksum: `sha256:${createHash('sha256').update(body).digest('hex')}` };
+}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fw-heartbeat-'));
@@ -45,31 +60,33 @@ beforeAll(async () => {
   chmodSync(join(work, 'id'), 0o600);
   writeFileSync(join(work, 'known_hosts'), `${sshd.knownHostsLine}\n`);
 
-  // A release tarball of incompressible bytes, so the trickle is what the download waits for.
-  const tree = join(work, 'tree');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  writeFileSync(join(tree, 'bin', SERVICE), randomBytes(256 * 1024));
-  execFileSync('tar', ['-czf', join(work, 'release.tar.gz'), '-C', tree, '.']);
-  tarball = readFileSync(join(work, 'release.tar.gz'));
-
   http = createServer((req, res) => {
-    downloads.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(tarball.length) });
-    const piece = Math.ceil(tarball.length / PIECES);
+    const file = served.get(req.url ?? '');
+    if (!file) return void res.writeHead(404).end();
+    const record: (typeof downloads)[number] = { path: req.url ?? '' };
+    downloads.push(record);
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(file.body.length) });
+    const piece = Math.ceil(file.body.length / PIECES);
     let sent = 0;
     const timer = setInterval(() => {
-      res.write(tarball.subarray(sent, sent + piece));
+      res.write(file.body.subarray(sent, sent + piece));
       sent += piece;
-      if (sent >= tarball.length) {
+      if (sent >= file.body.length) {
         clearInterval(timer);
         res.end();
       }
-    }, PIECE_EVERY_MS);
-    res.on('close', () => clearInterval(timer));
+    }, file.pieceEveryMs);
+    res.on('close', () => {
+      clearInterval(timer);
+      if (!res.writableFinished) record.closedEarly = true;
+    });
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const addr = http.address();
-  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/${SERVICE}.tar.gz`;
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  tarball = releaseTarball('slow').body;
+  served.set(`/${SERVICE}.tar.gz`, { body: tarball, pieceEveryMs: PIECE_EVERY_MS });
+  url = `${base}/${SERVICE}.tar.gz`;
 
   const manifest = writeFwCluster(join(work, CLUSTER), {
     name: CLUSTER,
@@ -138,7 +155,7 @@ describe('host steps heartbeat while they work', () => {
 
     const attempts = await startedAttempts(handle);
     expect(attempts.stageServiceOnHost, 'stage attempts').toEqual([1]);
-    expect(downloads, 'downloads from the release server').toEqual([`/${SERVICE}.tar.gz`]);
+    expect(downloads, 'downloads from the release server').toEqual([{ path: `/${SERVICE}.tar.gz` }]);
     // Staged and activated on the host for real.
     const hex = checksum.slice('sha256:'.length);
     expect(existsSync(join(work, 'opt', SERVICE, 'releases', hex, 'bin', SERVICE))).toBe(true);
@@ -146,5 +163,42 @@ describe('host steps heartbeat while they work', () => {
       identity: string;
     };
     expect(installed.identity).toBe(checksum);
+  }, 120_000);
+
+  it('a cancelled stage stops its download at once (the activity honours cancellation)', async () => {
+    const { body, checksum } = releaseTarball('cancelled');
+    // Slow enough that only cancellation can end it within the test: 24 pieces, one every 2 s.
+    served.set('/cancelled.tar.gz', { body, pieceEveryMs: 2_000 });
+    const input: ServiceUpgradeInput = {
+      cluster: CLUSTER,
+      service: SERVICE,
+      mode: 'native',
+      hosts: ['h1'],
+      version: 'v0.3.0',
+      artifacts: [{ arch: 'linux-amd64', url: `${base}/cancelled.tar.gz`, checksum, sizeBytes: body.length }],
+      configHash: 'cfg',
+      rollback: false,
+      skipValidation: true,
+      healthInterval: '1 second',
+      healthDeadline: '10 seconds',
+      hostStepHeartbeatTimeout: `${HEARTBEAT_TIMEOUT_MS} ms`,
+    };
+    const handle = await client.workflow.start('serviceUpgrade', {
+      taskQueue: taskQueueFor(CLUSTER),
+      workflowId: `fw/${CLUSTER}/change/${SERVICE}-cancelled`,
+      args: [input],
+    });
+    const download = await waitFor('the stage to start downloading', () =>
+      downloads.find((d) => d.path === '/cancelled.tar.gz'),
+    );
+    await handle.cancel();
+    // The worker's activity got the cancellation with its next heartbeat and dropped the download mid-body.
+    await waitFor('the download to be dropped', () => download.closedEarly, { timeoutMs: 15_000 });
+    await handle.result().catch(() => undefined);
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+    expect(downloads.filter((d) => d.path === '/cancelled.tar.gz')).toHaveLength(1);
+    const hex = checksum.slice('sha256:'.length);
+    expect(existsSync(join(work, 'opt', SERVICE, 'releases', hex))).toBe(false);
   }, 120_000);
 });
