@@ -7,6 +7,7 @@ import { FailureType } from '../errors';
 import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
+import { heartbeating } from './heartbeat';
 import { countedBatch } from './metrics';
 import { fetchReleaseSliceWith } from './release';
 import { findReleasesPinning } from './release-pins';
@@ -161,18 +162,23 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => dm.status(clusterOf(input.cluster), input));
     },
     async dmVerify(input: dm.MigrationRef): Promise<VerifyCheck[]> {
-      return asActivity(() => dm.verifyMigration(clusterOf(input.cluster), input));
+      return asActivity(() => heartbeating(() => dm.verifyMigration(clusterOf(input.cluster), input)));
     },
     async dmDryRun(
       input: dm.MigrationRef & { batchSize: number; scope?: Scope },
     ): Promise<{ scope: Scope; batch: Counts; done: boolean }[]> {
-      return asActivity(() => dm.dryRun(clusterOf(input.cluster), input, input.batchSize, input.scope));
+      return asActivity(() =>
+        heartbeating(() => dm.dryRun(clusterOf(input.cluster), input, input.batchSize, input.scope)),
+      );
     },
 
     // ---- upgrades (SPEC §6) ----
+    // Host steps (and detection across hosts, verify, dry-run) can run for minutes — an image pull, a tarball
+    // download, upload and unpack, a service restart: they heartbeat while they work and stop when cancelled
+    // (src/activities/heartbeat.ts), so the workflows' short heartbeat timeouts only catch a dead worker.
     /** What runs on every host of each service (read-only; unreachable hosts are reported, not thrown). */
     async detectServices(input: { cluster: string; services: string[] }): Promise<Record<string, HostDetection[]>> {
-      return asActivity(() => up.detectServicesOnHosts(clusterOf(input.cluster), input.services));
+      return asActivity(() => heartbeating(() => up.detectServicesOnHosts(clusterOf(input.cluster), input.services)));
     },
     /** The hash of each service's rendered config (what activate will write). */
     async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {
@@ -186,22 +192,22 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => up.digestProblems(input.refs));
     },
     async detectServiceOnHost(input: up.HostStepInput): Promise<HostDetection> {
-      return asActivity(() => up.detectOnHost(clusterOf(input.cluster), input));
+      return asActivity(() => heartbeating(() => up.detectOnHost(clusterOf(input.cluster), input)));
     },
     async stageServiceOnHost(input: Parameters<typeof up.stageOnHost>[1]): Promise<{ action: string }> {
-      return asActivity(() => up.stageOnHost(clusterOf(input.cluster), input, deps.cacheDir));
+      return asActivity(() => heartbeating(() => up.stageOnHost(clusterOf(input.cluster), input, deps.cacheDir)));
     },
     async activateServiceOnHost(input: Parameters<typeof up.activateOnHost>[1]): Promise<{ action: string }> {
-      return asActivity(() => up.activateOnHost(clusterOf(input.cluster), input));
+      return asActivity(() => heartbeating(() => up.activateOnHost(clusterOf(input.cluster), input)));
     },
     async probeServiceHealth(input: up.HostStepInput): Promise<{ healthy: boolean; error?: string }> {
       return asActivity(() => up.probeOnHost(clusterOf(input.cluster), input));
     },
     async finalizeServiceOnHost(input: Parameters<typeof up.finalizeOnHost>[1]): Promise<void> {
-      return asActivity(() => up.finalizeOnHost(clusterOf(input.cluster), input));
+      return asActivity(() => heartbeating(() => up.finalizeOnHost(clusterOf(input.cluster), input)));
     },
     async rollbackServiceOnHost(input: Parameters<typeof up.rollbackOnHost>[1]): Promise<{ action: string }> {
-      return asActivity(() => up.rollbackOnHost(clusterOf(input.cluster), input));
+      return asActivity(() => heartbeating(() => up.rollbackOnHost(clusterOf(input.cluster), input)));
     },
 
     // ---- doctor (SPEC §8) ----

@@ -77,6 +77,12 @@ export const ServiceUpgradeInputSchema = z.object({
   skipValidation: z.boolean(),
   healthInterval: DurationSchema,
   healthDeadline: DurationSchema,
+  /**
+   * How long a host step may go without a heartbeat before Temporal gives the attempt up and retries it (default
+   * HOST_STEP_HEARTBEAT_TIMEOUT in service-upgrade.ts). The steps heartbeat every few seconds while they work, so
+   * this only bounds how long a dead worker goes unnoticed; tests shorten it to prove a slow step is not retried.
+   */
+  hostStepHeartbeatTimeout: DurationSchema.optional(),
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 

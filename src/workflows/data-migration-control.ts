@@ -19,6 +19,16 @@ const act = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
+/**
+ * verify and dry-run read whole tables (or ask the service to) and can take long on a big database: they heartbeat
+ * every few seconds while they work (src/activities/heartbeat.ts), so a short heartbeat timeout notices a dead
+ * worker and a generous start-to-close bounds the query. Option values need no patch (not history commands).
+ */
+const scan = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
 
 export type DataControlInput =
   | { action: 'status' | 'verify' | 'pause' | 'resume'; cluster: string; service: string; id: string }
@@ -56,9 +66,9 @@ async function control(input: DataControlInput): Promise<DataControlResult> {
     case 'resume':
       return { action: 'resume', job: await act.dmSetStatus({ ...input, status: 'pending' }) };
     case 'verify':
-      return { action: 'verify', checks: await act.dmVerify(input) };
+      return { action: 'verify', checks: await scan.dmVerify(input) };
     case 'dry-run':
-      return { action: 'dry-run', scopes: await act.dmDryRun(input) };
+      return { action: 'dry-run', scopes: await scan.dmDryRun(input) };
     case 'list': {
       const topology = await act.describeCluster({ cluster: input.cluster });
       const target =

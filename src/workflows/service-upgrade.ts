@@ -1,7 +1,7 @@
 // One service, replicas one by one (SPEC §6): detect → skip on equal identity and config → stage → activate →
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
-import type { Duration } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
@@ -29,11 +29,53 @@ export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
 /** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
 const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
 
-const host = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 5, initialInterval: '2 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+/**
+ * Host steps heartbeat every few seconds while they work (src/activities/heartbeat.ts), however long the work: the
+ * heartbeat timeout only has to notice a dead worker, so it is short; the start-to-close timeout is the ceiling
+ * of what the step can legitimately take. Option values are not part of the history's commands: changing them
+ * needs no patch.
+ */
+export const HOST_STEP_HEARTBEAT_TIMEOUT = '30 seconds';
+const HOST_STEP_RETRY: RetryPolicy = {
+  maximumAttempts: 5,
+  initialInterval: '2 seconds',
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
+/** Detect, activate (a restart is bounded at 2 minutes), finalize, rollback: a few SSH commands each. */
+const HOST_STEP_TIMEOUT = '15 minutes';
+/**
+ * Staging moves the artifact twice (release server → worker, worker → host), then hashes and unpacks it on the
+ * host: 10 minutes plus its size at a pessimistic 1 MiB/s per move, at most 6 hours. An unsized artifact is
+ * bounded by the worker's 2 GiB download cap; an image pull (size unknown before the pull) gets 1 hour.
+ */
+export function stageTimeoutMs(mode: 'native' | 'docker', sizeBytes: number | undefined): number {
+  const base = 10 * 60_000;
+  if (mode === 'docker') return 60 * 60_000;
+  const bytes = sizeBytes ?? 2 * 1024 ** 3;
+  return Math.min(6 * 3_600_000, base + Math.ceil((2 * bytes) / 1024 ** 2) * 1000);
+}
+
+/** The host-step activities of one run, with its heartbeat timeout and the stage timeout of each artifact. */
+function hostSteps(input: ServiceUpgradeInput) {
+  const heartbeatTimeout = (input.hostStepHeartbeatTimeout ?? HOST_STEP_HEARTBEAT_TIMEOUT) as Duration;
+  const steps = proxyActivities<Activities>({
+    startToCloseTimeout: HOST_STEP_TIMEOUT,
+    heartbeatTimeout,
+    retry: HOST_STEP_RETRY,
+  });
+  return {
+    detectServiceOnHost: steps.detectServiceOnHost,
+    activateServiceOnHost: steps.activateServiceOnHost,
+    finalizeServiceOnHost: steps.finalizeServiceOnHost,
+    rollbackServiceOnHost: steps.rollbackServiceOnHost,
+    stageServiceOnHost: (args: Parameters<Activities['stageServiceOnHost']>[0]) =>
+      proxyActivities<Activities>({
+        startToCloseTimeout: stageTimeoutMs(args.mode, args.artifact?.sizeBytes),
+        heartbeatTimeout,
+        retry: HOST_STEP_RETRY,
+      }).stageServiceOnHost(args),
+  };
+}
 const probe = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
@@ -79,6 +121,7 @@ function legacyDurationMs(d: string): number {
 
 export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
   const outcomes: HostOutcome[] = [];
+  const host = hostSteps(input);
   const ref = { cluster: input.cluster, service: input.service };
   const targetLabel = input.version;
   const v2 = patched(START_STOPPED_PATCH);

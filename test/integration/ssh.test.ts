@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh, exec, SshError, uploadFile, type SshConnection } from '../../src/activities/ssh/client';
 import { FailureType } from '../../src/errors';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
+import { waitFor } from '../helpers/wait';
 
 let sshd: TestSshd;
 let conn: SshConnection;
@@ -162,6 +163,47 @@ describe('exec', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     // The connection stays usable after a timed-out channel.
     expect((await exec(conn, ['true'], { timeoutMs: 10_000 })).code).toBe(0);
+  });
+});
+
+describe('killOnClose (long remote commands)', () => {
+  /** A remote command that records the pid of a long child, for the test to watch. */
+  const slow = (pidFile: string): string[] => ['sh', '-c', `sleep 60 & echo $! > ${pidFile}; wait`];
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const pidIn = (file: string): Promise<number> =>
+    waitFor(`${file}`, () => Number(readFileSync(file, 'utf8').trim()) || undefined);
+
+  it('reports exit code and output as without it', async () => {
+    const r = await exec(conn, ['sh', '-c', 'echo out; echo err >&2; exit 4'], {
+      timeoutMs: 10_000,
+      killOnClose: true,
+    });
+    expect(r).toEqual({ code: 4, signal: null, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('kills the remote command and its children when the command times out', async () => {
+    const pidFile = join(work, 'slow-timeout.pid');
+    const run = exec(conn, slow(pidFile), { timeoutMs: 1_500, killOnClose: true });
+    const pid = await pidIn(pidFile);
+    await expect(run).rejects.toThrow(/timed out/);
+    await waitFor(`remote sleep ${pid} to be killed`, () => !alive(pid), { timeoutMs: 10_000 });
+  });
+
+  it('kills the remote command when the session is torn down (a cancelled activity, a dead worker)', async () => {
+    const other = await connect(sshd.knownHostsLine);
+    const pidFile = join(work, 'slow-drop.pid');
+    const run = exec(other, slow(pidFile), { timeoutMs: 60_000, killOnClose: true });
+    const pid = await pidIn(pidFile);
+    other.client.destroy();
+    await expect(run).rejects.toThrow(SshError);
+    await waitFor(`remote sleep ${pid} to be killed`, () => !alive(pid), { timeoutMs: 10_000 });
   });
 });
 

@@ -17,6 +17,7 @@ import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { assertServiceName, renderEnvFile } from '../../domain/hosts/commands';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
+import { activitySignal, reportProgress } from '../heartbeat';
 import type { ConnectOptions } from '../ssh/client';
 import { keyTypeOfBlob, lookupHost, parseKnownHosts, sha256Fingerprint, verdictFor } from '../ssh/known-hosts';
 
@@ -215,12 +216,25 @@ export async function stageDocker(docker: Docker, imageRef: string): Promise<{ a
         'does not serve: check the digest in the release, or push the image it was built from.',
     );
   try {
-    const stream = await docker.pull(pinned);
+    // A pull of a large image takes minutes: the activity heartbeats (src/activities/heartbeat.ts) the layers'
+    // progress, and a cancelled activity aborts the pull's request instead of leaving it running.
+    const signal = activitySignal();
+    const stream = (await docker.pull(pinned, { abortSignal: signal })) as NodeJS.ReadableStream & {
+      destroy?: (err?: Error) => void;
+    };
+    const stop = (): void => stream.destroy?.(new Error('cancelled'));
+    signal.addEventListener('abort', stop);
+    let layers = 0;
     const events = await new Promise<{ error?: string }[]>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) =>
-        err ? reject(err) : resolve(out),
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: { error?: string }[]) => (err ? reject(err) : resolve(out)),
+        (e: { status?: string }) => {
+          if (e.status === 'Pull complete') layers += 1;
+          reportProgress({ step: 'pull', detail: `${layers} layer(s) pulled` });
+        },
       ),
-    );
+    ).finally(() => signal.removeEventListener('abort', stop));
     const error = events.find((e) => e.error)?.error;
     if (error)
       throw Object.assign(new Error(error), { statusCode: /manifest unknown|not found/i.test(error) ? 404 : 0 });

@@ -46,6 +46,7 @@ import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type ExecResult, type SshConnection } from '../ssh/client';
 import { shellCommand } from '../../domain/hosts/shell-quote';
+import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
 
 /** Points `current` at `releases/<hex>`, relative to the service folder (see the header). */
@@ -56,8 +57,19 @@ const STEP_MS = 30_000;
 const RESTART_MS = 120_000;
 const EXTRACT_MS = 300_000;
 
-async function run(conn: SshConnection, argv: Argv, what: string, timeoutMs = STEP_MS, stdin?: string) {
-  const r: ExecResult = await exec(conn, argv, { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) });
+async function run(
+  conn: SshConnection,
+  argv: Argv,
+  what: string,
+  timeoutMs = STEP_MS,
+  stdin?: string,
+  killOnClose = false,
+) {
+  const r: ExecResult = await exec(conn, argv, {
+    timeoutMs,
+    ...(stdin !== undefined ? { stdin } : {}),
+    ...(killOnClose ? { killOnClose } : {}),
+  });
   if (r.code !== 0) {
     const err = (r.stderr.trim() || r.stdout.trim()).slice(0, 2000) || '(no output)';
     throw failure(FailureType.HostCommandFailed, `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`);
@@ -237,6 +249,7 @@ export async function stageNative(
   const p = nativePaths(svc, base);
   const releaseDir = p.release(hex);
   // Everything local comes first: a wrong or unsafe tarball must not create a single remote file.
+  reportProgress({ step: 'verify' });
   const local = await hashFile(localTarball);
   if (local.hex !== hex) {
     throw failure(
@@ -252,13 +265,17 @@ export async function stageNative(
   await run(conn, mkdirCommand(p.releases), `create ${p.releases}`);
   const remoteTar = `${p.releases}/.${hex}.tar.gz`;
   await uploadFile(conn, localTarball, remoteTar, 0o600);
-  const sum = await run(conn, sha256FileCommand(remoteTar), `checksum ${remoteTar}`);
+  reportProgress({ step: 'checksum' });
+  // Checksum and unpack are the long remote commands: killed on the host when the step is cancelled or times out.
+  const sum = await run(conn, sha256FileCommand(remoteTar), `checksum ${remoteTar}`, EXTRACT_MS, undefined, true);
   if (!sum.stdout.startsWith(`${hex} `)) {
     await exec(conn, removeCommand(remoteTar), { timeoutMs: STEP_MS });
     // Retryable: the local file was verified, so this is a transfer or disk problem on the host.
     throw failure(FailureType.HostCommandFailed, `${conn.target}: uploaded ${remoteTar} does not hash to ${hex}`);
   }
-  await run(conn, extractReleaseCommand(remoteTar, releaseDir, `${p.releases}/.${hex}.tmp`), 'unpack', EXTRACT_MS);
+  reportProgress({ step: 'unpack' });
+  const unpack = extractReleaseCommand(remoteTar, releaseDir, `${p.releases}/.${hex}.tmp`);
+  await run(conn, unpack, 'unpack', EXTRACT_MS, undefined, true);
   return { action: 'staged', releaseDir };
 }
 

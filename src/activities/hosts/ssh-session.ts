@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { FailureType } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
+import { activitySignal } from '../heartbeat';
 import { connectSsh, type ConnectOptions, type SshConnection } from '../ssh/client';
 
 /** How long close() may wait for the peer: a connection that already died never emits 'close' again. */
@@ -79,16 +80,27 @@ async function closeBounded(conn: SshConnection): Promise<void> {
   }
 }
 
-/** Connects to `hostName` with its pinned host key, runs fn, and always closes the session. */
+/**
+ * Connects to `hostName` with its pinned host key, runs fn, and always closes the session. When the activity is
+ * cancelled (the run was cancelled, or the server gave up on this attempt) the session is torn down at once: every
+ * command and upload on it fails, so a cancelled step stops instead of running on beside the next attempt.
+ */
 export async function withHostSsh<T>(
   cluster: LoadedCluster,
   hostName: string,
   fn: (conn: SshConnection) => Promise<T>,
 ): Promise<T> {
+  const signal = activitySignal();
   const conn = await connectSsh(hostConnectOptions(cluster, hostName));
+  const cancel = (): void => {
+    conn.client.destroy();
+  };
+  if (signal.aborted) cancel();
+  signal.addEventListener('abort', cancel);
   try {
     return await fn(conn);
   } finally {
+    signal.removeEventListener('abort', cancel);
     await closeBounded(conn);
   }
 }

@@ -24,6 +24,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { Parser, type ReadEntry } from 'tar';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
+import { activitySignal, reportProgress } from '../heartbeat';
 
 export function unsafeArtifact(message: string): ApplicationFailure {
   return failure(FailureType.UnsafeArtifact, message);
@@ -82,7 +83,8 @@ async function openSource(url: string, timeoutMs: number): Promise<Readable> {
   }
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    // The whole download (headers and body) is bounded by timeoutMs and ends when the activity is cancelled.
+    res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), activitySignal()]) });
   } catch (err) {
     throw failure(FailureType.ReleaseFetchFailed, `GET ${url}: ${errorMessage(err)}`);
   }
@@ -135,6 +137,11 @@ export async function fetchArtifact(
       // Stop as soon as the size is known to be wrong: do not download gigabytes to learn it.
       if (size > limit) cb(mismatch(url, hex, opts.sizeBytes, '(aborted: too large)', size));
       else {
+        reportProgress({
+          step: 'download',
+          bytes: size,
+          ...(opts.sizeBytes !== undefined ? { totalBytes: opts.sizeBytes } : {}),
+        });
         hash.update(chunk);
         cb(null, chunk);
       }
@@ -142,8 +149,11 @@ export async function fetchArtifact(
   });
   try {
     const source = await openSource(url, opts.timeoutMs ?? 10 * 60_000);
-    await pipeline(source, meter, createWriteStream(tmp, { mode: 0o644 })).catch((err: unknown) => {
+    const signal = activitySignal();
+    await pipeline(source, meter, createWriteStream(tmp, { mode: 0o644 }), { signal }).catch((err: unknown) => {
       if (err instanceof ApplicationFailure) throw err;
+      // Cancelled: the activity fails with Temporal's CancelledFailure (heartbeating), not as a failed download.
+      if (signal.aborted) throw signal.reason;
       throw failure(FailureType.ReleaseFetchFailed, `download ${url}: ${errorMessage(err)}`);
     });
     const got = hash.digest('hex');

@@ -9,6 +9,9 @@
 //   exit into a transport error, which made "marker missing" (test -f ⇒ 1) and "command not found" (127)
 //   indistinguishable from a dead host (reference §10 item 11). Only transport failures and timeouts throw.
 // - argv is quoted by the one helper in ./quote; the remote login shell must be POSIX (sh, dash, bash, zsh).
+// - A long command (`killOnClose`) dies with its channel: a timeout, the activity's cancellation or a dead worker
+//   closes the channel, and a watcher on the host kills the command's process group, so it never runs on beside the
+//   next attempt of its step.
 // - Secrets (the private key text, a passphrase) are scrubbed from every message that leaves this module.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
@@ -26,6 +29,7 @@ import {
   type KnownHosts,
 } from './known-hosts';
 import { shellCommand } from '../../domain/hosts/shell-quote';
+import { reportProgress } from '../heartbeat';
 
 export interface ConnectOptions {
   host: string;
@@ -60,6 +64,13 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Cap per stream; exceeding it aborts the command (a runaway remote must not exhaust the worker). */
   maxOutputBytes?: number;
+  /**
+   * Kill the remote command (its whole process group) when the channel closes before it ends: a timeout here, the
+   * activity's cancellation (withHostSsh tears the session down) or a dead worker (sshd drops the session). For
+   * long commands (unpack, checksum) that must not run on beside the next attempt. Not with `stdin`: the channel's
+   * stdin is what tells the host the channel closed.
+   */
+  killOnClose?: boolean;
 }
 
 /** A transport-level SSH failure (connect, channel, timeout): retryable, unlike HostKeyMismatch. */
@@ -200,8 +211,28 @@ export function connectSsh(opts: ConnectOptions): Promise<SshConnection> {
   });
 }
 
+/**
+ * Runs "$@" in its own session (setsid, where the host has it), with the channel's stdin held by a watcher: when
+ * sshd closes the channel, the watcher reads EOF and TERMs the command's process group. Remote signals are no way
+ * to do this (ssh2 sends none after stdin EOF, sshd refuses them for non-privsep sessions). `kill -TERM -<pgid>`
+ * without `--`: dash's kill does not take it. Async lists get /dev/null as stdin in a shell without job control,
+ * hence stdin handed to the watcher on fd 3.
+ */
+const KILL_ON_CLOSE = [
+  'exec 3<&0',
+  'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null 3<&- & else "$@" </dev/null 3<&- & fi',
+  'c=$!',
+  '{ cat <&3 >/dev/null 2>&1; kill -TERM -"$c" 2>/dev/null; kill -TERM "$c" 2>/dev/null; } &',
+  'w=$!',
+  'exec 3<&-',
+  'wait "$c"; s=$?',
+  'kill "$w" 2>/dev/null',
+  'exit "$s"',
+].join('\n');
+
 export function exec(conn: SshConnection, argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
-  const command = shellCommand(argv);
+  if (opts.killOnClose && opts.stdin !== undefined) throw new Error('exec: killOnClose cannot be combined with stdin');
+  const command = shellCommand(opts.killOnClose ? ['sh', '-c', KILL_ON_CLOSE, 'sh', ...argv] : argv);
   const max = opts.maxOutputBytes ?? 32 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     conn.client.exec(command, (err, stream) => {
@@ -219,7 +250,7 @@ export function exec(conn: SshConnection, argv: readonly string[], opts: ExecOpt
         // Settle now: sshd keeps the channel open until the command exits, so waiting for 'close' would wait
         // for the very command that overran. Remote signals are not an option (ssh2 sends none after stdin EOF
         // and sshd refuses them for non-privsep sessions), so the command may run on until it next writes to
-        // its closed pipes; callers that need a hard remote bound put `timeout -s KILL <s>` in argv.
+        // its closed pipes, unless it was started with `killOnClose` (then closing the channel kills it).
         stream.close();
         reject(e);
       };
@@ -253,9 +284,10 @@ export function exec(conn: SshConnection, argv: readonly string[], opts: ExecOpt
           resolve({ code, signal, stdout: stdout(), stderr: stderr() });
         }
       });
-      // Always close stdin, so a remote command that reads it does not wait forever.
+      // Always close stdin, so a remote command that reads it does not wait forever; with killOnClose the
+      // watcher holds it (the command itself reads /dev/null) until the channel closes.
       if (opts.stdin !== undefined) stream.end(opts.stdin);
-      else stream.end();
+      else if (!opts.killOnClose) stream.end();
     });
   });
 }
@@ -291,7 +323,10 @@ export async function uploadFile(
   const sftp = await openSftp(conn);
   try {
     try {
-      await step(`${where}: upload ${remotePath}`, (cb) => sftp.fastPut(localPath, tmp, { mode }, cb));
+      // Progress goes to the activity's heartbeat details (a no-op outside an activity).
+      const progress = (bytes: number, _chunk: number, totalBytes: number): void =>
+        reportProgress({ step: 'upload', bytes, totalBytes });
+      await step(`${where}: upload ${remotePath}`, (cb) => sftp.fastPut(localPath, tmp, { mode, step: progress }, cb));
       // The server applies its umask to the open mode; set it explicitly.
       await step(`${where}: chmod ${remotePath}`, (cb) => sftp.chmod(tmp, mode, cb));
       await step(`${where}: rename into ${remotePath}`, (cb) => sftp.ext_openssh_rename(tmp, remotePath, cb));
