@@ -16,7 +16,7 @@ import {
 } from '../../contracts/data-migrate';
 import type { LiveState } from '../../domain/data-migrations/gates';
 import { validateVersion } from '../../contracts/version';
-import { ExitError, InputError } from '../../errors';
+import { ExitError, UsageError } from '../../errors';
 import { connectClient, webUiLink, type TemporalTarget } from '../../temporal/connection';
 import { dataMigrationWorkflowId, taskQueueFor } from '../../temporal/ids';
 import type { DataControlInput, DataControlResult, dataMigrationControl } from '../../workflows/data-migration-control';
@@ -24,7 +24,7 @@ import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../workflows/mess
 import { FwState } from '../../temporal/search-attributes';
 import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
-import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
+import { describeRunFailure, newReadOnlyId, operatorName, parseBatchSize, runSearchAttributes } from '../runs';
 import {
   ensurePickedUp,
   noWorkerMessage,
@@ -50,7 +50,7 @@ export interface DataMigrateOptions {
 export function parseRef(ref: string): { service: string; id: string } {
   const r = MigrationRefSchema.safeParse(ref);
   if (!r.success)
-    throw new InputError('<service.id>', `"${ref}": expected <service>.<id>, e.g. purser.invoice-line-items`);
+    throw new UsageError(`<service.id>: "${ref}": expected <service>.<id>, e.g. purser.invoice-line-items`);
   const dot = ref.indexOf('.');
   return { service: ref.slice(0, dot), id: ref.slice(dot + 1) };
 }
@@ -216,13 +216,10 @@ export async function dataMigrateCommand(
   if (verb === 'list') return listCommand(opts, globals);
   const { service, id } = parseRef(ref ?? '');
   if (opts.scopeValue !== undefined && opts.scopeKind === undefined) {
-    throw new InputError('--scope-value', '--scope-value needs --scope-kind');
+    throw new UsageError('--scope-value needs --scope-kind');
   }
   const scope = opts.scopeKind !== undefined ? { kind: opts.scopeKind, value: opts.scopeValue ?? '' } : undefined;
-  const batchSize = opts.batchSize !== undefined ? Number(opts.batchSize) : 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
-    throw new InputError('--batch-size', `"${opts.batchSize}": a whole number from 1 to 1000000`);
-  }
+  const batchSize = parseBatchSize(opts.batchSize);
   await withSession(
     opts,
     globals,
