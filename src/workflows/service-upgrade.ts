@@ -1,16 +1,15 @@
 // One service, replicas one by one (SPEC §6): detect → skip on equal identity and config → stage → activate →
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
-import type { Duration } from '@temporalio/common';
-import { patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { durationMs } from '../contracts/duration';
-import { healthBackoffMs } from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
+import { legacyDurationMs, waitHealthy } from './service-health';
 
 /**
  * Patch (issue 11 items 6, 8): a replica at the target identity and config that is stopped is started (no
@@ -34,49 +33,6 @@ const host = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '2 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
-const probe = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 1 },
-});
-
-/**
- * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
- * healthy or the deadline passes; the LAST error is reported (reference item 2). The waits are durable timers.
- */
-async function waitHealthy(
-  input: ServiceUpgradeInput,
-  hostName: string,
-  parse: (d: string) => number,
-  backoff: boolean,
-): Promise<{ healthy: boolean; error?: string }> {
-  const deadline = Date.now() + parse(input.healthDeadline);
-  let last: string;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const r = await probe.probeServiceHealth({ cluster: input.cluster, service: input.service, host: hostName });
-      if (r.healthy) return { healthy: true };
-      last = r.error ?? 'unhealthy';
-    } catch (err) {
-      last = failureMessage(err);
-    }
-    const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
-    if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
-    await sleep(wait ?? (input.healthInterval as Duration));
-  }
-}
-
-/** The parser of runs recorded before START_STOPPED_PATCH (it read "2 mins" or "1d" as 0 ms); replay only. */
-function legacyDurationMs(d: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?)$/.exec(d.trim());
-  if (!m) return Number(d) || 0;
-  const n = Number(m[1]);
-  const unit = m[2]!;
-  if (unit.startsWith('ms') || unit.startsWith('milli')) return n;
-  if (unit.startsWith('s')) return n * 1000;
-  if (unit.startsWith('m')) return n * 60_000;
-  return n * 3_600_000;
-}
-
 export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
   const outcomes: HostOutcome[] = [];
   const ref = { cluster: input.cluster, service: input.service };
