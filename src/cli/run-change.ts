@@ -15,8 +15,10 @@ import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, s
 
 /** How a change run's progress reads on a terminal: used while starting it and by `runs watch`. */
 export interface ChangeView<P extends ChangeRunProgress> {
-  /** The command's name in failure messages ("upgrade failed (run …)"). */
+  /** The command's name: failure messages ("upgrade failed (run …)"), FwOperation and `<name>-dry-run` ids. */
   name: string;
+  /** The workflow type the command starts. */
+  workflowType: string;
   messages: ChangeRunMessages<P>;
   /** Lines for one progress snapshot (only lines not printed before are printed). */
   render(p: P, link: (workflowId: string) => string | undefined): string[];
@@ -38,10 +40,8 @@ export interface ChangeFlags {
 export interface ChangeSpec<P extends ChangeRunProgress> {
   view: ChangeView<P>;
   flags: ChangeFlags;
-  workflowType: string;
-  /** FwOperation of the run ("upgrade-all"); a dry-run runs under a read-only id named by `dryRunOperation`. */
-  operation: (ctx: ClusterContext) => string;
-  dryRunOperation: string;
+  /** FwOperation of the run when it is not the command's name ("upgrade-all"). */
+  operation?: string;
   /**
    * The workflow input beyond cluster, dryRun, approved and operator (which runChange sets). Runs after the
    * manifest is loaded and before anything connects, so its usage errors (exit 2) come first.
@@ -69,11 +69,11 @@ export async function runChange<P extends ChangeRunProgress>(
     const dryRun = flags.dryRun ?? false;
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
-      workflowType: spec.workflowType,
-      dryRunOperation: spec.dryRunOperation,
+      workflowType: view.workflowType,
+      dryRunOperation: `${view.name}-dry-run`,
       dryRun,
       args: [{ cluster, ...input, dryRun, approved: flags.yes ?? false, operator: operatorName() }],
-      typedSearchAttributes: runSearchAttributes(cluster, spec.operation(ctx)),
+      typedSearchAttributes: runSearchAttributes(cluster, spec.operation ?? view.name),
     });
     const link = webUiLink(target, workflowId);
     if (!flags.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));

@@ -57,6 +57,7 @@ export function renderMigrateProgress(p: SchemaMigrateProgress): string[] {
 
 export const migrateView: ChangeView<SchemaMigrateProgress> = {
   name: 'migrate',
+  workflowType: 'schemaMigrate',
   messages: schemaMigrateMessages,
   render: renderMigrateProgress,
   question: (p) => `Apply ${p.migrations.length} ${p.phase} migration(s) to ${p.cluster} (target ${p.target})?`,
@@ -75,9 +76,7 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
     {
       view: migrateView,
       flags: opts,
-      workflowType: 'schemaMigrate',
-      operation: () => `migrate-${opts.phase}`,
-      dryRunOperation: 'migrate-dry-run',
+      operation: `migrate-${opts.phase}`,
       input: () => ({
         phase: opts.phase,
         toVersion,

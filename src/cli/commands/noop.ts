@@ -26,6 +26,7 @@ export function renderNoopProgress(p: NoopProgress): string[] {
 
 export const noopView: ChangeView<NoopProgress> = {
   name: 'noop',
+  workflowType: 'noop',
   messages: noopMessages,
   render: renderNoopProgress,
   question: (p) => `Run ${p.steps.length} noop step(s) on ${p.cluster}?`,
@@ -45,9 +46,6 @@ export async function noopCommand(opts: NoopOptions, globals: { color?: boolean 
     {
       view: noopView,
       flags: opts,
-      workflowType: 'noop',
-      operation: () => 'noop',
-      dryRunOperation: 'noop-dry-run',
       input: () => ({ steps, ...(opts.refuse !== undefined ? { refuse: opts.refuse } : {}) }),
       outcome: (p, out) => {
         if (p.state === 'completed') out.ok(`noop: ${p.steps.length} step(s) done; nothing changed`);

@@ -85,6 +85,7 @@ async function dataLine(client: Client, p: ReleaseProgress): Promise<string[]> {
 
 export const releaseView: ChangeView<ReleaseProgress> = {
   name: 'release',
+  workflowType: 'release',
   messages: releaseMessages,
   render: renderReleaseProgress,
   question: (p) => `Release ${p.cluster} to ${p.target} (expand → upgrade --all → data migrations → postdeploy)?`,
@@ -99,9 +100,6 @@ export async function releaseCommand(opts: ReleaseOptions, globals: { color?: bo
     {
       view: releaseView,
       flags: opts,
-      workflowType: 'release',
-      operation: () => 'release',
-      dryRunOperation: 'release-dry-run',
       input: (ctx) => {
         warnOtherChannel(selector, ctx.channel, 'releasing from');
         return {

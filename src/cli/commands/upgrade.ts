@@ -94,6 +94,7 @@ export function hostMove(h: HostOutcome): string {
 
 export const upgradeView: ChangeView<ClusterUpgradeProgress> = {
   name: 'upgrade',
+  workflowType: 'clusterUpgrade',
   messages: clusterUpgradeMessages,
   render: renderUpgradeProgress,
   question: (p) => `Upgrade ${p.order.length} service(s) of ${p.cluster} to ${p.target}?`,
@@ -113,9 +114,7 @@ export async function upgradeCommand(
     {
       view: upgradeView,
       flags: opts,
-      workflowType: 'clusterUpgrade',
-      operation: () => (opts.all ? 'upgrade-all' : `upgrade-${service}`),
-      dryRunOperation: 'upgrade-dry-run',
+      operation: opts.all ? 'upgrade-all' : `upgrade-${service}`,
       input: (ctx) => {
         const known = deployedServices(ctx.settings.fw);
         if (service && !known.includes(service)) {
