@@ -114,6 +114,13 @@ export class ExitError extends Error {
   }
 }
 
+/** A command line the CLI cannot run as typed (a flag's value, a missing or conflicting argument): exit 2. */
+export class UsageError extends ExitError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

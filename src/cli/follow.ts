@@ -2,7 +2,7 @@
 // Ctrl-C detaches (the run lives in Temporal) and says how to reattach.
 import type { WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { ApproveInput } from '../contracts/schema-migrate';
+import type { ApproveInput, CancelInput } from '../contracts/change-run';
 import { ExitError } from '../errors';
 import type { Output } from './output';
 import { confirm } from './prompt';
@@ -84,7 +84,7 @@ export async function askApproval<P extends { planHash: string }>(
   handle: WorkflowHandle,
   p: P,
   question: string,
-  updates: { approve: UpdateDefinition<P, [ApproveInput]>; cancel?: UpdateDefinition<P, [{ reason?: string }]> },
+  updates: { approve: UpdateDefinition<P, [ApproveInput]>; cancel?: UpdateDefinition<P, [CancelInput]> },
   out?: Output,
 ): Promise<boolean> {
   if (await confirm(question)) {

@@ -1,6 +1,7 @@
 // Human output (reference §1.0 ux helpers): marks that degrade to [OK]/[WARN]/[FAIL] off a TTY, headings,
 // `[gate]` lines, and a numbered "Next:" block. Results go to stdout; warnings and prompts to stderr.
 import pc from 'picocolors';
+import type { GateCheck } from '../contracts/plan';
 
 export interface Output {
   readonly tty: boolean;
@@ -56,4 +57,17 @@ export function createOutput(
  */
 export function gateDetail(detail: string): string {
   return detail.replace(/^\[gate\] /, '');
+}
+
+/** A run's gate checks as `[gate]` lines: the detail's first line, further lines indented, the fix of a refusal. */
+export function gateLines(checks: readonly GateCheck[]): string[] {
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(
+      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail).split('\n')[0]}`,
+    );
+    for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
+    if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
+  }
+  return lines;
 }

@@ -266,6 +266,30 @@ export function buildProgram(): Command {
     .action(runsAction('cancel'));
 
   cluster
+    .command('noop', { hidden: true })
+    .description(
+      'FOR TESTS: a change run that changes nothing (lock, gates, approval, follow) — the template of a mutating command',
+    )
+    .addOption(manifestOption())
+    .option('--steps <names>', 'comma-separated step names the plan lists', 'one')
+    .option('--refuse <reason>', 'make the noop gate refuse with this reason (tests of the refusal path)')
+    .option('--dry-run', 'plan and check the gate; change nothing')
+    .option('-y, --yes', 'approve without prompting')
+    .option('--detach', 'start the run and print its id instead of following it')
+    .option('--json', 'print the final progress as JSON (schema: NoopProgressSchema, src/contracts/noop.ts)')
+    .addHelpText(
+      'after',
+      '\nHidden from `cluster --help`: it exists so tests (and anyone adding a mutating command) can drive the shared\n' +
+        'change-run lifecycle — change lock fw/<cluster>/change, gates, approval of the plan hash, follow, exit codes —\n' +
+        'without changing a cluster. A new mutating command is one contract, one workflow on changeRun, one CLI spec\n' +
+        '(see src/contracts/noop.ts, src/workflows/noop.ts, src/cli/commands/noop.ts).',
+    )
+    .action(async (opts) => {
+      const { noopCommand } = load<typeof import('./commands/noop')>('./commands/noop');
+      await noopCommand(opts, program.opts());
+    });
+
+  cluster
     .command('release')
     .description('the recommended flow as one durable run: expand → upgrade --all → data migrations → postdeploy')
     .addOption(manifestOption())

@@ -9,6 +9,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { durationProblem } from '../contracts/duration';
+import { resolveSelector } from '../domain/selector';
 import { failureMessage } from '../temporal/failures';
 import { ExitError, InputError } from '../errors';
 import { webUiLink, type TemporalTarget } from '../temporal/connection';
@@ -123,4 +124,23 @@ export function healthOverrides(): { healthInterval?: string; healthDeadline?: s
     if (problem) throw new InputError('environment', [{ path: name, message: problem }]);
   }
   return { ...(interval ? { healthInterval: interval } : {}), ...(deadline ? { healthDeadline: deadline } : {}) };
+}
+
+/** Warns (stderr) when an explicit selector's channel is not the cluster's channel. */
+export function warnOtherChannel(selector: string, channel: string, verb: string): void {
+  if (selector.trim() === '') return;
+  const implied = resolveSelector(selector).channel;
+  if (implied !== channel) {
+    process.stderr.write(`Warning: cluster channel is "${channel}" but ${verb} "${implied}" channel\n`);
+  }
+}
+
+/** --batch-size: a whole number from 1 to 1000000, else a usage error (exit 2) naming the flag. */
+export function parseBatchSize(raw: string | undefined): number {
+  if (raw === undefined) return 1000;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    throw new ExitError(`--batch-size must be a whole number from 1 to 1000000, got ${JSON.stringify(raw)}`, 2);
+  }
+  return n;
 }

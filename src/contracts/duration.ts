@@ -2,6 +2,7 @@
 // ("90s", "2 mins", "1d") and are handed to Temporal timers, whose parser is the `ms` grammar. A second, smaller
 // grammar in workflow code once read "2 mins" as a 0 ms deadline; so contracts validate every duration here, at
 // the boundary, and workflows compute deadlines with this same function. Pure (no Node builtins): workflows use it.
+import { z } from 'zod';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -82,3 +83,12 @@ export function durationMs(value: string | number): number {
   if (problem) throw new Error(`invalid duration: ${problem}`);
   return parseDurationMs(value)!;
 }
+
+/**
+ * A duration in Temporal's grammar ("90s", "2 mins", "1d", or ms), validated once here with the same parser the
+ * workflows use for deadlines; kept as the operator's text for display.
+ */
+export const DurationSchema = z.string().superRefine((v, ctx) => {
+  const problem = durationProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});

@@ -2,21 +2,18 @@
 // migrations → upgrade --all → the target's required data migrations → postdeploy, one approval up front.
 import { z } from 'zod';
 import { GateCheckSchema } from './plan';
-import { DurationSchema } from './upgrade';
+import { ChangeRunInputFields, ChangeRunProgressSchema } from './change-run';
+import { DurationSchema } from './duration';
 
 export const ReleaseInputSchema = z
   .object({
-    cluster: z.string().regex(/^[a-z0-9-]+$/),
+    ...ChangeRunInputFields,
     /** stable | rc | vX.Y.Z[-pre]; empty ⇒ the head of the cluster's channel. Pinned once, at the start. */
     selector: z.string().default(''),
     cliVersion: z.string(),
-    dryRun: z.boolean().default(false),
-    approved: z.boolean().default(false),
-    operator: z.string().default(''),
     /** Passed to both upgrade runs (the dry-run plan and the real one): see ClusterUpgradeInputSchema. */
     unsafeAllowUnknownVersion: z.boolean().default(false),
     allowDowngrade: z.boolean().default(false),
-    approvalTimeout: DurationSchema.default('15 minutes'),
     /** Batch size for the data migrations this run starts. */
     batchSize: z.number().int().min(1).max(1_000_000).default(1000),
     healthInterval: DurationSchema.optional(),
@@ -54,31 +51,12 @@ export const ReleaseDataMigrationSchema = z.object({
 });
 export type ReleaseDataMigration = z.infer<typeof ReleaseDataMigrationSchema>;
 
-export const ReleaseStateSchema = z.enum([
-  'planning',
-  'awaiting-approval',
-  'refused',
-  'dry-run',
-  'cancelled',
-  'expired',
-  'running',
-  'completed',
-  'failed',
-]);
-export type ReleaseState = z.infer<typeof ReleaseStateSchema>;
-
-export const ReleaseProgressSchema = z.object({
-  cluster: z.string(),
-  target: z.string(),
-  state: ReleaseStateSchema,
+export const ReleaseProgressSchema = ChangeRunProgressSchema.extend({
   /** Every gate of every step, prefixed by its step: all are checked before anything changes. */
   checks: z.array(GateCheckSchema.extend({ step: ReleaseStepNameSchema })),
-  warnings: z.array(z.string()),
   steps: z.array(ReleaseStepSchema),
   dataMigrations: z.array(ReleaseDataMigrationSchema),
   /** Per-host lines of the upgrade's plan and the pending migrations, for the approval prompt. */
   preview: z.array(z.string()),
-  planHash: z.string(),
-  error: z.string().optional(),
 });
 export type ReleaseProgress = z.infer<typeof ReleaseProgressSchema>;

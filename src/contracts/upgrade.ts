@@ -1,26 +1,18 @@
 // `cluster upgrade` (SPEC §6): the cluster run, the per-service child run, host detection and progress.
 import { z } from 'zod';
-import { durationProblem } from '../contracts/duration';
-import { ArtifactSchema, GateCheckSchema } from './plan';
+import { DurationSchema } from './duration';
+import { ChangeRunInputFields, ChangeRunProgressSchema } from './change-run';
+import { ArtifactSchema } from './plan';
 
-/**
- * A duration in Temporal's grammar ("90s", "2 mins", "1d", or ms), validated once here with the same parser the
- * workflows use for deadlines (src/domain/duration.ts); kept as the operator's text for display.
- */
-export const DurationSchema = z.string().superRefine((v, ctx) => {
-  const problem = durationProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export { DurationSchema };
 
 export const ClusterUpgradeInputSchema = z
   .object({
-    cluster: z.string().regex(/^[a-z0-9-]+$/),
+    ...ChangeRunInputFields,
     /** `all` for --all, else exactly one service. */
     services: z.union([z.literal('all'), z.array(z.string()).length(1)]),
     selector: z.string().default(''),
     cliVersion: z.string(),
-    dryRun: z.boolean().default(false),
-    approved: z.boolean().default(false),
     noRollback: z.boolean().default(false),
     skipValidation: z.boolean().default(false),
     skipMigrationCheck: z.boolean().default(false),
@@ -35,8 +27,6 @@ export const ClusterUpgradeInputSchema = z
      * pending expand migration ≤ target as applied (an edited one still refuses). Not a CLI flag.
      */
     assumeExpandApplied: z.boolean().default(false),
-    operator: z.string().default(''),
-    approvalTimeout: DurationSchema.default('15 minutes'),
     healthInterval: DurationSchema.default('5 seconds'),
     healthDeadline: DurationSchema.default('90 seconds'),
     /** --parallel: at most this many services upgrade at once, wave by wave (replicas stay one by one). */
@@ -79,7 +69,7 @@ export const ServiceUpgradeInputSchema = z.object({
   healthDeadline: DurationSchema,
   /**
    * How long a host step may go without a heartbeat before Temporal gives the attempt up and retries it (default
-   * HOST_STEP_HEARTBEAT_TIMEOUT in service-upgrade.ts). The steps heartbeat every few seconds while they work, so
+   * HOST_STEP_HEARTBEAT_TIMEOUT in service-host-steps.ts). The steps heartbeat every few seconds while they work, so
    * this only bounds how long a dead worker goes unnoticed; tests shorten it to prove a slow step is not retried.
    */
   hostStepHeartbeatTimeout: DurationSchema.optional(),
@@ -114,29 +104,11 @@ export const ServiceUpgradeResultSchema = z.object({
 });
 export type ServiceUpgradeResult = z.infer<typeof ServiceUpgradeResultSchema>;
 
-export const UpgradeStateSchema = z.enum([
-  'planning',
-  'awaiting-approval',
-  'upgrading',
-  'completed',
-  'failed',
-  'refused',
-  'dry-run',
-  'cancelled',
-  'expired',
-]);
-export type UpgradeState = z.infer<typeof UpgradeStateSchema>;
-
-export const ClusterUpgradeProgressSchema = z.object({
-  cluster: z.string(),
-  target: z.string(),
-  state: UpgradeStateSchema,
+export const ClusterUpgradeProgressSchema = ChangeRunProgressSchema.extend({
   order: z.array(z.string()),
   /** The run's dependency waves and its bound (runs with `parallel` > 1 only). */
   waves: z.array(z.array(z.string())).optional(),
   parallel: z.number().optional(),
-  checks: z.array(GateCheckSchema),
-  warnings: z.array(z.string()),
   /** Dry-run and approval display: per service and host, what would happen. */
   preview: z.array(z.object({ service: z.string(), host: z.string(), line: z.string() })),
   services: z.array(
@@ -155,7 +127,6 @@ export const ClusterUpgradeProgressSchema = z.object({
       result: ServiceUpgradeResultSchema.optional(),
     }),
   ),
-  planHash: z.string(),
   /** Services that will not be rolled back automatically if their health check fails, and why. */
   rollbackDisabled: z.array(z.object({ service: z.string(), reason: z.string() })).optional(),
   summary: z
@@ -166,7 +137,6 @@ export const ClusterUpgradeProgressSchema = z.object({
       remaining: z.array(z.string()),
     })
     .optional(),
-  error: z.string().optional(),
 });
 export type ClusterUpgradeProgress = z.infer<typeof ClusterUpgradeProgressSchema>;
 

@@ -4,7 +4,7 @@
 import type { Duration } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import { condition, setHandler } from '@temporalio/workflow';
-import { ApproveInputSchema, type ApproveInput } from '../contracts/schema-migrate';
+import { ApproveInputSchema, type ApproveInput, type CancelInput } from '../contracts/change-run';
 
 interface Approvable {
   state: string;
@@ -32,7 +32,7 @@ export function approvalGate<P extends Approvable>(opts: {
   progress: P;
   approvedUpFront: boolean;
   approve: UpdateDefinition<P, [ApproveInput]>;
-  cancel: UpdateDefinition<P, [{ reason?: string }]>;
+  cancel: UpdateDefinition<P, [CancelInput]>;
   /** States in which a cancel is still safe (nothing changed yet). */
   cancellableIn: readonly string[];
   /** What a cancel after that point would interrupt, for the refusal message. */

@@ -8,3 +8,4 @@ export { serviceUpgrade } from './service-upgrade';
 export { clusterStatus } from './status';
 export { clusterDoctor } from './doctor';
 export { release } from './release';
+export { noop } from './noop';

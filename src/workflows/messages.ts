@@ -1,16 +1,36 @@
 // Queries and updates of the mutating workflows, defined once and imported by the CLI (names never retyped).
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ApproveInput, CancelInput, ChangeRunProgress } from '../contracts/change-run';
 import type { DataMigrationStatusView } from '../contracts/data-migrate';
+import type { NoopProgress } from '../contracts/noop';
 import type { ReleaseProgress } from '../contracts/release-run';
 import type { ClusterUpgradeProgress } from '../contracts/upgrade';
-import type { ApproveInput, SchemaMigrateProgress } from '../contracts/schema-migrate';
+import type { SchemaMigrateProgress } from '../contracts/schema-migrate';
 
-/** Structured progress; the CLI polls it and renders the same state the Web UI shows. */
-export const migrateProgressQuery = defineQuery<SchemaMigrateProgress>('progress');
-/** Approves the plan the operator saw (its hash must match); accepted only while awaiting approval. */
-export const approveUpdate = defineUpdate<SchemaMigrateProgress, [ApproveInput]>('approve');
-/** Cancels before anything changed; refused once applying has started. */
-export const cancelUpdate = defineUpdate<SchemaMigrateProgress, [{ reason?: string }]>('cancel');
+/** The messages of one change run (src/workflows/change-run.ts): the same names for every workflow type. */
+export interface ChangeRunMessages<P extends ChangeRunProgress> {
+  /** Structured progress; the CLI polls it and renders the same state the Web UI shows. */
+  progress: QueryDefinition<P>;
+  /** Approves the plan the operator saw (its hash must match); accepted only while awaiting approval. */
+  approve: UpdateDefinition<P, [ApproveInput]>;
+  /** Cancels before anything changed; refused once changes have started. */
+  cancel: UpdateDefinition<P, [CancelInput]>;
+}
+
+/** One generic definition, typed per workflow type by its progress. */
+export function changeRunMessages<P extends ChangeRunProgress>(): ChangeRunMessages<P> {
+  return {
+    progress: defineQuery<P>('progress'),
+    approve: defineUpdate<P, [ApproveInput]>('approve'),
+    cancel: defineUpdate<P, [CancelInput]>('cancel'),
+  };
+}
+
+export const schemaMigrateMessages = changeRunMessages<SchemaMigrateProgress>();
+export const clusterUpgradeMessages = changeRunMessages<ClusterUpgradeProgress>();
+export const releaseMessages = changeRunMessages<ReleaseProgress>();
+export const noopMessages = changeRunMessages<NoopProgress>();
 
 /** Data migration: state, per-scope counts, rate, ETA, last error. */
 export const dataStatusQuery = defineQuery<DataMigrationStatusView>('status');
@@ -18,13 +38,3 @@ export const dataStatusQuery = defineQuery<DataMigrationStatusView>('status');
 export const pauseUpdate = defineUpdate<DataMigrationStatusView, [{ reason?: string }]>('pause');
 /** Resume a paused run; resolves once batches run again. */
 export const resumeUpdate = defineUpdate<DataMigrationStatusView, []>('resume');
-
-/** clusterUpgrade: the same names as migrate's (`progress`, `approve`, `cancel`), typed for its progress. */
-export const upgradeProgressQuery = defineQuery<ClusterUpgradeProgress>('progress');
-export const upgradeApproveUpdate = defineUpdate<ClusterUpgradeProgress, [ApproveInput]>('approve');
-export const upgradeCancelUpdate = defineUpdate<ClusterUpgradeProgress, [{ reason?: string }]>('cancel');
-
-/** release: the same names again (`progress`, `approve`, `cancel`), typed for its progress. */
-export const releaseProgressQuery = defineQuery<ReleaseProgress>('progress');
-export const releaseApproveUpdate = defineUpdate<ReleaseProgress, [ApproveInput]>('approve');
-export const releaseCancelUpdate = defineUpdate<ReleaseProgress, [{ reason?: string }]>('cancel');

@@ -7,27 +7,23 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
-  setHandler,
   upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
+import type { ChangeRunState } from '../contracts/change-run';
 import {
   SchemaMigrateInputSchema,
-  type MigrationRunState,
   type SchemaMigrateInput,
   type SchemaMigrateProgress,
 } from '../contracts/schema-migrate';
 import { fingerprint } from '../domain/hash';
-import { phaseGateRequirements, planSchemaMigration } from '../domain/migrations/migrate-plan';
+import { phaseGateRequirements, planSchemaMigration, type MigratePlan } from '../domain/migrations/migrate-plan';
 import { validateVersion } from '../contracts/version';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
-import { FwState, FwTargetVersion } from '../temporal/search-attributes';
-import { approvalGate } from './approval';
-import { approveUpdate, cancelUpdate, migrateProgressQuery } from './messages';
+import { changeRun, type ChangeRun } from './change-run';
+import { schemaMigrateMessages } from './messages';
 import { decide } from './util';
 
 const reads = proxyActivities<Activities>({
@@ -68,20 +64,27 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
     planHash: '',
     warnings: [],
   };
-  const setState = (state: MigrationRunState): void => {
-    progress.state = state;
-    upsertSearchAttributes([{ key: FwState, value: state }]);
-  };
-  setHandler(migrateProgressQuery, () => progress);
-  const approval = approvalGate({
+  let plan: MigratePlan | undefined;
+  return changeRun({
     progress,
-    approvedUpFront: input.approved,
-    approve: approveUpdate,
-    cancel: cancelUpdate,
-    cancellableIn: ['planning', 'awaiting-approval'],
+    messages: schemaMigrateMessages,
+    input,
     changing: 'migrations start',
+    executing: 'applying',
+    plan: async (run) => {
+      plan = await planMigrations(input, run);
+      return { refused: plan.refused, nothingToDo: plan.pending.length === 0 };
+    },
+    execute: (run) => applyPending(input, plan!, run.progress, run.setState),
   });
+}
 
+/** Facts (topology, target, catalog, files, ledgers, data-migration states), the pure plan, previews, plan hash. */
+async function planMigrations(
+  input: ReturnType<typeof SchemaMigrateInputSchema.parse>,
+  run: ChangeRun<SchemaMigrateProgress>,
+): Promise<MigratePlan> {
+  const { progress } = run;
   const topology = await reads.describeCluster({ cluster: input.cluster });
   const target =
     input.toVersion !== ''
@@ -93,8 +96,7 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
             services: [],
           })
         ).platformVersion;
-  progress.target = target;
-  upsertSearchAttributes([{ key: FwTargetVersion, value: target }]);
+  run.pinTarget(target);
 
   const [catalog, discovered, facts] = await Promise.all([
     reads.loadCatalog({ cluster: input.cluster }),
@@ -128,10 +130,8 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
   progress.checks = plan.checks;
   progress.warnings.push(...plan.warnings);
   progress.alreadyApplied = plan.alreadyApplied;
-  if (plan.refused) {
-    setState('refused');
-    return progress;
-  }
+  // Refusal is settled before the previews are read.
+  if (plan.refused) return plan;
   const previews =
     plan.pending.length > 0
       ? await reads.previewMigrations({ cluster: input.cluster, relPaths: plan.pending.map((p) => p.relPath) })
@@ -149,18 +149,16 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
   upsertMemo({
     summary: `${input.phase} → ${target}: ${plan.pending.length} pending, ${plan.alreadyApplied} already applied`,
   });
+  return plan;
+}
 
-  // Refusal was settled before the previews were read.
-  const proceed = await approval.settle({
-    refused: false,
-    dryRun: input.dryRun,
-    nothingToDo: plan.pending.length === 0,
-    timeout: input.approvalTimeout as Duration,
-    setState,
-  });
-  if (!proceed) return progress;
-
-  setState('applying');
+/** One activity (or local activity) per pending migration, in order; the first failure fails the run. */
+async function applyPending(
+  input: ReturnType<typeof SchemaMigrateInputSchema.parse>,
+  plan: MigratePlan,
+  progress: SchemaMigrateProgress,
+  setState: (state: ChangeRunState) => void,
+): Promise<void> {
   const holder = `${workflowInfo().workflowId}#${workflowInfo().runId}`;
   const local = patched(LOCAL_APPLY_PATCH);
   for (const [i, item] of plan.pending.entries()) {
@@ -188,6 +186,4 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
       });
     }
   }
-  setState('completed');
-  return progress;
 }

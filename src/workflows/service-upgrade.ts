@@ -1,16 +1,14 @@
 // One service, replicas one by one (SPEC §6): detect → skip on equal identity and config → stage → activate →
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
-import type { Duration, RetryPolicy } from '@temporalio/common';
-import { patched, proxyActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { patched } from '@temporalio/workflow';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { durationMs } from '../contracts/duration';
-import { healthBackoffMs } from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
+import { legacyDurationMs, waitHealthy } from './service-health';
+import { hostSteps } from './service-host-steps';
 
 /**
  * Patch (issue 11 items 6, 8): a replica at the target identity and config that is stopped is started (no
@@ -28,96 +26,6 @@ export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
 
 /** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
 const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
-
-/**
- * Host steps heartbeat every few seconds while they work (src/activities/heartbeat.ts), however long the work: the
- * heartbeat timeout only has to notice a dead worker, so it is short; the start-to-close timeout is the ceiling
- * of what the step can legitimately take. Option values are not part of the history's commands: changing them
- * needs no patch.
- */
-export const HOST_STEP_HEARTBEAT_TIMEOUT = '30 seconds';
-const HOST_STEP_RETRY: RetryPolicy = {
-  maximumAttempts: 5,
-  initialInterval: '2 seconds',
-  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-};
-/** Detect, activate (a restart is bounded at 2 minutes), finalize, rollback: a few SSH commands each. */
-const HOST_STEP_TIMEOUT = '15 minutes';
-/**
- * Staging moves the artifact twice (release server → worker, worker → host), then hashes and unpacks it on the
- * host: 10 minutes plus its size at a pessimistic 1 MiB/s per move, at most 6 hours. An unsized artifact is
- * bounded by the worker's 2 GiB download cap; an image pull (size unknown before the pull) gets 1 hour.
- */
-export function stageTimeoutMs(mode: 'native' | 'docker', sizeBytes: number | undefined): number {
-  const base = 10 * 60_000;
-  if (mode === 'docker') return 60 * 60_000;
-  const bytes = sizeBytes ?? 2 * 1024 ** 3;
-  return Math.min(6 * 3_600_000, base + Math.ceil((2 * bytes) / 1024 ** 2) * 1000);
-}
-
-/** The host-step activities of one run, with its heartbeat timeout and the stage timeout of each artifact. */
-function hostSteps(input: ServiceUpgradeInput) {
-  const heartbeatTimeout = (input.hostStepHeartbeatTimeout ?? HOST_STEP_HEARTBEAT_TIMEOUT) as Duration;
-  const steps = proxyActivities<Activities>({
-    startToCloseTimeout: HOST_STEP_TIMEOUT,
-    heartbeatTimeout,
-    retry: HOST_STEP_RETRY,
-  });
-  return {
-    detectServiceOnHost: steps.detectServiceOnHost,
-    activateServiceOnHost: steps.activateServiceOnHost,
-    finalizeServiceOnHost: steps.finalizeServiceOnHost,
-    rollbackServiceOnHost: steps.rollbackServiceOnHost,
-    stageServiceOnHost: (args: Parameters<Activities['stageServiceOnHost']>[0]) =>
-      proxyActivities<Activities>({
-        startToCloseTimeout: stageTimeoutMs(args.mode, args.artifact?.sizeBytes),
-        heartbeatTimeout,
-        retry: HOST_STEP_RETRY,
-      }).stageServiceOnHost(args),
-  };
-}
-const probe = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 1 },
-});
-
-/**
- * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
- * healthy or the deadline passes; the LAST error is reported (reference item 2). The waits are durable timers.
- */
-async function waitHealthy(
-  input: ServiceUpgradeInput,
-  hostName: string,
-  parse: (d: string) => number,
-  backoff: boolean,
-): Promise<{ healthy: boolean; error?: string }> {
-  const deadline = Date.now() + parse(input.healthDeadline);
-  let last: string;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const r = await probe.probeServiceHealth({ cluster: input.cluster, service: input.service, host: hostName });
-      if (r.healthy) return { healthy: true };
-      last = r.error ?? 'unhealthy';
-    } catch (err) {
-      last = failureMessage(err);
-    }
-    const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
-    if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
-    await sleep(wait ?? (input.healthInterval as Duration));
-  }
-}
-
-/** The parser of runs recorded before START_STOPPED_PATCH (it read "2 mins" or "1d" as 0 ms); replay only. */
-function legacyDurationMs(d: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?)$/.exec(d.trim());
-  if (!m) return Number(d) || 0;
-  const n = Number(m[1]);
-  const unit = m[2]!;
-  if (unit.startsWith('ms') || unit.startsWith('milli')) return n;
-  if (unit.startsWith('s')) return n * 1000;
-  if (unit.startsWith('m')) return n * 60_000;
-  return n * 3_600_000;
-}
 
 export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
   const outcomes: HostOutcome[] = [];

@@ -38,11 +38,17 @@ describe('frameworks cluster data-migrate', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ target_version: 'v0.1.0', requirements: [] });
   });
 
-  it('rejects bad references and flags before anything runs', async () => {
-    expect((await cli(['run', 'invoice-line-items'])).stderr).toContain('expected <service>.<id>');
+  it('rejects bad references and flags before anything runs, as usage errors (exit 2)', async () => {
+    const bad = await cli(['run', 'invoice-line-items']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected <service>.<id>');
     const r = await cli(['run', 'purser.invoice-line-items', '--scope-value', 'x']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('--scope-value needs --scope-kind');
+    // The same flag, the same exit code as `release --batch-size` (it once exited 1 here and 2 there).
+    const size = await cli(['run', 'purser.invoice-line-items', '--batch-size', '0']);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('--batch-size must be a whole number from 1 to 1000000');
   });
 
   it('dry-run prints one batch and writes nothing', async () => {

@@ -68,6 +68,24 @@ describe('frameworks CLI', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(why);
     }
+    // One flag, one parser, one exit code in every command that takes it (data-migrate once exited 1 here).
+    for (const cmd of [['release'], ['data-migrate', 'run', 'purser.invoice-line-items']]) {
+      for (const bad of ['0', 'lots', '2000000']) {
+        const r = frameworks(['cluster', ...cmd, '--batch-size', bad]);
+        expect(r.code, `${cmd.join(' ')} --batch-size ${bad}`).toBe(2);
+        expect(r.stderr).toContain(`--batch-size must be a whole number from 1 to 1000000, got "${bad}"`);
+      }
+    }
+    const steps = frameworks(['cluster', 'noop', '--steps', 'a,,b']);
+    expect(steps.code).toBe(2);
+    expect(steps.stderr).toContain('--steps must be comma-separated names');
+  });
+
+  it('noop is hidden from `cluster --help` and says in its own help that it is for tests', () => {
+    expect(frameworks(['cluster', '--help']).stdout).not.toMatch(/^\s+noop\b/m);
+    const help = frameworks(['cluster', 'noop', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('FOR TESTS: a change run that changes nothing');
   });
 
   const same = (t: string): string => t;

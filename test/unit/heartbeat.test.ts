@@ -3,7 +3,7 @@
 // cancelled step stops) is proven end to end in test/workflows/host-step-heartbeat.test.ts.
 import { describe, expect, it } from 'vitest';
 import { activitySignal, HEARTBEAT_EVERY_MS, heartbeating, heartbeatIntervalMs } from '../../src/activities/heartbeat';
-import { stageTimeoutMs } from '../../src/workflows/service-upgrade';
+import { stageTimeoutMs } from '../../src/workflows/service-host-steps';
 
 describe('heartbeat interval', () => {
   it('beats three times per heartbeat timeout, at most every 5 s', () => {

@@ -137,3 +137,15 @@ function matches(glob: string, file: string): boolean {
   const folder = glob.replace(/\/\*\*\/\*\.ts$/, '/');
   return glob !== folder && file.startsWith(folder);
 }
+
+describe('file size rule', () => {
+  const maxLines = async (filePath: string): Promise<unknown> =>
+    ((await full.calculateConfigForFile(join(ROOT, filePath))) as Linter.Config).rules?.['max-lines'];
+
+  it('limits workflow files to 250 lines and every other source file to 400', async () => {
+    expect(await maxLines('src/workflows/example.ts')).toEqual([2, { max: 250 }]);
+    for (const folder of ['activities', 'cli/commands', 'contracts', 'domain', 'worker', 'config']) {
+      expect(await maxLines(`src/${folder}/example.ts`)).toEqual([2, { max: 400 }]);
+    }
+  });
+});

@@ -19,7 +19,7 @@ import { discoverMigrations } from '../../src/config/migrations';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
 import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
-import { upgradeProgressQuery } from '../../src/workflows/messages';
+import { clusterUpgradeMessages } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
@@ -309,7 +309,7 @@ describe('clusterUpgrade', () => {
     expect(msg).toMatch(/Failed: \[purser\]/);
     expect(world.rolledBack).toEqual(['purser@h1']);
     expect(world.hosts.get('purser@h1')!.version).toBe('v0.1.0');
-    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(clusterUpgradeMessages.progress);
     const idx = p.order.indexOf('purser');
     for (const svc of p.order.slice(0, idx)) expect(p.summary?.succeeded).toContain(svc);
     expect(p.summary?.remaining).toEqual(p.order.slice(idx + 1));
@@ -328,7 +328,7 @@ describe('clusterUpgrade', () => {
     );
     expect(world.rolledBack).toEqual([]);
     expect(world.hosts.get('purser@h1')).toMatchObject({ version: 'v0.1.0', pid });
-    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(clusterUpgradeMessages.progress);
     const purser = p.services.find((x) => x.service === 'purser')!;
     expect(purser.status).toBe('failed');
     expect(p.summary?.rolledBack).toEqual([]);
@@ -427,7 +427,7 @@ describe('clusterUpgrade', () => {
 
     const run = await upgrade({ approved: false });
     const p = await waitFor('the run to await approval', async () => {
-      const q = await run.handle.query(upgradeProgressQuery);
+      const q = await run.handle.query(clusterUpgradeMessages.progress);
       return q.state === 'awaiting-approval' && q;
     });
     expect(world.activated).toEqual([]);
@@ -536,7 +536,7 @@ describe('clusterUpgrade --parallel', () => {
     expect(overlap(spans.get('foghorn')!, spans.get('purser')!)).toBe(true);
     expect(spans.get('purser')!.closed).toBeLessThan(spans.get('foghorn')!.closed);
     expect(spans.has('bridge')).toBe(false);
-    const p = await run.handle.query(upgradeProgressQuery);
+    const p = await run.handle.query(clusterUpgradeMessages.progress);
     expect(p.summary).toEqual({
       succeeded: ['quartermaster', 'commodore', 'foghorn'],
       failed: ['purser'],

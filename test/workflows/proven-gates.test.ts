@@ -16,7 +16,7 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import type { UpgradePlan } from '../../src/contracts/plan';
 import { getServiceInfo } from '../../src/domain/release';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
-import { upgradeProgressQuery } from '../../src/workflows/messages';
+import { clusterUpgradeMessages } from '../../src/workflows/messages';
 import { frameworksAsync } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
@@ -307,7 +307,7 @@ describe('rollback_disabled for an rc target (item 5)', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(journal).toContain('activate bridge@h3');
     expect(journal).not.toContain('rollback bridge@h3');
-    const p = await client.workflow.getHandle(id).query(upgradeProgressQuery);
+    const p = await client.workflow.getHandle(id).query(clusterUpgradeMessages.progress);
     expect(p.rollbackDisabled).toEqual([
       { service: 'bridge', reason: 'rollback_disabled in the catalog entry v0.3.0 (applies to v0.3.0-rc1)' },
     ]);

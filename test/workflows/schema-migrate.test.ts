@@ -8,7 +8,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchemaMigrateInput, SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import { taskQueueFor } from '../../src/temporal/ids';
-import { migrateProgressQuery } from '../../src/workflows/messages';
+import { schemaMigrateMessages } from '../../src/workflows/messages';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
@@ -157,10 +157,10 @@ describe('schemaMigrate', () => {
     const first = await migrate(cluster, { approved: false });
     await waitFor(
       'the first run to await approval',
-      async () => (await first.handle.query(migrateProgressQuery)).state === 'awaiting-approval',
+      async () => (await first.handle.query(schemaMigrateMessages.progress)).state === 'awaiting-approval',
     );
     await expect(migrate(cluster, {})).rejects.toThrow(/already started|already running/i);
-    const p = await first.handle.query(migrateProgressQuery);
+    const p = await first.handle.query(schemaMigrateMessages.progress);
     const stale = await first.handle
       .executeUpdate('approve', { args: [{ planHash: 'not-the-plan' }] })
       .catch((e: unknown) => e);

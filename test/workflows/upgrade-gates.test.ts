@@ -16,7 +16,7 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { taskQueueFor } from '../../src/temporal/ids';
-import { upgradeProgressQuery } from '../../src/workflows/messages';
+import { clusterUpgradeMessages } from '../../src/workflows/messages';
 import { startFrameworks } from '../helpers/cli';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
@@ -249,10 +249,10 @@ describe('clusterUpgrade gates (stub hosts)', () => {
 describe('frameworks cluster runs watch <clusterUpgrade>', () => {
   it('renders the gates and per-service, per-host progress of the run, then its final state', async () => {
     const handle = await start({ approved: false });
-    let p = await handle.query(upgradeProgressQuery);
+    let p = await handle.query(clusterUpgradeMessages.progress);
     for (let i = 0; i < 100 && p.state !== 'awaiting-approval'; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      p = await handle.query(upgradeProgressQuery);
+      p = await handle.query(clusterUpgradeMessages.progress);
     }
     expect(p.state).toBe('awaiting-approval');
     // Approve only once the watcher has shown the plan (a fixed pause raced a slow CLI start on a loaded machine).

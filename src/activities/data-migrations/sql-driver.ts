@@ -21,9 +21,9 @@ import {
 import type { DataMigrationDefinition, DataStatement } from '../../domain/data-migrations/definition';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
-import { isTransientPgError, redact, sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
+import { sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
 import { checkpointOf, pausedFailure, readJobState, RUN_COLUMNS, scopeStateOf, type RunRow } from './state';
-
+import { shapeError, TEXT_JSONB, run, rolledBack, count } from './sql-exec';
 /** `checkpoint`: the stored one the batch started from (null = start); `nextCheckpoint`: where it would go. */
 export interface DryRunResult {
   scope: Scope;
@@ -32,71 +32,6 @@ export interface DryRunResult {
   done: boolean;
   batch: Counts;
   durationMs: number;
-}
-
-const JSONB_OID = 3802;
-
-function statementError(target: DatabaseTarget, def: DataMigrationDefinition, stmt: DataStatement, err: unknown) {
-  if (isTransientPgError(err)) return err as Error; // the activity retry policy retries these
-  const e = err as { message?: string; position?: string };
-  // pg reports `position` as a 1-based character offset into the statement text it was sent.
-  const offset = e.position ? Number(e.position) - 1 : 0;
-  const line = stmt.line + (stmt.sql.slice(0, offset).match(/\n/g)?.length ?? 0);
-  return failure(
-    FailureType.MigrationFailed,
-    redact(`${def.source}:${line}: ${stmt.name} statement failed: ${e.message ?? String(err)}`, target.secrets),
-  );
-}
-
-function shapeError(def: DataMigrationDefinition, stmt: DataStatement, problem: string): Error {
-  return failure(FailureType.MigrationFailed, `${def.source}:${stmt.line}: ${stmt.name} statement ${problem}`);
-}
-
-/**
- * Checkpoints stay text end to end, so a stored value is written back exactly as the batch produced it. Set per
- * query, not on the connection: pooled connections are shared with code that wants jsonb parsed.
- */
-const TEXT_JSONB: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === JSONB_OID
-      ? (v: string) => v
-      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(
-          oid,
-          format,
-        )) as pg.CustomTypesConfig['getTypeParser'],
-};
-
-type Row = Record<string, unknown>;
-
-async function run(
-  client: pg.ClientBase,
-  target: DatabaseTarget,
-  def: DataMigrationDefinition,
-  stmt: DataStatement,
-  params: unknown[],
-  types?: pg.CustomTypesConfig,
-) {
-  try {
-    const values = params.slice(0, stmt.params);
-    return (await client.query<Row>(types ? { text: stmt.sql, values, types } : { text: stmt.sql, values })).rows;
-  } catch (err) {
-    throw statementError(target, def, stmt, err);
-  }
-}
-
-/** Runs fn in a transaction that is always rolled back (READ ONLY when asked). */
-async function rolledBack<T>(client: pg.ClientBase, readOnly: boolean, fn: () => Promise<T>): Promise<T> {
-  await client.query(readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
-  try {
-    return await fn();
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-  }
-}
-
-function count(v: unknown): number | undefined {
-  const s = typeof v === 'number' || typeof v === 'bigint' ? String(v) : v;
-  return typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : undefined;
 }
 
 /** Runs the batch statement and checks its one-row result. */

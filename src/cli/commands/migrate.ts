@@ -5,13 +5,9 @@ import type { Phase } from '../../contracts/migrations';
 import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
 import { validateVersion } from '../../contracts/version';
 import { ExitError } from '../../errors';
-import { connectClient, webUiLink } from '../../temporal/connection';
-import { approveUpdate, cancelUpdate, migrateProgressQuery } from '../../workflows/messages';
-import { loadClusterContext } from '../context';
-import { askApproval, follow } from '../follow';
-import { createOutput, gateDetail, type Output } from '../output';
-import { canPrompt } from '../prompt';
-import { describeRunFailure, operatorName, requireWorker, runSearchAttributes, startChange } from '../runs';
+import { schemaMigrateMessages } from '../../workflows/messages';
+import { gateLines, type Output } from '../output';
+import { runChange, type ChangeView } from '../run-change';
 
 export interface MigrateOptions {
   manifest?: string;
@@ -35,13 +31,7 @@ const MARK: Record<string, string> = {
 export function renderMigrateProgress(p: SchemaMigrateProgress): string[] {
   const lines: string[] = [];
   if (p.target) lines.push(`Target version: ${p.target} (phase: ${p.phase})`);
-  for (const c of p.checks) {
-    lines.push(
-      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail).split('\n')[0]}`,
-    );
-    for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
-    if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
-  }
+  lines.push(...gateLines(p.checks));
   for (const w of p.warnings) lines.push(`WARNING: ${w}`);
   if (p.planHash && p.state !== 'refused') {
     lines.push(
@@ -65,12 +55,15 @@ export function renderMigrateProgress(p: SchemaMigrateProgress): string[] {
   return lines;
 }
 
-const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
+export const migrateView: ChangeView<SchemaMigrateProgress> = {
+  name: 'migrate',
+  workflowType: 'schemaMigrate',
+  messages: schemaMigrateMessages,
+  render: renderMigrateProgress,
+  question: (p) => `Apply ${p.migrations.length} ${p.phase} migration(s) to ${p.cluster} (target ${p.target})?`,
+};
 
 export async function migrateCommand(opts: MigrateOptions, globals: { color?: boolean }): Promise<void> {
-  const out = createOutput({ color: globals.color !== false });
-  const ctx = await loadClusterContext(opts.manifest);
-  const cluster = ctx.cluster;
   const toVersion = opts.toVersion ? validateVersion(opts.toVersion, '--to-version') : '';
   if (opts.phase === 'contract' && !opts.yes && !opts.dryRun) {
     throw new ExitError(
@@ -79,77 +72,23 @@ export async function migrateCommand(opts: MigrateOptions, globals: { color?: bo
       1,
     );
   }
-  if (!opts.yes && !opts.dryRun && !opts.detach && !canPrompt()) {
-    throw new ExitError('no terminal to ask for approval on: pass --yes to approve, or --dry-run to preview', 1);
-  }
-
-  const { client, target } = await connectClient();
-  try {
-    await requireWorker(client, cluster, ctx.manifestPath);
-    const { handle, workflowId } = await startChange(client, target, {
-      cluster,
-      workflowType: 'schemaMigrate',
-      dryRunOperation: 'migrate-dry-run',
-      dryRun: opts.dryRun ?? false,
-      args: [
-        {
-          cluster,
-          phase: opts.phase,
-          toVersion,
-          dryRun: opts.dryRun ?? false,
-          approved: opts.yes ?? false,
-          skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
-          operator: operatorName(),
-        },
-      ],
-      typedSearchAttributes: runSearchAttributes(cluster, `migrate-${opts.phase}`),
-    });
-    const link = webUiLink(target, workflowId);
-    if (!opts.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));
-    if (opts.detach) {
-      if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId, webUi: link });
-      return;
-    }
-    const final = await follow<SchemaMigrateProgress>({
-      handle,
-      query: () => handle.query(migrateProgressQuery),
-      render: (p) => (opts.json ? [] : renderMigrateProgress(p)),
-      done: (p) => TERMINAL.has(p.state),
-      waiting: (p) => p.state === 'awaiting-approval',
-      onWaiting: (p) =>
-        askApproval(
-          handle,
-          p,
-          `Apply ${p.migrations.length} ${p.phase} migration(s) to ${cluster} (target ${p.target})?`,
-          { approve: approveUpdate, cancel: cancelUpdate },
-          out,
-        ),
-      reattach: `frameworks cluster runs watch ${workflowId}`,
-    }).catch((err: unknown) => {
-      // A failed run ends the query loop with the run's own error.
-      const why = describeRunFailure(err);
-      if (why) throw new ExitError(`migrate failed (run ${workflowId}): ${why}`, 1);
-      throw err;
-    });
-    let result = final;
-    if (final.state === 'failed') {
-      try {
-        await handle.result();
-      } catch (err) {
-        const why = describeRunFailure(err) ?? final.error ?? 'failed';
-        throw new ExitError(`migrate failed (run ${workflowId}): ${why}`, 1);
-      }
-    }
-    if (TERMINAL.has(final.state)) result = (await handle.result()) as SchemaMigrateProgress;
-    if (opts.json) out.json({ ...result, run: { workflowId, webUi: link } });
-    else printOutcome(out, result);
-    if (result.state === 'refused' || result.state === 'expired') throw new ExitError('', 1);
-  } finally {
-    await client.connection.close();
-  }
+  await runChange(
+    {
+      view: migrateView,
+      flags: opts,
+      operation: `migrate-${opts.phase}`,
+      input: () => ({
+        phase: opts.phase,
+        toVersion,
+        skipDataMigrationCheck: opts.skipDataMigrationCheck ?? false,
+      }),
+      outcome: printOutcome,
+    },
+    globals,
+  );
 }
 
-function printOutcome(out: Output, p: SchemaMigrateProgress): void {
+function printOutcome(p: SchemaMigrateProgress, out: Output): void {
   switch (p.state) {
     case 'refused':
       out.fail(`migrate --phase ${p.phase} refused before anything changed`);

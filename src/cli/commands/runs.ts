@@ -2,30 +2,28 @@
 // reattaching to one. Watching renders the same progress the Web UI shows, from the run's own query.
 import type { Client } from '@temporalio/client';
 import Table from 'cli-table3';
-import type { SchemaMigrateProgress } from '../../contracts/schema-migrate';
-import type { ClusterUpgradeProgress } from '../../contracts/upgrade';
+import type { ChangeRunProgress } from '../../contracts/change-run';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
-import { FwCluster, FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
-import {
-  approveUpdate,
-  cancelUpdate,
-  dataStatusQuery,
-  migrateProgressQuery,
-  upgradeApproveUpdate,
-  upgradeProgressQuery,
-} from '../../workflows/messages';
+import { FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
+import { dataStatusQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
-import { askApproval, follow, readProgress } from '../follow';
 import { createOutput } from '../output';
-import { canPrompt } from '../prompt';
+import { followChange, type ChangeView } from '../run-change';
 import { describeRunFailure, operatorName } from '../runs';
-import { renderMigrateProgress } from './migrate';
+import { migrateView } from './migrate';
 import { progressLine } from './data-migrate';
-import { followRelease } from './release';
-import { renderUpgradeProgress } from './upgrade';
+import { noopView } from './noop';
+import { releaseView } from './release';
+import { upgradeView } from './upgrade';
 
-const UPGRADE_TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
+/** Every change run's workflow type and how it reads: `runs watch` reattaches and `runs cancel` cancels by them. */
+const CHANGE_VIEWS: Record<string, ChangeView<ChangeRunProgress>> = {
+  schemaMigrate: migrateView,
+  clusterUpgrade: upgradeView,
+  release: releaseView,
+  noop: noopView,
+};
 
 export interface RunsOptions {
   manifest?: string;
@@ -147,13 +145,14 @@ export async function runsCommand(
     }
     if (verb === 'cancel') {
       if (d.status.name !== 'RUNNING') throw new ExitError(`${id} is ${d.status.name}; nothing to cancel`, 1);
-      if (d.type === 'schemaMigrate') {
+      const view = CHANGE_VIEWS[d.type];
+      if (view) {
         try {
-          await handle.executeUpdate(cancelUpdate, { args: [{ reason: `cancelled by ${operatorName()}` }] });
-          out.ok(`${id} cancelled before applying anything`);
+          await handle.executeUpdate(view.messages.cancel, { args: [{ reason: `cancelled by ${operatorName()}` }] });
+          out.ok(`${id} cancelled before changing anything`);
           return;
         } catch {
-          // Already applying: fall through to a workflow cancellation request.
+          // Already changing: fall through to a workflow cancellation request.
         }
       }
       await handle.cancel();
@@ -164,39 +163,10 @@ export async function runsCommand(
     const link = webUiLink(target, id);
     out.line(out.dim(`Watching ${id} (${d.type}, ${d.status.name})${link ? ` — ${link}` : ''}`));
     try {
-      if (d.type === 'schemaMigrate') {
-        const final = await follow<SchemaMigrateProgress>({
-          handle,
-          query: () => handle.query(migrateProgressQuery),
-          render: renderMigrateProgress,
-          done: (p) => ['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired'].includes(p.state),
-          waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
-          onWaiting: (p) =>
-            askApproval(handle, p, `Apply ${p.migrations.length} ${p.phase} migration(s) (target ${p.target})?`, {
-              approve: approveUpdate,
-            }),
-          reattach: `frameworks cluster runs watch ${id}`,
-        });
-        out.line(`${id}: ${final.state}`);
-      } else if (d.type === 'clusterUpgrade') {
-        // The same per-service, per-host lines `upgrade` prints while it follows its own run.
-        const final = await follow<ClusterUpgradeProgress>({
-          handle,
-          query: () => readProgress(handle, () => handle.query(upgradeProgressQuery), UPGRADE_TERMINAL),
-          render: renderUpgradeProgress,
-          done: (p) => UPGRADE_TERMINAL.has(p.state),
-          waiting: (p) => p.state === 'awaiting-approval' && canPrompt(),
-          onWaiting: (p) =>
-            askApproval(handle, p, `Upgrade ${p.order.length} service(s) to ${p.target}?`, {
-              approve: upgradeApproveUpdate,
-            }),
-          reattach: `frameworks cluster runs watch ${id}`,
-        });
-        out.line(`${id} ${final.state}`);
-        if (final.state === 'refused' || final.state === 'expired') throw new ExitError('', 1);
-      } else if (d.type === 'release') {
-        const cluster = d.typedSearchAttributes.get(FwCluster) ?? id.split('/')[1] ?? '';
-        const final = await followRelease(client, target, handle, id, {}, out, cluster);
+      const view = CHANGE_VIEWS[d.type];
+      if (view) {
+        // The same lines the command that started the run prints while it follows it.
+        const final = await followChange(client, target, handle, id, view, out, { cancelOnDecline: false });
         out.line(`${id} ${final.state}`);
         if (final.state === 'refused' || final.state === 'expired') throw new ExitError('', 1);
       } else if (d.type === 'dataMigration') {
@@ -210,7 +180,7 @@ export async function runsCommand(
         await handle.result();
         out.ok(`${id} completed`);
       }
-      if (d.status.name !== 'RUNNING' || d.type !== 'schemaMigrate') await handle.result();
+      await handle.result();
     } catch (err) {
       const why = describeRunFailure(err);
       if (why) throw new ExitError(`${id} failed: ${why}`, 1);

@@ -1,25 +1,14 @@
 // `frameworks cluster upgrade <service> | --all`: starts `clusterUpgrade` on the cluster's change lock, shows the
 // plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
 import type { ClusterUpgradeProgress, HostOutcome } from '../../contracts/upgrade';
-import { resolveSelector } from '../../domain/selector';
 import { deployedServices } from '../../domain/frameworks/deployed';
 import { describeWaves } from '../../domain/waves';
 import { ExitError } from '../../errors';
-import { connectClient, webUiLink } from '../../temporal/connection';
 import { ORCHESTRATOR_VERSION } from '../../version';
-import { upgradeApproveUpdate, upgradeCancelUpdate, upgradeProgressQuery } from '../../workflows/messages';
-import { loadClusterContext } from '../context';
-import { askApproval, follow, readProgress } from '../follow';
-import { createOutput, gateDetail, type Output } from '../output';
-import { canPrompt } from '../prompt';
-import {
-  describeRunFailure,
-  healthOverrides,
-  operatorName,
-  requireWorker,
-  runSearchAttributes,
-  startChange,
-} from '../runs';
+import { clusterUpgradeMessages } from '../../workflows/messages';
+import { gateLines } from '../output';
+import { runChange, type ChangeView } from '../run-change';
+import { healthOverrides, warnOtherChannel } from '../runs';
 
 export interface UpgradeOptions {
   manifest?: string;
@@ -61,13 +50,7 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     lines.push(`Waves (at most ${p.parallel} service(s) at once):`);
     for (const w of describeWaves({ waves: p.waves }, p.parallel ?? 1)) lines.push(`  ${w}`);
   }
-  for (const c of p.checks) {
-    lines.push(
-      `[gate] ${c.label}: ${c.status === 'pass' ? 'ok' : c.status.toUpperCase()} — ${gateDetail(c.detail).split('\n')[0]}`,
-    );
-    for (const extra of c.detail.split('\n').slice(1)) lines.push(`         ${extra}`);
-    if (c.status === 'refuse' && c.fix) lines.push(`         fix: ${c.fix}`);
-  }
+  lines.push(...gateLines(p.checks));
   for (const w of p.warnings) lines.push(`WARNING: ${w}`);
   if (p.state === 'dry-run' || p.state === 'awaiting-approval') {
     for (const x of p.preview) lines.push(`  ${x.line}`);
@@ -109,53 +92,42 @@ export function hostMove(h: HostOutcome): string {
   }
 }
 
-const TERMINAL = new Set(['completed', 'failed', 'refused', 'dry-run', 'cancelled', 'expired']);
+export const upgradeView: ChangeView<ClusterUpgradeProgress> = {
+  name: 'upgrade',
+  workflowType: 'clusterUpgrade',
+  messages: clusterUpgradeMessages,
+  render: renderUpgradeProgress,
+  question: (p) => `Upgrade ${p.order.length} service(s) of ${p.cluster} to ${p.target}?`,
+};
 
 export async function upgradeCommand(
   service: string | undefined,
   opts: UpgradeOptions,
   globals: { color?: boolean },
 ): Promise<void> {
-  const out: Output = createOutput({ color: globals.color !== false });
   if (opts.all && service) throw new ExitError('--all and a service name are mutually exclusive', 2);
   if (!opts.all && !service) throw new ExitError('requires exactly 1 service name (or use --all)', 2);
   const parallel = parseParallel(opts.parallel);
   if (parallel > 1 && !opts.all) throw new ExitError('--parallel needs --all (one service upgrades alone)', 2);
-  const ctx = await loadClusterContext(opts.manifest);
-  const cluster = ctx.cluster;
-  const known = deployedServices(ctx.settings.fw);
-  if (service && !known.includes(service)) {
-    throw new ExitError(
-      `unknown service "${service}": ${ctx.manifestPath} deploys ${known.join(', ') || 'no services'} (services are named by their deploy name)`,
-      2,
-    );
-  }
   const selector = opts.version ?? '';
-  if (selector.trim() !== '') {
-    const implied = resolveSelector(selector).channel;
-    if (implied !== ctx.channel) {
-      process.stderr.write(`Warning: cluster channel is "${ctx.channel}" but upgrading from "${implied}" channel\n`);
-    }
-  }
-  if (!opts.yes && !opts.dryRun && !opts.detach && !canPrompt()) {
-    throw new ExitError('no terminal to ask for approval on: pass --yes to approve, or --dry-run to preview', 1);
-  }
-  const { client, target } = await connectClient();
-  try {
-    await requireWorker(client, cluster, ctx.manifestPath);
-    const { handle, workflowId } = await startChange(client, target, {
-      cluster,
-      workflowType: 'clusterUpgrade',
-      dryRunOperation: 'upgrade-dry-run',
-      dryRun: opts.dryRun ?? false,
-      args: [
-        {
-          cluster,
+  await runChange(
+    {
+      view: upgradeView,
+      flags: opts,
+      operation: opts.all ? 'upgrade-all' : `upgrade-${service}`,
+      input: (ctx) => {
+        const known = deployedServices(ctx.settings.fw);
+        if (service && !known.includes(service)) {
+          throw new ExitError(
+            `unknown service "${service}": ${ctx.manifestPath} deploys ${known.join(', ') || 'no services'} (services are named by their deploy name)`,
+            2,
+          );
+        }
+        warnOtherChannel(selector, ctx.channel, 'upgrading from');
+        return {
           services: opts.all ? 'all' : [service!],
           selector,
           cliVersion: ORCHESTRATOR_VERSION,
-          dryRun: opts.dryRun ?? false,
-          approved: opts.yes ?? false,
           noRollback: opts.rollback === false,
           skipValidation: opts.skipValidation ?? false,
           skipMigrationCheck: opts.skipMigrationCheck ?? false,
@@ -164,64 +136,22 @@ export async function upgradeCommand(
           unsafeAllowUnknownVersion: opts.unsafeAllowUnknownVersion ?? false,
           allowDowngrade: opts.allowDowngrade ?? false,
           ...(parallel > 1 ? { parallel } : {}),
-          operator: operatorName(),
           ...healthOverrides(),
-        },
-      ],
-      typedSearchAttributes: runSearchAttributes(cluster, opts.all ? 'upgrade-all' : `upgrade-${service}`),
-    });
-    const link = webUiLink(target, workflowId);
-    if (!opts.json) out.line(out.dim(`Run ${workflowId}${link ? ` — ${link}` : ''}`));
-    if (opts.detach) {
-      if (opts.json) out.json({ workflowId, runId: handle.firstExecutionRunId, webUi: link });
-      else out.line(`Started; follow it with: frameworks cluster runs watch ${workflowId}`);
-      return;
-    }
-    let final: ClusterUpgradeProgress;
-    try {
-      final = await follow<ClusterUpgradeProgress>({
-        handle,
-        query: () => readProgress(handle, () => handle.query(upgradeProgressQuery), TERMINAL),
-        render: (p) => (opts.json ? [] : renderUpgradeProgress(p)),
-        done: (p) => TERMINAL.has(p.state),
-        waiting: (p) => p.state === 'awaiting-approval',
-        onWaiting: (p) =>
-          askApproval(
-            handle,
-            p,
-            `Upgrade ${p.order.length} service(s) of ${cluster} to ${p.target}?`,
-            { approve: upgradeApproveUpdate, cancel: upgradeCancelUpdate },
-            out,
-          ),
-        reattach: `frameworks cluster runs watch ${workflowId}`,
-      });
-    } catch (err) {
-      const why = describeRunFailure(err);
-      if (why) throw new ExitError(`upgrade failed (run ${workflowId}): ${why}`, 1);
-      throw err;
-    }
-    if (final.state === 'failed') {
-      const why = await handle.result().then(
-        () => final.error,
-        (err: unknown) => describeRunFailure(err) ?? final.error,
-      );
-      if (opts.json) out.json({ ...final, run: { workflowId, webUi: link } });
-      throw new ExitError(`upgrade failed (run ${workflowId}): ${why ?? 'unknown'}`, 1);
-    }
-    const result = (await handle.result()) as ClusterUpgradeProgress;
-    if (opts.json) out.json({ ...result, run: { workflowId, webUi: link } });
-    else if (result.state === 'completed') {
-      out.ok(
-        `${result.order.length} service(s) at ${result.target} (${result.summary?.succeeded.length ?? 0} succeeded)`,
-      );
-      out.nextSteps([{ cmd: 'frameworks cluster status' }]);
-    } else if (result.state === 'dry-run') {
-      out.ok(`Dry-run complete: ${result.order.length} service(s) passed upgrade gates; nothing changed.`);
-    } else if (result.state === 'refused') {
-      out.fail(`upgrade to ${result.target} refused before any host changed`);
-    }
-    if (result.state === 'refused' || result.state === 'expired') throw new ExitError('', 1);
-  } finally {
-    await client.connection.close();
-  }
+        };
+      },
+      outcome: (result, out) => {
+        if (result.state === 'completed') {
+          out.ok(
+            `${result.order.length} service(s) at ${result.target} (${result.summary?.succeeded.length ?? 0} succeeded)`,
+          );
+          out.nextSteps([{ cmd: 'frameworks cluster status' }]);
+        } else if (result.state === 'dry-run') {
+          out.ok(`Dry-run complete: ${result.order.length} service(s) passed upgrade gates; nothing changed.`);
+        } else if (result.state === 'refused') {
+          out.fail(`upgrade to ${result.target} refused before any host changed`);
+        }
+      },
+    },
+    globals,
+  );
 }

@@ -1,0 +1,52 @@
+// The health wait of a service upgrade (moved whole from service-upgrade.ts): probes on durable timers until
+// healthy or the deadline passes, and the duration parser of runs recorded before START_STOPPED_PATCH.
+import type { Duration } from '@temporalio/common';
+import { proxyActivities, sleep } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ServiceUpgradeInput } from '../contracts/upgrade';
+import { healthBackoffMs } from '../domain/health-backoff';
+import { failureMessage } from '../temporal/failures';
+import { decide } from './util';
+
+const probe = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
+ * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
+ * healthy or the deadline passes; the LAST error is reported (reference item 2). The waits are durable timers.
+ */
+export async function waitHealthy(
+  input: ServiceUpgradeInput,
+  hostName: string,
+  parse: (d: string) => number,
+  backoff: boolean,
+): Promise<{ healthy: boolean; error?: string }> {
+  const deadline = Date.now() + parse(input.healthDeadline);
+  let last: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await probe.probeServiceHealth({ cluster: input.cluster, service: input.service, host: hostName });
+      if (r.healthy) return { healthy: true };
+      last = r.error ?? 'unhealthy';
+    } catch (err) {
+      last = failureMessage(err);
+    }
+    const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
+    if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
+    await sleep(wait ?? (input.healthInterval as Duration));
+  }
+}
+
+/** The parser of runs recorded before START_STOPPED_PATCH (it read "2 mins" or "1d" as 0 ms); replay only. */
+export function legacyDurationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?)$/.exec(d.trim());
+  if (!m) return Number(d) || 0;
+  const n = Number(m[1]);
+  const unit = m[2]!;
+  if (unit.startsWith('ms') || unit.startsWith('milli')) return n;
+  if (unit.startsWith('s')) return n * 1000;
+  if (unit.startsWith('m')) return n * 60_000;
+  return n * 3_600_000;
+}
