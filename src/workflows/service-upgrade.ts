@@ -2,13 +2,14 @@
 // health loop on durable timers → on failure, roll back (compensation) and stop. A child of clusterUpgrade
 // with id fw/<cluster>/change/<service>, so each service has its own small history in the Web UI.
 import type { Duration } from '@temporalio/common';
-import { patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { durationMs } from '../contracts/duration';
 import { healthBackoffMs } from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
+import { FwState } from '../temporal/search-attributes';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { decide } from './util';
 
@@ -25,6 +26,14 @@ export const START_STOPPED_PATCH = 'service-upgrade-start-stopped-v1';
  * Runs recorded before keep their fixed-interval timers.
  */
 export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
+
+/**
+ * Patch (issue 11 item 11): the child carries FwState like every other run — `running` from its first task, then
+ * its outcome (`upgraded`, `started`, `skipped`, `rolled-back`, `failed`, `rollback-failed`) — so `runs list` and
+ * the Web UI show where each service stands. The parent sets the other Fw* attributes when it starts the child.
+ * Runs recorded before upsert nothing.
+ */
+export const SERVICE_FW_STATE_PATCH = 'service-upgrade-fw-state-v1';
 
 /** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
 const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
@@ -78,6 +87,20 @@ function legacyDurationMs(d: string): number {
 }
 
 export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
+  if (!patched(SERVICE_FW_STATE_PATCH)) return upgradeReplicas(input);
+  upsertSearchAttributes([{ key: FwState, value: 'running' }]);
+  let result: ServiceUpgradeResult;
+  try {
+    result = await upgradeReplicas(input);
+  } catch (err) {
+    upsertSearchAttributes([{ key: FwState, value: 'failed' }]);
+    throw err;
+  }
+  upsertSearchAttributes([{ key: FwState, value: result.outcome }]);
+  return result;
+}
+
+async function upgradeReplicas(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
   const outcomes: HostOutcome[] = [];
   const ref = { cluster: input.cluster, service: input.service };
   const targetLabel = input.version;

@@ -17,7 +17,8 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import { getServiceInfo } from '../../src/domain/release';
 import { discoverMigrations } from '../../src/config/migrations';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
-import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
+import { FwCluster, FwServices, FwState } from '../../src/temporal/search-attributes';
+import { listRuns } from '../../src/cli/commands/runs';
 import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 import { upgradeProgressQuery } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
@@ -275,7 +276,16 @@ describe('clusterUpgrade', () => {
       const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, svc)).describe();
       expect(child.typedSearchAttributes.get(FwCluster), svc).toBe(CLUSTER);
       expect(child.typedSearchAttributes.get(FwServices), svc).toEqual([svc]);
+      // …with a state of its own, as the Web UI's FwState column and `runs list` show it.
+      expect(child.typedSearchAttributes.get(FwState), svc).toBe('upgraded');
     }
+    // Visibility is eventually consistent: wait for the listing to catch up with the closed child.
+    const purserRun = await waitFor('purser child listed as closed', async () => {
+      const listed = await listRuns(client, { address: temporalAddress(), namespace: 'default' }, CLUSTER, 100);
+      const x = listed.find((l) => l.workflowId === serviceChildWorkflowId(CLUSTER, 'purser'));
+      return x?.status === 'COMPLETED' && x;
+    });
+    expect(purserRun).toMatchObject({ operation: 'upgrade-purser', state: 'upgraded' });
     const foghornPid = world.hosts.get('foghorn@h2')!.pid;
     expect(r.services.find((s) => s.service === 'foghorn')?.status).toBe('skipped');
     expect(world.activated).not.toContain('foghorn@h2');
@@ -309,6 +319,8 @@ describe('clusterUpgrade', () => {
     expect(msg).toMatch(/Failed: \[purser\]/);
     expect(world.rolledBack).toEqual(['purser@h1']);
     expect(world.hosts.get('purser@h1')!.version).toBe('v0.1.0');
+    const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, 'purser')).describe();
+    expect(child.typedSearchAttributes.get(FwState)).toBe('rolled-back');
     const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
     const idx = p.order.indexOf('purser');
     for (const svc of p.order.slice(0, idx)) expect(p.summary?.succeeded).toContain(svc);
