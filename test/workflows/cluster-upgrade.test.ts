@@ -351,6 +351,21 @@ describe('clusterUpgrade', () => {
     );
   });
 
+  it('a replica whose previous identity is unknown is not rolled back: the run fails saying so (reference item 6)', async () => {
+    // Detected with a version label but no content identity: nothing to roll back to.
+    world.hosts.set('purser@h1', { ...world.hosts.get('purser@h1')!, identity: null as unknown as string });
+    world.unhealthy.add('purser@h1');
+    const err = await (await upgrade({})).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/upgrade failed on h1: health check failed/);
+    expect(world.rolledBack).toEqual([]);
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
+    const purser = p.services.find((x) => x.service === 'purser')!;
+    expect(purser.status).toBe('failed');
+    expect(purser.result?.hosts[0]).toMatchObject({ host: 'h1', action: 'failed' });
+    expect(purser.result?.hosts[0]?.detail).toMatch(/previous identity unknown: not rolled back$/);
+  });
+
   it('with --no-rollback the failing service stays upgraded and the run fails', async () => {
     world.unhealthy.add('purser@h1');
     const err = await (await upgrade({ noRollback: true })).result().catch((e: unknown) => e);
