@@ -321,6 +321,7 @@ describe('clusterUpgrade', () => {
     expect(world.hosts.get('purser@h1')!.version).toBe('v0.1.0');
     const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, 'purser')).describe();
     expect(child.typedSearchAttributes.get(FwState)).toBe('rolled-back');
+    await captureHistory(client, serviceChildWorkflowId(CLUSTER, 'purser'), 'service-upgrade-fw-state-rolled-back');
     const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(upgradeProgressQuery);
     const idx = p.order.indexOf('purser');
     for (const svc of p.order.slice(0, idx)) expect(p.summary?.succeeded).toContain(svc);
