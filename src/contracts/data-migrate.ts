@@ -62,6 +62,12 @@ export const RunBatchResultSchema = z.object({
   outcome: z.enum(['applied', 'stale', 'done', 'budget', 'paused']),
   /** Batches committed by this activity (over all its attempts, as far as heartbeats tell). */
   batches: z.number().int().min(0).optional(),
+  /**
+   * The scope's stored batch counter after this call (`_data_migration_runs.batch_count`, advanced in each
+   * batch's own transaction): exact even when an attempt died between a commit and its report. Absent from
+   * results recorded before the counter existed.
+   */
+  scopeBatches: z.number().int().min(0).optional(),
   checkpoint: CheckpointSchema.nullable(),
   done: z.boolean(),
   /** Cumulative counts of the scope after this call. */
@@ -90,6 +96,8 @@ export const ScopeStateSchema = z.object({
   checkpoint: CheckpointSchema.nullable(),
   counts: CountsSchema,
   attempts: z.number().int(),
+  /** Batches committed for the scope (`batch_count`); absent when the table predates the counter. */
+  batches: z.number().int().min(0).optional(),
   lastError: z.string().nullable(),
 });
 export type ScopeState = z.infer<typeof ScopeStateSchema>;
@@ -140,6 +148,8 @@ export const ScopeProgressSchema = z.object({
   status: DataMigrationStatusSchema,
   checkpoint: CheckpointSchema.nullable(),
   counts: CountsSchema,
+  /** The scope's stored batch counter as last read (see RunBatchResult.scopeBatches). */
+  batches: z.number().int().min(0).optional(),
 });
 export type ScopeProgress = z.infer<typeof ScopeProgressSchema>;
 
@@ -153,6 +163,10 @@ export const DataMigrationStatusViewSchema = z.object({
   driver: z.enum(['sql', 'service']).optional(),
   database: z.string().optional(),
   batchSize: z.number(),
+  /**
+   * Batches committed during this run, from the scopes' stored counters (advanced with each batch), so a worker
+   * killed between a commit and its report does not lose them.
+   */
   batches: z.number(),
   scopes: z.array(ScopeProgressSchema),
   totals: CountsSchema,

@@ -3,7 +3,7 @@
 // Lookups go by BASE version: an rc target selects its final's entry, migrations and requirements
 // (reference §10 item 3). Gate predicates return a result instead of throwing so a workflow can report every
 // check in a plan; each refusal says what was found and what fixes it.
-import type { CatalogRelease, ReleaseCatalog } from '../contracts/catalog';
+import type { CatalogRelease, ReleaseCatalog, ServiceDefinition } from '../contracts/catalog';
 import {
   baseVersion,
   compareVersions,
@@ -276,4 +276,13 @@ export function checkRequiredStops(
     reason: `${runs(lowest.d)} and ${target} would jump over the required stop ${stop.version}; upgrade to ${stop.version} first`,
     fix: `frameworks cluster upgrade --all --version ${stop.version}`,
   };
+}
+
+/**
+ * What a deploy's health probe asks (reference §9 item 75): the readiness path when the service declares one
+ * (`health.ready_path`: ready to take traffic), else its health path, else a TCP connect to the port.
+ */
+export function healthProbeTarget(def: Pick<ServiceDefinition, 'port' | 'health'>): { port: number; path?: string } {
+  const path = def.health?.ready_path ?? def.health?.path;
+  return path ? { port: def.port, path } : { port: def.port };
 }

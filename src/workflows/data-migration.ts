@@ -179,6 +179,7 @@ export async function dataMigration(
       status: s.status,
       checkpoint: s.checkpoint,
       counts: s.counts,
+      ...(s.batches === undefined ? {} : { batches: s.batches }),
     }));
     view.totals = view.scopes.reduce((acc, s) => addCounts(acc, s.counts), { ...ZERO_COUNTS });
     carry.scannedAtStart = view.totals.scanned;
@@ -198,7 +199,18 @@ export async function dataMigration(
     setState('running');
   }
 
-  const record = (s: ScopeProgress, r: RunBatchResult): void => {
+  /**
+   * `reported`: the batches the activity says it committed — short when an attempt died between a commit and its
+   * heartbeat. The scope's stored counter (advanced in each batch's transaction) is used instead when both the
+   * last reading and this result carry it: the run's batches are what the counter moved by.
+   */
+  const record = (s: ScopeProgress, r: RunBatchResult, reported: number): void => {
+    if (r.scopeBatches !== undefined && s.batches !== undefined) {
+      view.batches += Math.max(0, r.scopeBatches - s.batches);
+    } else {
+      view.batches += reported;
+    }
+    if (r.scopeBatches !== undefined) s.batches = r.scopeBatches;
     s.checkpoint = r.checkpoint;
     s.counts = r.counts;
     s.status = r.done ? 'completed' : 'running';
@@ -246,8 +258,7 @@ export async function dataMigration(
           batchSize: input.batchSize,
         });
         segmentBatches += 1;
-        if (r.outcome === 'applied') view.batches += 1;
-        record(s, r);
+        record(s, r, r.outcome === 'applied' ? 1 : 0);
       }
     }
   };
@@ -284,8 +295,7 @@ export async function dataMigration(
           timeBudgetMs: input.batchTimeBudgetMs ?? DEFAULT_BATCH_TIME_BUDGET_MS,
         });
         segmentActivities += 1;
-        view.batches += r.batches ?? (r.outcome === 'applied' ? 1 : 0);
-        record(s, r);
+        record(s, r, r.batches ?? (r.outcome === 'applied' ? 1 : 0));
         if (r.outcome === 'paused' && !r.done && !carry.pauseRequested) {
           // Paused from outside this run (the row was set paused directly): the run waits for `resume` too.
           carry.pauseRequested = true;

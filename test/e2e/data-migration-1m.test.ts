@@ -1,7 +1,8 @@
 // The acceptance run: a 1,000,000-invoice purser backfill at batch 1,000 on a worker that is SIGKILLed at
 // three random points and restarted each time. It must complete; verify must pass; line items and amounts must
 // equal direct SQL aggregates; the cumulative counters must equal the invoice count exactly (a batch applied
-// twice would count its rows twice); every run of the continue-as-new chain stays under 10,240 events.
+// twice would count its rows twice), and the batches counter the true batch count (a kill between a commit and
+// its report must not lose the batch: the counter advances in the batch's transaction); every run of the continue-as-new chain stays under 10,240 events.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,14 @@ describe('1M-row purser backfill', () => {
         'SELECT sum(scanned_count)::text AS scanned FROM _data_migration_runs',
       );
       expect(Number(runRow!.scanned)).toBe(seed.invoices);
+      // Keyset batches of 1,000 over the invoices; a batch is done when no invoice lies beyond its last id.
+      const trueBatches = Math.ceil(seed.invoices / 1000);
+      const [batchRow] = await sql<{ batches: string }>(
+        db,
+        'SELECT sum(batch_count)::text AS batches FROM _data_migration_runs',
+      );
+      expect(Number(batchRow!.batches)).toBe(trueBatches);
+      expect(v.batches).toBe(trueBatches);
       const [agg] = await sql<{ items: string; amount: string }>(
         db,
         'SELECT count(*)::text AS items, COALESCE(sum(amount_cents), 0)::text AS amount FROM invoice_line_items',

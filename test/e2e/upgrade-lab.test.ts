@@ -4,7 +4,8 @@
 // ids, /health) instead of trusting the CLI's report. The steps build on each other, in this order:
 //   v0.1.0 (lab up) → gates refuse (rc floor, changed host key) → dry-run → upgrade v0.2.0 → rerun is a no-op
 //   → v0.2.1 refused by schema/data gates → postdeploy + data migration → v0.2.1 rolls foghorn back
-//   → v0.2.1 --no-rollback leaves foghorn broken.
+//   → v0.2.1 --no-rollback leaves foghorn broken → v0.3.0-rc1 (floor v0.2.0) goes ahead with the carried bridge,
+//   whose floor is judged by content identity.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -120,6 +121,13 @@ describe('cluster upgrade on the lab', () => {
     const r = await cli(['upgrade', '--all', '--version', 'rc', '--yes']);
     expect(r.code, text(r)).toBe(1);
     expect(r.stdout).toMatch(/\[gate\] compatibility floor: REFUSE/);
+    // The refusal names the evidence per replica: commodore's image is pinned only by v0.1.0's manifest …
+    expect(r.stdout).toMatch(
+      /commodore on h2 runs v0\.1\.0 \(by content identity, pinned by v0\.1\.0\)[^\n]*below v0\.3\.0-rc1's compatibility floor v0\.2\.0; deploy v0\.2\.0 first/,
+    );
+    // … while bridge, whose v0.1.0 image v0.2.0 carries, is on the v0.2.x line by content, so it is not below.
+    expect(r.stdout).toMatch(/bridge on h3: v0\.2\.\d by content identity \(pinned by v0\.1\.0, v0\.2\.0[^)]*\)/);
+    expect(r.stdout).not.toMatch(/bridge on h3 runs v0\.1\.0[^\n]*below/);
     expect(text(r)).toContain('refused before any host changed');
     expectUnchanged(initial, await snapshot(paths()));
   }, 120_000);
@@ -275,4 +283,17 @@ describe('cluster upgrade on the lab', () => {
     expect(after['foghorn@h2']!.instance).not.toBe(before['foghorn@h2']!.instance);
     expectUnchanged(before, after, ['quartermaster', 'commodore', 'purser', 'bridge']);
   }, 180_000);
+
+  it('v0.3.0-rc1 (floor v0.2.0) upgrades the cluster the v0.2.x line runs, carried bridge (v0.1.0 label) included', async () => {
+    const before = await snapshot(paths());
+    // bridge still carries its v0.1.0 label and image: the label alone would read "below the floor".
+    expect(before['bridge@h3']!.version).toBe('v0.1.0');
+    const r = await cli(['upgrade', '--all', '--version', 'rc', '--yes']);
+    expect(r.code, text(r)).toBe(0);
+    expect(r.stdout).toMatch(/\[gate\] compatibility floor: ok/);
+    expect(r.stdout).toMatch(/bridge on h3: v0\.2\.\d by content identity \(pinned by v0\.1\.0, v0\.2\.0[^)]*\)/);
+    expect(r.stdout).toMatch(/^ {2}✓ bridge: upgraded$/m);
+    const after = await snapshot(paths());
+    expectAtRelease(after, 'v0.3.0-rc1');
+  }, 240_000);
 });

@@ -60,6 +60,21 @@ describe('frameworks cluster data-migrate', () => {
     expect(await sql(DB, "SELECT 1 FROM pg_tables WHERE tablename = '_data_migrations'")).toEqual([]);
   });
 
+  it('a dry-run that fails on the worker surfaces its error: file, line and the database message (reference item 129)', async () => {
+    await sql(DB, 'ALTER TABLE invoice_line_items RENAME TO invoice_line_items_away');
+    try {
+      const r = await cli(['run', 'purser.invoice-line-items', '--dry-run', '--batch-size', '100']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/data-migrate dry-run failed \(run fw\/cli-dm\/[^)]+\): /);
+      expect(r.stderr).toMatch(
+        /invoice-line-items\.sql:\d+: batch statement failed: relation "invoice_line_items" does not exist/,
+      );
+      expect(r.stdout).not.toContain('dry-run: scanned=');
+    } finally {
+      await sql(DB, 'ALTER TABLE invoice_line_items_away RENAME TO invoice_line_items');
+    }
+  });
+
   it('the CLI killed mid-run: the run continues; status shows progress; run again reattaches; pause/resume ack', async () => {
     // Small batches over 60,000 invoices keep the run going for many seconds (batches run back to back inside
     // each activity), so the kill, the two status reads and the pause all land mid-run.

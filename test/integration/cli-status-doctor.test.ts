@@ -305,6 +305,11 @@ describe('frameworks cluster set-channel', () => {
     expect(rc.code, text(rc)).toBe(0);
     expect(rc.stdout).toContain(`Channel updated in ${path}: stable -> rc`);
     expect(rc.stderr).toContain('pre-production');
+    // The next steps name the release commands (reference item 26), numbered, after a "Next:" heading.
+    const next = rc.stdout.slice(rc.stdout.indexOf('Next:'));
+    expect(next).toMatch(/^Next:\n {2}1\. frameworks worker --manifest \S+\n/);
+    expect(next).toMatch(/\n {2}2\. frameworks cluster upgrade plan\n/);
+    expect(next).toMatch(/\n {2}3\. frameworks cluster release --dry-run\n/);
     const patched = readFileSync(path, 'utf8');
     const changed = original
       .split('\n')

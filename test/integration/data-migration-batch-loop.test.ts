@@ -7,7 +7,14 @@
 // the definition, so the count and sum are checked together with verify).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClusterConfig, type LoadedCluster } from '../../src/activities/cluster-config';
-import { batch, locate, prepare, setStatus, verifyMigration } from '../../src/activities/data-migrations/activities';
+import {
+  batch,
+  locate,
+  prepare,
+  setStatus,
+  status,
+  verifyMigration,
+} from '../../src/activities/data-migrations/activities';
 import { closePools } from '../../src/activities/postgres/connect';
 import { WHOLE_JOB, type BatchProgress, type Checkpoint, type RunBatchInput } from '../../src/contracts/data-migrate';
 import { writePurserCluster } from '../helpers/fixtures';
@@ -46,6 +53,14 @@ async function stored() {
     'SELECT checkpoint, scanned_count AS scanned FROM _data_migration_runs',
   );
   return { checkpoint: r!.checkpoint, scanned: Number(r!.scanned) };
+}
+
+async function columns(): Promise<string[]> {
+  const rows = await sql<{ c: string }>(
+    DB,
+    "SELECT column_name AS c FROM information_schema.columns WHERE table_name = '_data_migration_runs'",
+  );
+  return rows.map((r) => r.c);
 }
 
 async function expectExactlyOnce(seed: PurserSeed) {
@@ -100,6 +115,8 @@ describe('dmRunBatch as a loop of batches', () => {
     const blind = await batch(cluster, inp, {});
     expect(blind).toMatchObject({ outcome: 'stale', batches: 0, checkpoint: { last_id: 400 } });
     expect(blind.counts.scanned).toBe(400);
+    // The scope's batch counter moved in the dead attempt's transactions, so it still knows its 4 batches.
+    expect(blind.scopeBatches).toBe(4);
     expect(await aggregates()).toEqual(afterDeath);
 
     // Attempt 3 with heartbeat details that lag one commit behind (the last heartbeat never reached the server):
@@ -111,12 +128,35 @@ describe('dmRunBatch as a loop of batches', () => {
     // Attempt 4 with the last heartbeat: the move was its own, so it continues from there to the end, and its
     // result counts the batches of the whole activity.
     const resumed = await batch(cluster, inp, { resume: beats[3]! });
-    expect(resumed).toMatchObject({ outcome: 'done', done: true, batches: 30, counts: { scanned: 3_000 } });
+    expect(resumed).toMatchObject({
+      outcome: 'done',
+      done: true,
+      batches: 30,
+      scopeBatches: 30,
+      counts: { scanned: 3_000 },
+    });
     expect(resumed.batch.scanned).toBe(3_000);
     await expectExactlyOnce(seed);
 
     // The same input with the same (now old) heartbeat once more: stored is done; nothing applied.
     expect(await batch(cluster, inp, { resume: beats[3]! })).toMatchObject({ outcome: 'done' });
+    await expectExactlyOnce(seed);
+  });
+
+  it('a state table created before batch_count: reads work unaltered, the next batch adds the column and counts', async () => {
+    const seed = await seedPurser(databaseUrl(), DB, 1_000);
+    await prepare(cluster, ref);
+    await batch(cluster, input(null, 100, 0), {});
+    // The table as an older release left it: no batch_count, one batch committed.
+    await sql(DB, 'ALTER TABLE _data_migration_runs DROP COLUMN batch_count');
+    const before = await status(cluster, ref);
+    expect(before.scopes[0]).toMatchObject({ counts: { scanned: 100 } });
+    expect(before.scopes[0]!.batches).toBeUndefined();
+    expect(await columns()).not.toContain('batch_count');
+    // Running batches adds the column (default 0: batches from before it are not counted) and advances it.
+    const rest = await batch(cluster, input({ last_id: 100 }, 100, 60_000), {});
+    expect(rest).toMatchObject({ outcome: 'done', batches: 9, scopeBatches: 9 });
+    expect((await status(cluster, ref)).scopes[0]!.batches).toBe(9);
     await expectExactlyOnce(seed);
   });
 

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHealth } from '../../src/activities/hosts/health';
+import { healthProbeTarget } from '../../src/domain/catalog';
 import { connectSsh, type SshConnection } from '../../src/activities/ssh/client';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 
@@ -98,6 +99,20 @@ describe('probeHealth', () => {
     const closed = await probeHealth(conn, { port: closedPort }, 5_000);
     expect(closed.healthy).toBe(false);
     expect(closed.error).toMatch(/^connect 127\.0\.0\.1:\d+ on /);
+  });
+
+  it('a deploy probes the readiness path when the service declares one, else the health path (reference item 75)', async () => {
+    // What probeOnHost asks (src/activities/hosts/upgrade.ts): the catalog definition's probe target.
+    const both = healthProbeTarget({ port: httpPort, health: { path: '/health', ready_path: '/ready' } });
+    expect(both).toEqual({ port: httpPort, path: '/ready' });
+    const r = await probeHealth(conn, both, 5_000);
+    // /health answers 200 here, /ready 503: healthy would mean the readiness path was not the one asked.
+    expect(r).toMatchObject({ healthy: false, status: 503 });
+    expect(seen.at(-1)).toBe(`GET /ready 127.0.0.1:${httpPort}`);
+    const onlyHealth = healthProbeTarget({ port: httpPort, health: { path: '/health' } });
+    expect(await probeHealth(conn, onlyHealth, 5_000)).toMatchObject({ healthy: true, status: 200 });
+    expect(seen.at(-1)).toBe(`GET /health 127.0.0.1:${httpPort}`);
+    expect(healthProbeTarget({ port: httpPort })).toEqual({ port: httpPort });
   });
 
   it('refuses paths that could forge a request', async () => {

@@ -228,3 +228,104 @@ describe('live checks do not read an absent checksum as a match', () => {
     expect(r.available.identity).toBeNull();
   });
 });
+
+// Reference §9 items 9, 10, 11 and 24 (docs/reference-coverage.md).
+describe('artifact and host gates: aggregation, empty sets, undetectable hosts, DB-less services', () => {
+  const gateFacts = (over: Partial<Parameters<typeof upgradeGates>[0]>): Parameters<typeof upgradeGates>[0] => ({
+    target: 'v0.2.0',
+    services: [],
+    targets: [],
+    catalog,
+    definitions,
+    detections: {},
+    migrationItems: [],
+    ledgers: [],
+    liveStates: {},
+    skipMigrationCheck: false,
+    skipDataMigrationCheck: false,
+    ...over,
+  });
+
+  it('item 9: every unresolvable service is named in ONE artifacts refusal; resolvable ones are not named', () => {
+    const withBridge = {
+      ...topology,
+      services: { ...topology.services, bridge: { mode: 'docker' as const, hosts: ['h2'] } },
+    };
+    const plan = buildUpgradePlan({
+      topology: withBridge,
+      selector: 'v0.2.0',
+      resolved: { channel: 'stable', version: 'v0.2.0' },
+      catalog: { ok: true, catalog, services: definitions, source: 'fixture' },
+      release: slice(MANIFEST, Object.keys(withBridge.services)),
+      cliVersion: 'v0.3.0',
+      unsafeIgnoreCliVersionFloor: false,
+      migrationItems: [],
+    });
+    const artifactChecks = plan.checks.filter((c) => c.id === 'artifacts');
+    expect(artifactChecks).toHaveLength(1);
+    expect(artifactChecks[0]!.status).toBe('refuse');
+    const detail = artifactChecks[0]!.detail;
+    expect(detail).toContain(`quartermaster: ${NO_CHECKSUM}`);
+    expect(detail).toContain('bridge: image fw/bridge:v0.2.0 has no digest');
+    for (const ok of ['commodore', 'purser', 'foghorn']) expect(detail).not.toContain(`${ok}:`);
+  });
+
+  it('item 10: a native service whose release lists no tarball at all is refused with "no binary artifacts"', () => {
+    const text = MANIFEST.replace(/ {2}- name: purser\n {4}artifacts:\n(?: {6}- .*\n)+/, '');
+    const targets = serviceTargets(topology, ['purser', 'quartermaster'], slice(text));
+    expect(targets.find((t) => t.service === 'purser')!.problems).toEqual(['no binary artifacts for native mode']);
+    const check = artifactsCheck(targets.filter((t) => t.service === 'purser'));
+    expect(check.status).toBe('refuse');
+    expect(check.detail).toContain('purser: no binary artifacts for native mode');
+  });
+
+  it("item 11: a host whose architecture cannot be detected refuses, per host, next to the other hosts' problems", () => {
+    const twoHosts = {
+      ...topology,
+      hosts: { h1: { docker: false }, h3: { docker: false } },
+      services: { ...topology.services, quartermaster: { mode: 'native' as const, hosts: ['h1', 'h3'] } },
+    };
+    const targets = serviceTargets(twoHosts, ['quartermaster'], slice()).map((t) => ({ ...t, problems: [] }));
+    const gates = upgradeGates(
+      gateFacts({
+        services: ['quartermaster'],
+        targets,
+        detections: {
+          quartermaster: [detection({ host: 'h1', arch: null }), detection({ host: 'h3', arch: 'linux-amd64' })],
+        },
+        skipMigrationCheck: true,
+        skipDataMigrationCheck: true,
+      }),
+    );
+    expect(gates.checks.find((c) => c.id === 'host-arch')).toMatchObject({
+      status: 'refuse',
+      detail: `quartermaster: cannot detect architecture of h1; quartermaster: ${NO_CHECKSUM} (host h3)`,
+    });
+  });
+
+  it('item 24: a DB-less service gets "no engine schema checks" AND still the data-migration check', () => {
+    const targets = serviceTargets(
+      { ...topology, services: { bridge: { mode: 'docker', hosts: ['h2'] } } },
+      ['bridge'],
+      slice(MANIFEST.replace('image: "fw/bridge:v0.2.0" }', `image: "fw/bridge:v0.2.0", digest: "${D('9')}" }`), [
+        'bridge',
+      ]),
+    );
+    const gates = upgradeGates(
+      gateFacts({
+        target: 'v0.3.0',
+        services: ['bridge'],
+        targets,
+        detections: { bridge: [detection({ host: 'h2', version: 'v0.2.0' })] },
+      }),
+    );
+    expect(gates.checks.find((c) => c.id === 'schema')).toMatchObject({
+      status: 'pass',
+      detail: 'no engine schema checks (no DB-backed service)',
+    });
+    // purser's v0.2.0 backfill is a prior line's requirement: it gates every upgrade to v0.3.0, DB-less or not.
+    const data = gates.checks.find((c) => c.id === 'data-migrations');
+    expect(data?.status).toBe('refuse');
+    expect(data?.detail).toContain('invoice-line-items');
+  });
+});

@@ -4,7 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ReleaseCatalog } from '../../src/contracts/catalog';
 import type { LedgerRead, MigrationItem } from '../../src/contracts/migrations';
-import { dataMigrationCheck, ledgerChecks } from '../../src/domain/doctor/cluster-checks';
+import {
+  databaseChecks,
+  dataMigrationCheck,
+  hostChecks,
+  ledgerChecks,
+  serviceChecks,
+} from '../../src/domain/doctor/cluster-checks';
 import { searchAttributesCheck, summarize, workerCheck } from '../../src/domain/doctor/local-checks';
 
 const item = (version: string, phase: MigrationItem['phase'], seq: number, c: string): MigrationItem => ({
@@ -117,5 +123,42 @@ describe('local checks', () => {
       status: 'healthy',
       summary: { healthy: 1, degraded: 0, unhealthy: 0, skipped: 1 },
     });
+  });
+});
+
+// Reference item 71: each infrastructure kind this doctor checks maps to a command the operator can run.
+describe('infrastructure and service remediation', () => {
+  it('postgres (and YSQL) names the url env and the worker restart; SSH the exact ssh command; services their inspect command', () => {
+    const [db] = databaseChecks(
+      [{ state: 'error', database: 'purser', error: 'connect ECONNREFUSED 10.0.0.5:5432' }],
+      'FW_DATABASE_URL',
+    );
+    expect(db).toMatchObject({ id: 'postgres:purser', section: 'infrastructure', status: 'unhealthy' });
+    expect(db!.fix).toEqual([
+      "check that the database server is up and that FW_DATABASE_URL in the worker's environment points at it, then restart `frameworks worker`",
+    ]);
+    const access = {
+      hosts: [
+        { host: 'h1', port: 22, reachable: false, error: 'timed out', ssh: 'ssh -i /k/id -p 22 deploy@h1' },
+        { host: 'h2', port: 22, reachable: true, ssh: 'ssh deploy@h2' },
+      ],
+      inspect: { 'bridge@h2': 'ssh deploy@h2 docker logs --tail 50 frameworks-bridge' },
+    };
+    const [h1, h2] = hostChecks(access);
+    expect(h1!.fix).toEqual([
+      "ssh -i /k/id -p 22 deploy@h1 true   # must succeed from the worker's machine with the pinned host key",
+    ]);
+    expect(h2).toMatchObject({ status: 'healthy', fix: [] });
+    const services = serviceChecks(
+      [
+        { service: 'purser', host: 'h1' },
+        { service: 'bridge', host: 'h2', result: { healthy: false, error: 'HTTP 500' } },
+      ],
+      access,
+    );
+    expect(services.map((s) => [s.name, s.status, s.fix])).toEqual([
+      ['purser@h1', 'unhealthy', ['fix ssh h1 first (see above)']],
+      ['bridge@h2', 'unhealthy', ['ssh deploy@h2 docker logs --tail 50 frameworks-bridge']],
+    ]);
   });
 });

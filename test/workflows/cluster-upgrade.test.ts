@@ -17,7 +17,8 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from 
 import { getServiceInfo } from '../../src/domain/release';
 import { discoverMigrations } from '../../src/config/migrations';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
-import { FwCluster, FwServices } from '../../src/temporal/search-attributes';
+import { FwCluster, FwServices, FwState } from '../../src/temporal/search-attributes';
+import { listRuns } from '../../src/cli/commands/runs';
 import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 import { clusterUpgradeMessages } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
@@ -275,7 +276,16 @@ describe('clusterUpgrade', () => {
       const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, svc)).describe();
       expect(child.typedSearchAttributes.get(FwCluster), svc).toBe(CLUSTER);
       expect(child.typedSearchAttributes.get(FwServices), svc).toEqual([svc]);
+      // …with a state of its own, as the Web UI's FwState column and `runs list` show it.
+      expect(child.typedSearchAttributes.get(FwState), svc).toBe('upgraded');
     }
+    // Visibility is eventually consistent: wait for the listing to catch up with the closed child.
+    const purserRun = await waitFor('purser child listed as closed', async () => {
+      const listed = await listRuns(client, { address: temporalAddress(), namespace: 'default' }, CLUSTER, 100);
+      const x = listed.find((l) => l.workflowId === serviceChildWorkflowId(CLUSTER, 'purser'));
+      return x?.status === 'COMPLETED' && x;
+    });
+    expect(purserRun).toMatchObject({ operation: 'upgrade-purser', state: 'upgraded' });
     const foghornPid = world.hosts.get('foghorn@h2')!.pid;
     expect(r.services.find((s) => s.service === 'foghorn')?.status).toBe('skipped');
     expect(world.activated).not.toContain('foghorn@h2');
@@ -309,6 +319,9 @@ describe('clusterUpgrade', () => {
     expect(msg).toMatch(/Failed: \[purser\]/);
     expect(world.rolledBack).toEqual(['purser@h1']);
     expect(world.hosts.get('purser@h1')!.version).toBe('v0.1.0');
+    const child = await client.workflow.getHandle(serviceChildWorkflowId(CLUSTER, 'purser')).describe();
+    expect(child.typedSearchAttributes.get(FwState)).toBe('rolled-back');
+    await captureHistory(client, serviceChildWorkflowId(CLUSTER, 'purser'), 'service-upgrade-fw-state-rolled-back');
     const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(clusterUpgradeMessages.progress);
     const idx = p.order.indexOf('purser');
     for (const svc of p.order.slice(0, idx)) expect(p.summary?.succeeded).toContain(svc);
@@ -337,6 +350,21 @@ describe('clusterUpgrade', () => {
     expect(line).toMatch(
       /^ {6}purser on h1: failed: the upgrade from v0\.1\.0 to v0\.2\.0 did not complete — .*HTTP 404.*; failed before activation: nothing changed on h1, nothing to roll back$/,
     );
+  });
+
+  it('a replica whose previous identity is unknown is not rolled back: the run fails saying so (reference item 6)', async () => {
+    // Detected with a version label but no content identity: nothing to roll back to.
+    world.hosts.set('purser@h1', { ...world.hosts.get('purser@h1')!, identity: null as unknown as string });
+    world.unhealthy.add('purser@h1');
+    const err = await (await upgrade({})).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/upgrade failed on h1: health check failed/);
+    expect(world.rolledBack).toEqual([]);
+    const p = await client.workflow.getHandle(`fw/${CLUSTER}/change-${seq}`).query(clusterUpgradeMessages.progress);
+    const purser = p.services.find((x) => x.service === 'purser')!;
+    expect(purser.status).toBe('failed');
+    expect(purser.result?.hosts[0]).toMatchObject({ host: 'h1', action: 'failed' });
+    expect(purser.result?.hosts[0]?.detail).toMatch(/previous identity unknown: not rolled back$/);
   });
 
   it('with --no-rollback the failing service stays upgraded and the run fails', async () => {

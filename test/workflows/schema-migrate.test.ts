@@ -1,7 +1,7 @@
 // `schemaMigrate` on the real dev server with the real activities against real PostgreSQL: apply, idempotence,
 // edited-file refusal, notx outside a transaction, dry-run, the change lock, contract approval and the
 // data-migration phase gate (fail closed).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchemaMigrateInput, SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { schemaMigrateMessages } from '../../src/workflows/messages';
-import { writeFixtureCluster } from '../helpers/fixtures';
+import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { databaseUrl, freshDatabase, sql, temporalAddress } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -176,6 +176,36 @@ describe('schemaMigrate', () => {
     const r = await (await migrate(cluster, { approved: false, approvalTimeout: '2 seconds' })).result();
     expect(r.state).toBe('expired');
     expect(await sql('mig_f', "SELECT 1 FROM pg_tables WHERE tablename = 't'")).toEqual([]);
+  });
+
+  it('postdeploy and contract refuse "release catalog failed to load" on a corrupt catalog, applying nothing (reference item 17)', async () => {
+    const root = tree({
+      'purser/v0.1.0/expand/001_invoices.sql': 'CREATE TABLE invoices (id bigserial PRIMARY KEY);\n',
+      'purser/v0.1.0/postdeploy/001_index.sql': 'CREATE INDEX invoices_id ON invoices (id);\n',
+      'purser/v0.2.0/contract/001_drop.sql': 'DROP TABLE invoices;\n',
+    });
+    const catalogDir = tree({
+      'releases.yaml': 'releases:\n  - version: v0.1.0\n  - versoin: v0.2.0\n',
+      'services.yaml': readFileSync(join(FIXTURES, 'catalog', 'services.yaml'), 'utf8'),
+    });
+    await freshDatabase('purser');
+    const manifest = writeFixtureCluster({
+      name: 'sm-bad-catalog',
+      databases: ['purser'],
+      urlEnv: URL_ENV,
+      migrationsDir: root,
+      catalogDir,
+    });
+    running.push(await startWorkers([manifest]));
+    for (const phase of ['postdeploy', 'contract'] as const) {
+      const r = await (await migrate('sm-bad-catalog', { phase, toVersion: 'v0.2.0' })).result();
+      expect(r.state, phase).toBe('refused');
+      const check = r.checks.find((c) => c.id === 'catalog-loads');
+      expect(check?.status, phase).toBe('refuse');
+      expect(check?.detail, phase).toContain('release catalog failed to load');
+      expect(check?.detail, phase).toContain(join(catalogDir, 'releases.yaml'));
+    }
+    expect(await sql('purser', "SELECT 1 FROM pg_tables WHERE tablename IN ('_migrations', 'invoices')")).toEqual([]);
   });
 
   it('contract needs explicit approval, and waits for the required data migration (fail closed)', async () => {

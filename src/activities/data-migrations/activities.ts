@@ -31,7 +31,7 @@ import { withHostSsh } from '../hosts/ssh-session';
 import { withPooledClient, type DatabaseTarget } from '../postgres/connect';
 import { exec } from '../ssh/client';
 import { serviceRunBatch, serviceScopes, serviceVerify, type ServiceTarget } from './service-driver';
-import { ensureStateTables, pausedFailure, prepareJob, readJobState, setJobStatus } from './state';
+import { ensureRunColumns, ensureStateTables, pausedFailure, prepareJob, readJobState, setJobStatus } from './state';
 import { discoverScopes, dryRunBatch, estimateTotal, readStatus, runBatches, verify } from './sql-driver';
 import { type MigrationRef, type Driver, type Located, DEFAULT_SERVICE_ROOT, locate, located } from './locate';
 
@@ -138,18 +138,27 @@ async function checkRunnable(target: DatabaseTarget, input: RunBatchInput): Prom
  * checkpoint), never increments: a retried activity or a service that writes the same row itself converge on
  * the same row. A pause that landed meanwhile is kept unless the scope finished.
  */
-async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunBatchResult): Promise<void> {
-  await withPooledClient(target, (client) =>
-    client.query(
+/**
+ * Mirrors a service-driver batch into the state tables. The service applies the batch in a transaction of its
+ * own: it may report its scope's batch counter (`scopeBatches`), which is then copied; otherwise an applied batch
+ * advances the mirror's counter by one (exact unless the activity dies between the service's commit and this
+ * mirror). Returns the result with the mirrored counter.
+ */
+async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunBatchResult): Promise<RunBatchResult> {
+  const rows = await withPooledClient(target, async (client) => {
+    await ensureRunColumns(client);
+    return client.query<{ batch_count: string }>(
       `UPDATE _data_migration_runs SET
          checkpoint = $4::jsonb,
          scanned_count = $5, changed_count = $6, skipped_count = $7, error_count = $8,
+         batch_count = COALESCE($10::bigint, batch_count + CASE WHEN $11::boolean THEN 1 ELSE 0 END),
          attempt_count = attempt_count + CASE WHEN status IN ('running', 'completed') THEN 0 ELSE 1 END,
          status = CASE WHEN $9::boolean THEN 'completed' WHEN status = 'paused' THEN 'paused' ELSE 'running' END,
          started_at = COALESCE(started_at, NOW()),
          completed_at = CASE WHEN $9::boolean THEN COALESCE(completed_at, NOW()) ELSE completed_at END,
          updated_at = NOW()
-       WHERE id = $1 AND scope_kind = $2 AND scope_value = $3`,
+       WHERE id = $1 AND scope_kind = $2 AND scope_value = $3
+       RETURNING batch_count`,
       [
         input.id,
         input.scope.kind,
@@ -160,9 +169,13 @@ async function mirrorBatch(target: DatabaseTarget, input: RunBatchInput, r: RunB
         r.counts.skipped,
         r.counts.errors,
         r.done,
+        r.scopeBatches ?? null,
+        r.outcome === 'applied',
       ],
-    ),
-  );
+    );
+  });
+  const stored = rows.rows[0]?.batch_count;
+  return stored === undefined ? r : { ...r, scopeBatches: Number(stored) };
 }
 
 /** The heartbeat details an earlier attempt of this activity left, if any (and if they are ours). */
@@ -233,6 +246,7 @@ export async function batch(
         counts: run.counts,
         batch: { scanned: 0, changed: 0, skipped: 0, errors: 0 },
         batches: 0,
+        ...(run.batches === undefined ? {} : { scopeBatches: run.batches }),
         durationMs: 0,
       };
     }
@@ -244,8 +258,8 @@ export async function batch(
         batchSize: input.batchSize,
       }),
     );
-    await mirrorBatch(l.target, input, r);
-    return loop ? { ...r, batches: r.outcome === 'applied' ? 1 : 0 } : r;
+    const mirrored = await mirrorBatch(l.target, input, r);
+    return loop ? { ...mirrored, batches: r.outcome === 'applied' ? 1 : 0 } : mirrored;
   } finally {
     clearInterval(timer);
   }

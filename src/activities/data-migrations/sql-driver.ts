@@ -22,7 +22,15 @@ import type { DataMigrationDefinition, DataStatement } from '../../domain/data-m
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import { sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
-import { checkpointOf, pausedFailure, readJobState, RUN_COLUMNS, scopeStateOf, type RunRow } from './state';
+import {
+  checkpointOf,
+  ensureRunColumns,
+  pausedFailure,
+  readJobState,
+  RUN_COLUMNS,
+  scopeStateOf,
+  type RunRow,
+} from './state';
 import { shapeError, TEXT_JSONB, run, rolledBack, count } from './sql-exec';
 /** `checkpoint`: the stored one the batch started from (null = start); `nextCheckpoint`: where it would go. */
 export interface DryRunResult {
@@ -88,6 +96,7 @@ function resultOf(
     counts: state.counts,
     batch,
     ...(batches === undefined ? {} : { batches }),
+    ...(state.batches === undefined ? {} : { scopeBatches: state.batches }),
     durationMs: Date.now() - started,
   };
 }
@@ -170,6 +179,8 @@ export async function runBatches(
   return withPooledClient(
     target,
     async (client) => {
+      // A run prepared by an older release has no batch_count column yet (additive; a no-op once there).
+      await ensureRunColumns(client);
       for (;;) {
         await client.query('BEGIN');
         let last: StoredRun;
@@ -199,13 +210,15 @@ export async function runBatches(
           out = await execBatch(client, target, def, [row.checkpoint, input.batchSize, scope.kind, scope.value]);
           // The WHERE refuses a checkpoint that did not move on a batch that is not the last: the compare-and-set
           // could not tell a repeated batch from a new one, and the loop would never end.
-          // attempt_count counts (re)starts of the scope: pending, failed or resumed → running.
+          // attempt_count counts (re)starts of the scope: pending, failed or resumed → running. batch_count
+          // advances here, with the batch's rows, so it stays exact whatever happens to this activity after COMMIT.
           const updated = await textQuery<StoredRun>(
             client,
             `UPDATE _data_migration_runs SET
                checkpoint = $4::jsonb,
                scanned_count = scanned_count + $5, changed_count = changed_count + $6,
                skipped_count = skipped_count + $7, error_count = error_count + $8,
+               batch_count = batch_count + 1,
                attempt_count = attempt_count + CASE WHEN status = 'running' THEN 0 ELSE 1 END,
                status = CASE WHEN $9::boolean THEN 'completed' ELSE 'running' END,
                started_at = COALESCE(started_at, NOW()),

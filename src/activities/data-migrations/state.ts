@@ -36,12 +36,25 @@ CREATE TABLE IF NOT EXISTS _data_migration_runs (
   changed_count    BIGINT NOT NULL DEFAULT 0,
   skipped_count    BIGINT NOT NULL DEFAULT 0,
   error_count      BIGINT NOT NULL DEFAULT 0,
+  batch_count      BIGINT NOT NULL DEFAULT 0,
   last_error       TEXT,
   started_at       TIMESTAMPTZ,
   completed_at     TIMESTAMPTZ,
   updated_at       TIMESTAMPTZ NOT NULL DEFAULT NOW(),
   PRIMARY KEY (id, scope_kind, scope_value)
 )`;
+
+/**
+ * Columns added after the first release of the tables, each additive with a constant default (no rewrite,
+ * existing rows read the default). `batch_count`: batches committed for the scope, advanced in the batch's own
+ * transaction (rows written before the column existed are not counted).
+ */
+const ADDED_RUN_COLUMNS: readonly { name: string; ddl: string }[] = [
+  {
+    name: 'batch_count',
+    ddl: 'ALTER TABLE _data_migration_runs ADD COLUMN IF NOT EXISTS batch_count BIGINT NOT NULL DEFAULT 0',
+  },
+];
 
 export async function ensureStateTables(client: pg.ClientBase): Promise<void> {
   for (const ddl of [CREATE_JOBS, CREATE_RUNS]) {
@@ -52,6 +65,29 @@ export async function ensureStateTables(client: pg.ClientBase): Promise<void> {
       // the catalog's unique index. The table exists by then, so once more is a no-op.
       if (sqlState(err) !== '23505' && sqlState(err) !== '42P07') throw err;
       await client.query(ddl);
+    }
+  }
+  await ensureRunColumns(client);
+}
+
+/**
+ * Adds the columns a table created by an older release lacks. Looked up first: ALTER TABLE takes an ACCESS
+ * EXCLUSIVE lock even when IF NOT EXISTS finds the column, which would queue behind (and block) running batches.
+ */
+export async function ensureRunColumns(client: pg.ClientBase): Promise<void> {
+  const r = await client.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute
+      WHERE attrelid = to_regclass('_data_migration_runs') AND attnum > 0 AND NOT attisdropped`,
+  );
+  const present = new Set(r.rows.map((x) => x.attname));
+  if (present.size === 0) return; // no table (yet): CREATE_RUNS has every column
+  for (const col of ADDED_RUN_COLUMNS) {
+    if (present.has(col.name)) continue;
+    try {
+      await client.query(col.ddl);
+    } catch (err) {
+      // Two sessions adding the same column: the loser may fail on the catalog's unique index; it exists now.
+      if (sqlState(err) !== '23505' && sqlState(err) !== '42701') throw err;
     }
   }
 }
@@ -66,12 +102,20 @@ export interface RunRow {
   changed_count: string;
   skipped_count: string;
   error_count: string;
+  /** Null when the table predates the column (a read never alters the table). */
+  batch_count: string | null;
   last_error: string | null;
 }
 
+/** The run row's columns, for a table that has every column (the batch paths ensure it first). */
 export const RUN_COLUMNS =
   'scope_kind, scope_value, status, checkpoint, attempt_count, scanned_count, changed_count, skipped_count, ' +
-  'error_count, last_error';
+  'error_count, batch_count, last_error';
+
+/** The same for read-only paths (status, gates, doctor), which also read tables an older release created. */
+const READ_RUN_COLUMNS =
+  'scope_kind, scope_value, status, checkpoint, attempt_count, scanned_count, changed_count, skipped_count, ' +
+  "error_count, to_jsonb(r) ->> 'batch_count' AS batch_count, last_error";
 
 /** The stored '{}' means "not started", which the workflow and RunBatchInput spell as null. */
 export function checkpointOf(stored: Checkpoint): Checkpoint | null {
@@ -91,6 +135,7 @@ export function scopeStateOf(row: RunRow): ScopeState {
       errors: Number(row.error_count),
     },
     attempts: Number(row.attempt_count),
+    ...(row.batch_count === null || row.batch_count === undefined ? {} : { batches: Number(row.batch_count) }),
     lastError: row.last_error,
   };
 }
@@ -114,7 +159,7 @@ export async function readJobState(client: pg.ClientBase, id: string): Promise<J
     const row = job.rows[0];
     if (!row) return absent(true);
     const runs = await client.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM _data_migration_runs WHERE id = $1 ORDER BY scope_kind, scope_value`,
+      `SELECT ${READ_RUN_COLUMNS} FROM _data_migration_runs r WHERE id = $1 ORDER BY scope_kind, scope_value`,
       [id],
     );
     return {

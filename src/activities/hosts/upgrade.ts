@@ -8,6 +8,7 @@ import type { Artifact } from '../../contracts/plan';
 import type { HostDetection } from '../../contracts/upgrade';
 import type { ServiceDefinition } from '../../contracts/catalog';
 import { artifactPinProblems } from '../../domain/artifacts';
+import { healthProbeTarget } from '../../domain/catalog';
 import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
@@ -267,14 +268,7 @@ export async function probeOnHost(
   if (!def) return { healthy: false, error: `no service definition for ${input.service}` };
   try {
     return await withHostSsh(cluster, input.host, async (conn) => {
-      const r = await probeHealth(
-        conn,
-        {
-          port: def.port,
-          ...((def.health?.ready_path ?? def.health?.path) ? { path: def.health?.ready_path ?? def.health?.path } : {}),
-        },
-        10_000,
-      );
+      const r = await probeHealth(conn, healthProbeTarget(def), 10_000);
       if (r.healthy) return { healthy: true };
       const error = r.error ?? `HTTP ${r.status ?? '?'}`;
       // An unhealthy systemd service: its unit state and last journal lines explain why (reference §6.6).
