@@ -71,11 +71,13 @@ async function applyTransactional(
   target: DatabaseTarget,
   item: MigrationItem,
   sql: string,
+  opts: { ledgerCurrent?: boolean } = {},
 ): Promise<ApplyResult['outcome']> {
   await client.query('BEGIN');
   try {
     await lockForTransaction(client, target.engine, target.database);
-    await ensureLedger(client);
+    // A ledger once found current stays current (nothing downgrades it), so a stretch checks it once.
+    if (!opts.ledgerCurrent) await ensureLedger(client);
     if ((await checkLedger(client, item)) === 'same') {
       await client.query('COMMIT');
       return 'already-applied';
@@ -147,3 +149,83 @@ export async function applyMigrationTo(
     clearInterval(timer);
   }
 }
+
+/**
+ * A stretch of transactional migrations of one database, back to back on ONE connection — each still in its own
+ * transaction with its ledger row (a crash leaves every migration applied and recorded, or neither), under the
+ * per-database lock taken inside that transaction, exactly as `applyMigrationTo` does one. What a stretch saves
+ * is everything around the transaction: one connection checkout, one ledger shape check, and one call (one
+ * activity, one history marker) for many migrations.
+ *
+ * Returns the results of `items[0..n)` in order, n ≥ 1. It stops early — returning what it did — when
+ * `budgetMs` has passed after a migration (so a call stays short and the workflow records progress), or when a
+ * migration after the first fails: the caller calls again from that one, which then fails as the FIRST item and
+ * is thrown exactly as `applyMigrationTo` throws it (named by file and line; retried when transient). So a
+ * failure is always reported for the migration it belongs to, and nothing after it runs.
+ *
+ * `readSql` reads (and checksum-verifies) a file only when its turn comes.
+ */
+export async function applyStretchTo(
+  target: DatabaseTarget,
+  items: MigrationItem[],
+  readSql: (item: MigrationItem) => string,
+  holder: string,
+  opts: { budgetMs: number; heartbeat?: () => void },
+): Promise<ApplyResult[]> {
+  const database = items[0]?.database;
+  const foreign = items.find((i) => !i.transactional || i.database !== database);
+  if (items.length === 0 || foreign) {
+    throw failure(
+      FailureType.InvalidInput,
+      foreign
+        ? `a stretch holds only transactional migrations of one database (${database}); ${foreign.relPath} is not one`
+        : 'an empty stretch of migrations',
+    );
+  }
+  const started = Date.now();
+  const timer = setInterval(opts.heartbeat ?? (() => {}), 2_000);
+  const results: ApplyResult[] = [];
+  const run = async (client: pg.ClientBase): Promise<void> => {
+    for (const item of items) {
+      if (results.length > 0 && Date.now() - started >= opts.budgetMs) return;
+      const t0 = Date.now();
+      try {
+        const outcome = await applyTransactional(client, target, item, readSql(item), {
+          ledgerCurrent: results.length > 0,
+        });
+        // A file may SET session parameters: the next one starts from a clean session, as in its own call.
+        await client.query('DISCARD ALL');
+        results.push({ outcome, durationMs: Date.now() - t0 });
+      } catch (err) {
+        if (results.length === 0) throw err;
+        // Reported by the next call, where this migration is the first: the session may be unusable now.
+        throw new StretchStopped();
+      }
+    }
+  };
+  try {
+    if (target.engine === 'postgres') {
+      await withPooledClient(target, run);
+    } else {
+      // YugabyteDB: the lock row is a session's, taken once for the stretch and held across its transactions.
+      await withClient(target, async (client) => {
+        const release = await lockForSession(client, target.engine, target.database, holder);
+        try {
+          await run(client);
+        } finally {
+          await release().catch(() => {});
+        }
+      });
+    }
+    return results;
+  } catch (err) {
+    if (err instanceof StretchStopped) return results;
+    if (err instanceof Error) err.message = redact(err.message, target.secrets);
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A migration after the first of a stretch failed; the results so far are returned (thrown to drop the connection). */
+class StretchStopped extends Error {}
