@@ -221,6 +221,29 @@ describe('applyStretchTo: transactional migrations of one database back to back 
     expect(next?.v ?? '').toBe('');
   });
 
+  it('a file that SETs search_path still gets its ledger row, and the next file runs in the default schema', async () => {
+    await freshDatabase('pa_st_path');
+    const s = stretch('pa_st_path', [
+      ['001_schema.sql', 'CREATE SCHEMA other;\nSET search_path TO other;\nCREATE TABLE inside (id int);\n'],
+      ['002_t.sql', 'CREATE TABLE t (id int);\n'],
+      ['003_again.sql', 'SET search_path TO other;\nCREATE TABLE inside2 (id int);\n'],
+      ['004_u.sql', 'CREATE TABLE u (id int);\n'],
+    ]);
+    expect((await s.run(0)).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(await ledgerFiles('pa_st_path')).toEqual(['001_schema.sql', '002_t.sql', '003_again.sql', '004_u.sql']);
+    expect(
+      await sql(
+        'pa_st_path',
+        "SELECT schemaname, tablename FROM pg_tables WHERE tablename IN ('inside', 'inside2', 't', 'u') ORDER BY tablename",
+      ),
+    ).toEqual([
+      { schemaname: 'other', tablename: 'inside' },
+      { schemaname: 'other', tablename: 'inside2' },
+      { schemaname: 'public', tablename: 't' },
+      { schemaname: 'public', tablename: 'u' },
+    ]);
+  });
+
   it('YugabyteDB path: takes the lock row once for the stretch and releases it', async () => {
     await freshDatabase('pa_st_yb');
     const s = stretch('pa_st_yb', [
