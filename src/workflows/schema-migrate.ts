@@ -1,6 +1,7 @@
 // `migrate --phase P`: gather facts (topology, target, catalog, files, ledgers, data-migration states), decide
-// purely (planSchemaMigration), wait for approval unless --yes, then one activity per migration so the Web UI
-// shows exactly which one ran or failed. Runs on the cluster's change lock (fw/<cluster>/change).
+// purely (planSchemaMigration), wait for approval unless --yes, then apply: transactional migrations in stretches
+// (one local activity per stretch of one database, each migration its own transaction with its ledger row), `.notx`
+// ones one activity each; a failure names its file. Runs on the cluster's change lock (fw/<cluster>/change).
 import { resolveSelector } from '../domain/selector';
 import {
   ApplicationFailure,
