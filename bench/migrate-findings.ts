@@ -156,7 +156,8 @@ export function explain(x: FindingsInput): string[] {
       `pays once what one activity per migration paid each time: the pool checkout (${ms(x.costs.pooledMs)} with ` +
       `DISCARD ALL and release; a fresh connection would be ${ms(x.costs.connectMs)} — what every psql process ` +
       `pays) and ensureLedger on a current ledger (${ms(x.costs.ensureLedgerMs)}, one catalog read). Still paid ` +
-      'per migration, unlike the psql session: reading and SHA-256-checking the file, and DISCARD ALL (so a SET in ' +
+      'per migration, unlike the psql session: reading and SHA-256-checking the file, and the session reset (what ' +
+      'DISCARD ALL does, inside the transaction; so a SET in ' +
       `one file never reaches the next). Our apply code in a plain loop is ${x2(x.direct / x.session)} the session ` +
       `floor and ${x2(x.direct / x.perFile)} psql per file.`,
   );
