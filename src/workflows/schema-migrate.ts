@@ -205,6 +205,8 @@ export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<Schem
           holder,
           budgetMs: STRETCH_BUDGET_MS,
         });
+        // The activity returns at least one result or throws; anything else would loop here forever.
+        if (results.length === 0) throw new Error(`applyMigrations returned no result for ${first}`);
         for (const r of results) {
           const done = progress.migrations[i++]!;
           done.status = r.outcome;
