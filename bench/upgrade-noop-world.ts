@@ -10,8 +10,8 @@
 // cannot be used, because h2 and h3 run no systemd.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadClusterConfig } from '../src/activities/cluster-config';
@@ -20,7 +20,7 @@ import { HOSTS, type LabPaths } from '../lab/config';
 import { SUPERVISOR, SUPERVISOR_RUN_DIR, nativePaths, type InstalledRecord } from '../lab/layout';
 import { ssh, sshArgs } from '../lab/ssh';
 import { supervisorScript } from '../lab/supervisor';
-import { gzip, sha256Hex, tar, type TarEntry } from '../lab/tar';
+import { gzip, sha256Hex, tar } from '../lab/tar';
 
 const execFileAsync = promisify(execFile);
 
@@ -139,8 +139,14 @@ export async function buildWorld(paths: LabPaths, dir: string, count: number): P
   // Install every replica at target, with the config the orchestrator renders (so the config hash matches): one
   // tar stream unpacked at / on each host (paths inside the tar are the host's, without the leading slash).
   const cluster = await loadClusterConfig(manifest);
-  const rel = (inHost: string) => inHost.replace(/^\//, '');
-  const entries: TarEntry[] = [{ type: 'file', path: rel(SUPERVISOR), mode: 0o755, body: supervisorScript() }];
+  // Staged locally and packed with GNU tar (the lab's own tar writer is plain ustar: names ≤ 100 bytes).
+  const stage = join(dir, 'hosts-stage');
+  const rel = (inHost: string) => join(stage, inHost);
+  const put = (file: string, body: string, mode: number) => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, body, { mode });
+  };
+  put(rel(SUPERVISOR), supervisorScript(), 0o755);
   const installedAt = new Date().toISOString();
   for (const a of artifacts) {
     const config = configFor(cluster, a.name);
@@ -154,14 +160,14 @@ export async function buildWorld(paths: LabPaths, dir: string, count: number): P
       artifact: { url: `file://${a.path}`, checksum: a.checksum, size_bytes: a.size },
       installed_at: installedAt,
     };
-    entries.push(
-      { type: 'file', path: rel(`${p.release(hex)}/${a.name}`), mode: 0o755, body: `${PROGRAM}# ${a.name}\n` },
-      { type: 'symlink', path: rel(p.current), target: `releases/${hex}` },
-      { type: 'file', path: rel(p.env), mode: 0o644, body: config.text },
-      { type: 'file', path: rel(p.installed), mode: 0o644, body: `${JSON.stringify(record, null, 2)}\n` },
-    );
+    put(rel(`${p.release(hex)}/${a.name}`), `${PROGRAM}# ${a.name}\n`, 0o755);
+    symlinkSync(`releases/${hex}`, rel(p.current));
+    put(rel(p.env), config.text, 0o644);
+    put(rel(p.installed), `${JSON.stringify(record, null, 2)}\n`, 0o644);
   }
-  const bundle = tar(entries);
+  const bundle = (
+    await execFileAsync('tar', ['-C', stage, '-cf', '-', 'opt'], { encoding: 'buffer', maxBuffer: 1 << 30 })
+  ).stdout;
   await Promise.all(
     HOSTS.map(
       (h) =>
