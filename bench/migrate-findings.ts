@@ -42,7 +42,6 @@ const ms = (v: number, digits = 2): string => `${v.toFixed(digits)} ms`;
 const s = (v: number): string => `${(v / 1000).toFixed(2)} s`;
 const pct = (part: number, whole: number): string => `${Math.round((100 * part) / whole)}%`;
 const x2 = (v: number): string => `${v.toFixed(2)}×`;
-const mean = (sp: { totalMs: number; count: number }): number => (sp.count > 0 ? sp.totalMs / sp.count : 0);
 
 /** The workflow repetition whose wall time is the median one (its history is the one described). */
 function medianRun(runs: MigrateRun[]): MigrateRun | undefined {
@@ -70,11 +69,12 @@ function noise(x: FindingsInput): string | undefined {
 
 export function explain(x: FindingsInput): string[] {
   const n = x.count;
-  const ratio = x.ours / x.perFile;
+  const ratio = x.ours / x.session;
   const met = ratio <= x.target;
   const out: string[] = [
-    `Result: the workflow took ${s(x.ours)} against ${s(x.perFile)} for psql with one process per file — ` +
-      `${x2(ratio)}, target ≤ ${x.target}× ${met ? 'met' : 'MISSED'}. Per migration (medians of ${x.workflowRuns.length}): ` +
+    `Result: the workflow took ${s(x.ours)} against ${s(x.session)} for psql in one session — ` +
+      `${x2(ratio)}, target ≤ ${x.target}× ${met ? 'met' : 'MISSED'}; against psql with one process per file ` +
+      `(${s(x.perFile)}) it is ${x2(x.ours / x.perFile)}. Per migration (medians of ${x.workflowRuns.length}): ` +
       `workflow ${ms(x.ours / n)}, psql per file ${ms(x.perFile / n)}, psql one session ${ms(x.session / n)} ` +
       `(the SQL floor: same lock, ledger check, file and ledger row, one connection), our apply code without ` +
       `Temporal ${ms(x.direct / n)}.`,
@@ -92,11 +92,12 @@ export function explain(x: FindingsInput): string[] {
 
   out.push(
     `Shape of the median run (${s(run.wallMs)}): its history has ${h.events} events (${(h.bytes / 1024).toFixed(0)} KiB ` +
-      `encoded): ${l.markers} \`core_local_activity\` markers — one per transactional migration, ${l.summaries} of ` +
-      `them with a summary${l.summariesAsExpected !== undefined ? `, ${l.summariesAsExpected} naming exactly their migration's file` : ''}` +
+      `encoded): ${l.markers} \`core_local_activity\` markers — one per applyMigrations call, i.e. per stretch ` +
+      `of transactional migrations (${(n / Math.max(1, l.markers)).toFixed(0)} migrations each on average), ` +
+      `${l.summaries} of them with a summary naming the first file of the stretch` +
       `${l.example ? ` (e.g. "${l.example}")` : ''}${l.retries > 0 ? `, ${l.retries} retried` : ''} — ` +
-      `${h.applyActivities} ordinary applyMigration activities (none expected: there are no .notx files), ` +
-      `${h.otherActivities} ordinary planning activities, ${h.otherMarkers} other marker(s) (the patch marker) and ` +
+      `${h.applyActivities} ordinary apply activities (none expected: there are no .notx files), ` +
+      `${h.otherActivities} ordinary planning activities, ${h.otherMarkers} other marker(s) (the patch markers) and ` +
       `${h.workflowTasks} workflow tasks. Local activities run inside a workflow task, which stays open while they ` +
       `run; Core heartbeats it before the workflow task timeout (completes it, recording the markers so far, and ` +
       `continues in a new one): the longest workflow task ran ${s(h.workflowTaskRun.maxMs)}, the markers were ` +
@@ -107,25 +108,18 @@ export function explain(x: FindingsInput): string[] {
       `ledger read, previews) — took ${ms(h.planningMs, 0)} (${pct(h.planningMs, run.wallMs)}); applying — first ` +
       `local activity scheduled (worker clock, from its marker) → last marker recorded (server clock, same host) — ` +
       `took ${s(h.applyPhaseMs)} (${pct(h.applyPhaseMs, run.wallMs)}), ${ms(h.applyPhaseMs / n)} per migration. Our ` +
-      `activity code's own durationMs (pool checkout → commit → DISCARD ALL; whole milliseconds, from Date.now) ` +
+      `code's own durationMs per migration (file read and hash → BEGIN … COMMIT → DISCARD ALL; whole ` +
+      `milliseconds, from Date.now) ` +
       `adds up to ${s(codeTotal)}, ${ms(code)} per migration, so orchestration — everything in the apply phase ` +
       `that is not our activity code — is ${s(overheadTotal)}, ${ms(overhead)} per migration ` +
       `(${pct(overheadTotal, run.wallMs)} of the run).`,
   );
-  if (l.cycle.count > 0) {
-    const cycle = mean(l.cycle);
+  if (l.markers > 0) {
     out.push(
-      `Per migration, from the schedule times Core writes into the markers (worker wall clock, ${l.cycle.count} ` +
-        `consecutive pairs): one local activity scheduled → the next ${ms(cycle)} on average (median ` +
-        `${ms(l.cycle.medianMs)}, longest ${ms(l.cycle.maxMs, 1)}` +
-        (l.cycleAcrossTasks.count > 0
-          ? `; the ${l.cycleAcrossTasks.count} that span a workflow-task heartbeat average ` +
-            `${ms(mean(l.cycleAcrossTasks))}, longest ${ms(l.cycleAcrossTasks.maxMs, 1)}`
-          : '') +
-        `), of which our code ${ms(code)}; the other ${ms(Math.max(0, cycle - code))} are reading ` +
-        `and hashing the file and building the target (outside durationMs), the SDK handing the local activity to ` +
-        `the activity worker and its result back to Core, and the workflow activation that delivers the result ` +
-        `and schedules the next one.`,
+      `Per stretch call: ${l.markers} call(s) for ${n} migrations, so the workflow activation that hands a ` +
+        `result to workflow code and schedules the next call is paid ${l.markers} time(s), not ${n}; ` +
+        `orchestration is ${ms(overhead)} per migration against the ${ms(x.localFloor / n)} a no-op local ` +
+        'activity per migration costs on this server (the local floor below, the previous design).',
     );
   }
   const floorRatio = x.floor / x.perFile;
@@ -135,8 +129,9 @@ export function explain(x: FindingsInput): string[] {
     `Temporal's floors on this server (no database): ${n} no-op local activities in sequence take ` +
       `${s(x.localFloor)}, ${ms(x.localFloor / n)} each (${x2(localFloorRatio)} psql per file` +
       `${lfh ? `; ${lfh.events} history events, ${lfh.workflowTasks} workflow tasks` : ''}); ${n} no-op ordinary ` +
-      `activities take ${s(x.floor)}, ${ms(x.floor / n)} each (${x2(floorRatio)} psql per file). The workflow's ` +
-      `orchestration per migration (${ms(overhead)}) compares with the local floor's ${ms(x.localFloor / n)}; the ` +
+      `activities take ${s(x.floor)}, ${ms(x.floor / n)} each (${x2(floorRatio)} psql per file, ` +
+      `${x2(x.floor / x.session)} psql one session). The local floor alone is ${x2(x.localFloor / x.session)} ` +
+      `psql one session — why one local activity per migration could not meet a ${x.target}× session target; the ` +
       `ordinary floor is what one activity per migration cost before local apply` +
       (floorRatio > x.target
         ? ` — alone ${x2(floorRatio)} psql per file, above the ${x.target}× target with no database work at all, ` +
@@ -157,18 +152,20 @@ export function explain(x: FindingsInput): string[] {
         : 'Sticky and normal queue dispatch cost about the same here.'),
   );
   out.push(
-    `Inside the activity: ${ms(code)} against the SQL floor of ${ms(x.session / n)}. Fixed costs per migration ` +
-      `that the session does not pay: a pooled connection, ${ms(x.costs.pooledMs)} for checkout + DISCARD ALL + ` +
-      `release (a fresh connection would be ${ms(x.costs.connectMs)} — what every psql process pays), and ` +
-      `ensureLedger on a current ledger, ${ms(x.costs.ensureLedgerMs)} (one catalog read, no table lock). Our ` +
-      `apply code in a plain loop is ${x2(x.direct / x.session)} the session floor and ${x2(x.direct / x.perFile)} ` +
-      'psql per file.',
+    `Inside the activity: ${ms(code)} per migration against the SQL floor of ${ms(x.session / n)}. A stretch ` +
+      `pays once what one activity per migration paid each time: the pool checkout (${ms(x.costs.pooledMs)} with ` +
+      `DISCARD ALL and release; a fresh connection would be ${ms(x.costs.connectMs)} — what every psql process ` +
+      `pays) and ensureLedger on a current ledger (${ms(x.costs.ensureLedgerMs)}, one catalog read). Still paid ` +
+      'per migration, unlike the psql session: reading and SHA-256-checking the file, and the session reset (what ' +
+      'DISCARD ALL does, inside the transaction; so a SET in ' +
+      `one file never reaches the next). Our apply code in a plain loop is ${x2(x.direct / x.session)} the session ` +
+      `floor and ${x2(x.direct / x.perFile)} psql per file.`,
   );
-  const budget = (x.target * x.perFile) / n;
+  const budget = (x.target * x.session) / n;
   const planning = h.planningMs / n;
   if (met) {
     out.push(
-      `The target leaves ${ms(budget)} per migration (${x.target} × psql per file); the workflow used ` +
+      `The target leaves ${ms(budget)} per migration (${x.target} × psql one session); the workflow used ` +
         `${ms(x.ours / n)}: our activity code ${ms(code)}, orchestration ${ms(overhead)}, planning ` +
         `${ms(planning)} spread over the files, the rest client start → result.`,
     );
@@ -188,11 +185,12 @@ export function explain(x: FindingsInput): string[] {
   const perMigration = h.events / n;
   const bytesPer = h.bytes / n;
   out.push(
-    `History: ${h.events} events for ${n} migrations (${perMigration.toFixed(2)} per migration: one marker each, ` +
-      `plus workflow task scheduled/started/completed per heartbeat and the planning activities), ` +
+    `History: ${h.events} events for ${n} migrations (${perMigration.toFixed(2)} per migration: one marker per ` +
+      `stretch call, plus workflow task scheduled/started/completed per heartbeat and the planning activities), ` +
       `${(h.bytes / 1024).toFixed(0)} KiB (${bytesPer.toFixed(0)} bytes per migration in all — the planning ` +
       `activities' results, the discovered files and their previews, grow with the files too — of which the ` +
-      `markers ${(l.markerBytes / Math.max(1, l.markers)).toFixed(0)} bytes each: result, Core's data, summary). Temporal's defaults suggest continue-as-new at ${HISTORY_SUGGEST_CAN} events, warn at ` +
+      `markers ${(l.markerBytes / Math.max(1, l.markers)).toFixed(0)} bytes each: one result per migration of ` +
+      `the stretch, Core's data, summary). Temporal's defaults suggest continue-as-new at ${HISTORY_SUGGEST_CAN} events, warn at ` +
       `${HISTORY_WARN} and terminate at ${HISTORY_ERROR} events or ${HISTORY_BYTES_ERROR / 1024 / 1024} MiB ` +
       `(warn at ${HISTORY_BYTES_WARN / 1024 / 1024} MiB): one run of this shape passes the suggestion at ` +
       `~${Math.floor(HISTORY_SUGGEST_CAN / perMigration)} migrations and is terminated at ` +

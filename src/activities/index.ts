@@ -14,7 +14,14 @@ import { findReleasesPinning } from './release-pins';
 import { ReleaseFetchError, type ReleaseFetcher } from './release-repo';
 import type { MigrationItem } from '../contracts/migrations';
 import type { LiveState } from '../domain/data-migrations/gates';
-import { applyFor, databaseStatesFor, dataMigrationStatesFor, discoverFor, previewsFor } from './migrations/activities';
+import {
+  applyFor,
+  applyStretchFor,
+  databaseStatesFor,
+  dataMigrationStatesFor,
+  discoverFor,
+  previewsFor,
+} from './migrations/activities';
 import type { ApplyResult } from './postgres/apply';
 import type { DatabaseState } from './postgres/state';
 import type {
@@ -145,6 +152,20 @@ export function createActivities(deps: ActivityDeps) {
     /** Applies one migration; a no-op when the ledger already has it with the same checksum. */
     async applyMigration(input: { cluster: string; item: MigrationItem; holder: string }): Promise<ApplyResult> {
       return asActivity(() => applyFor(clusterOf(input.cluster), input.item, input.holder));
+    },
+
+    /**
+     * Applies transactional migrations of one database back to back on one connection, each in its own
+     * transaction with its ledger row, for up to `budgetMs`: the results of the first n items, in order. The
+     * first item's failure is thrown; a later one's ends the stretch early (the next call starts there).
+     */
+    async applyMigrations(input: {
+      cluster: string;
+      items: MigrationItem[];
+      holder: string;
+      budgetMs: number;
+    }): Promise<ApplyResult[]> {
+      return asActivity(() => applyStretchFor(clusterOf(input.cluster), input.items, input.holder, input.budgetMs));
     },
 
     // ---- data migrations (SPEC §7) ----

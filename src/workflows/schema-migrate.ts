@@ -1,6 +1,7 @@
 // `migrate --phase P`: gather facts (topology, target, catalog, files, ledgers, data-migration states), decide
-// purely (planSchemaMigration), wait for approval unless --yes, then one activity per migration so the Web UI
-// shows exactly which one ran or failed. Runs on the cluster's change lock (fw/<cluster>/change).
+// purely (planSchemaMigration), wait for approval unless --yes, then apply: transactional migrations in stretches
+// (one local activity per stretch of one database, each migration its own transaction with its ledger row), `.notx`
+// ones one activity each; a failure names its file. Runs on the cluster's change lock (fw/<cluster>/change).
 import { resolveSelector } from '../domain/selector';
 import {
   ApplicationFailure,
@@ -17,6 +18,7 @@ import {
   type SchemaMigrateInput,
   type SchemaMigrateProgress,
 } from '../contracts/schema-migrate';
+import type { MigrationItem } from '../contracts/migrations';
 import { fingerprint } from '../domain/hash';
 import { phaseGateRequirements, planSchemaMigration, type MigratePlan } from '../domain/migrations/migrate-plan';
 import { validateVersion } from '../contracts/version';
@@ -50,6 +52,29 @@ const LOCAL_APPLY = {
 } as const;
 /** Histories started before local apply keep replaying with one ordinary activity per migration. */
 const LOCAL_APPLY_PATCH = 'schema-migrate-local-apply';
+/**
+ * Consecutive transactional migrations of one database run as a stretch: one local activity applies them back to
+ * back on one connection, each in its own transaction with its ledger row (exactly-once comes from that
+ * transaction, not from the history), for up to STRETCH_BUDGET_MS, and returns one result per migration it did.
+ * Histories before this patch keep one local activity per migration.
+ */
+const APPLY_STRETCH_PATCH = 'schema-migrate-apply-stretch';
+/** How long one stretch call runs before it returns (then the next continues): a few markers per thousand files. */
+const STRETCH_BUDGET_MS = 2_000;
+/** At most this many items are handed to one call (its input; a call usually stops on its budget first). */
+const STRETCH_MAX_ITEMS = 500;
+
+/** The transactional migrations of pending[i]'s database starting at i, up to the next .notx or other database. */
+function stretchFrom(pending: readonly MigrationItem[], i: number): MigrationItem[] {
+  const first = pending[i]!;
+  const out: MigrationItem[] = [];
+  for (let j = i; j < pending.length && out.length < STRETCH_MAX_ITEMS; j++) {
+    const p = pending[j]!;
+    if (!p.transactional || p.database !== first.database) break;
+    out.push(p);
+  }
+  return out;
+}
 
 export async function schemaMigrate(rawInput: SchemaMigrateInput): Promise<SchemaMigrateProgress> {
   const input = decide(() => SchemaMigrateInputSchema.parse(rawInput));
@@ -161,10 +186,32 @@ async function applyPending(
 ): Promise<void> {
   const holder = `${workflowInfo().workflowId}#${workflowInfo().runId}`;
   const local = patched(LOCAL_APPLY_PATCH);
-  for (const [i, item] of plan.pending.entries()) {
+  const stretches = local && patched(APPLY_STRETCH_PATCH);
+  for (let i = 0; i < plan.pending.length;) {
+    const item = plan.pending[i]!;
     const m = progress.migrations[i]!;
     m.status = 'applying';
     try {
+      if (stretches && item.transactional) {
+        // The transactional migrations of this database from here on, applied back to back on one connection.
+        const items = stretchFrom(plan.pending, i);
+        const first = items[0]!.relPath;
+        const summary = `apply ${first}${items.length > 1 ? ` and up to ${items.length - 1} more of ${item.database}` : ''}`;
+        const results = await proxyLocalActivities<Activities>({ ...LOCAL_APPLY, summary }).applyMigrations({
+          cluster: input.cluster,
+          items,
+          holder,
+          budgetMs: STRETCH_BUDGET_MS,
+        });
+        // The activity returns at least one result or throws; anything else would loop here forever.
+        if (results.length === 0) throw new Error(`applyMigrations returned no result for ${first}`);
+        for (const r of results) {
+          const done = progress.migrations[i++]!;
+          done.status = r.outcome;
+          done.durationMs = r.durationMs;
+        }
+        continue;
+      }
       const args = { cluster: input.cluster, item, holder };
       // The summary names the migration on its event in the Web UI (histories before the patch had none).
       const summary = local ? { summary: `apply ${item.relPath}` } : {};
@@ -174,6 +221,7 @@ async function applyPending(
           : await proxyActivities<Activities>({ ...REMOTE_APPLY, ...summary }).applyMigration(args);
       m.status = r.outcome;
       m.durationMs = r.durationMs;
+      i++;
     } catch (err) {
       m.status = 'failed';
       m.error = failureMessage(err);

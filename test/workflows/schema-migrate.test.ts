@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchemaMigrateInput, SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
 import { taskQueueFor } from '../../src/temporal/ids';
@@ -94,6 +95,16 @@ describe('schemaMigrate', () => {
     ]);
     expect(rows.map((r) => r.checksum)).toEqual(first.migrations.map((m) => m.checksum));
     expect(await sql('mig_a', "SELECT 1 FROM pg_tables WHERE tablename = 'future'")).toEqual([]);
+    // One stretch: the three transactional migrations of mig_a ran in ONE local activity (one marker), each still
+    // its own transaction with its own ledger row (distinct xmin).
+    const markers = ((await firstRun.handle.fetchHistory()).events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    );
+    expect(markers).toHaveLength(1);
+    expect(defaultPayloadConverter.fromPayload(markers[0]!.userMetadata!.summary!)).toBe(
+      'apply mig_a/v0.1.0/expand/001_accounts.sql and up to 2 more of mig_a',
+    );
+    expect(await sql('mig_a', 'SELECT count(DISTINCT xmin::text)::int AS n FROM _migrations')).toEqual([{ n: 3 }]);
 
     const second = await (await migrate(cluster, {})).result();
     expect(second.state).toBe('completed');

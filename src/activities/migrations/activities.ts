@@ -1,13 +1,13 @@
 // Schema-migration activities: discovery, database facts, previews and apply. Each is idempotent: reads have
 // no effects, and apply checks the ledger under the database lock before doing anything.
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import type { MigrationItem } from '../../contracts/migrations';
 import type { LiveState } from '../../domain/data-migrations/gates';
 import { formatLintProblem } from '../../domain/migrations/lint';
 import { FailureType } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
-import { applyMigrationTo, type ApplyResult } from '../postgres/apply';
+import { applyMigrationTo, applyStretchTo, type ApplyResult } from '../postgres/apply';
 import { databaseTarget } from '../postgres/connect';
 import { noMigrationsSource, requireMigrationsDir } from '../cluster-config';
 import { readDatabaseState, readDataMigrationStatus, type DatabaseState } from '../postgres/state';
@@ -74,19 +74,42 @@ export function previewsFor(
   return out;
 }
 
-export async function applyFor(cluster: LoadedCluster, item: MigrationItem, holder: string): Promise<ApplyResult> {
-  let sql: string;
+function readSqlFor(cluster: LoadedCluster, item: MigrationItem): string {
   try {
-    sql = readMigrationSql(requireMigrationsDir(cluster), item);
+    return readMigrationSql(requireMigrationsDir(cluster), item);
   } catch (err) {
     if (err instanceof MigrationFileChangedError) throw failure(FailureType.ChecksumMismatch, err.message);
     throw err;
   }
-  return applyMigrationTo(await databaseTarget(cluster, item.database), item, sql, holder, () => {
-    try {
-      heartbeat();
-    } catch {
-      // Outside an activity context (direct calls in tests) there is nobody to heartbeat to.
-    }
+}
+
+function heartbeatIfActivity(): void {
+  try {
+    // A local activity has no heartbeat (Core keeps its workflow task alive instead, and warns on one).
+    if (!Context.current().info.isLocal) heartbeat();
+  } catch {
+    // Outside an activity context (direct calls in tests) there is nobody to heartbeat to.
+  }
+}
+
+export async function applyFor(cluster: LoadedCluster, item: MigrationItem, holder: string): Promise<ApplyResult> {
+  const sql = readSqlFor(cluster, item);
+  return applyMigrationTo(await databaseTarget(cluster, item.database), item, sql, holder, heartbeatIfActivity);
+}
+
+/**
+ * A stretch of transactional migrations of one database on one connection (see `applyStretchTo`): the results
+ * of the first n items, in order; the first item's failure is thrown, a later one's ends the stretch early.
+ */
+export async function applyStretchFor(
+  cluster: LoadedCluster,
+  items: MigrationItem[],
+  holder: string,
+  budgetMs: number,
+): Promise<ApplyResult[]> {
+  const database = items[0]?.database ?? '';
+  return applyStretchTo(await databaseTarget(cluster, database), items, (item) => readSqlFor(cluster, item), holder, {
+    budgetMs,
+    heartbeat: heartbeatIfActivity,
   });
 }

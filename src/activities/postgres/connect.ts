@@ -142,6 +142,12 @@ export async function withPooledClient<T>(
     throw new Error(redact(`cannot connect to database ${target.database}: ${(err as Error).message}`, target.secrets));
   }
   let broken: Error | undefined;
+  // A checked-out client whose backend goes away (terminated, server restart) emits 'error' besides failing its
+  // query; the pool listens only to idle clients, so without this the worker process would crash on it.
+  const onError = (err: Error): void => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     const out = await fn(client);
     if (opts.reset) await client.query('DISCARD ALL');
@@ -150,6 +156,7 @@ export async function withPooledClient<T>(
     broken = err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken ?? false);
   }
 }

@@ -7,7 +7,7 @@ import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import type { Engine } from './connect';
 
-const LOCK_NAMESPACE = 'frameworks_migrations';
+export const LOCK_NAMESPACE = 'frameworks_migrations';
 /** A holder that crashed without releasing its row loses it after this long. */
 const LOCK_ROW_TTL = '15 minutes';
 
