@@ -138,9 +138,16 @@ describe('lab services at v0.1.0', () => {
     for (const svc of SERVICES.filter((s) => s.mode === 'docker' && s.hosts.includes('h2'))) {
       const c = byName.get(containerName(svc.name));
       expect(c, svc.name).toBeDefined();
-      expect(c!.Image).toBe(state.installed[svc.name]!.imageRef);
-      expect(c!.Labels[LABELS.configHash]).toBe(state.installed[svc.name]!.configHash);
-      expect(c!.Labels[LABELS.version]).toBe(INSTALLED_VERSION);
+      // The provisioner's compose stack (reference §6.3): compose's own labels name the project in the service
+      // folder; the image is `<repository>:<version>@<digest>` (listed without the digest), so the tag is the version.
+      expect(state.installed[svc.name]!.imageRef).toMatch(new RegExp(`:${INSTALLED_VERSION}@sha256:[0-9a-f]{64}$`));
+      expect(c!.Image).toBe(state.installed[svc.name]!.imageRef!.replace(/@.*$/, ''));
+      expect(c!.Labels).toMatchObject({
+        'com.docker.compose.project': svc.name,
+        'com.docker.compose.service': svc.name,
+        'com.docker.compose.project.working_dir': `/opt/frameworks/${svc.name}`,
+      });
+      expect(c!.Labels[LABELS.configHash]).toBeUndefined();
     }
   });
 
