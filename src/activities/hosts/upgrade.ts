@@ -268,7 +268,11 @@ export async function activateOnHost(
   if (input.mode === 'docker') {
     const def = definition(cluster, input.service);
     const stack = await withHostSsh(cluster, input.host, (conn) =>
-      activateCompose(conn, input.service, { imageRef: input.imageRef ?? '', env: config.env, configHash: config.hash }),
+      activateCompose(conn, input.service, {
+        imageRef: input.imageRef ?? '',
+        env: config.env,
+        configHash: config.hash,
+      }),
     );
     if (stack) return stack;
     return docker.activate(cluster, input.host, input.service, {

@@ -264,7 +264,8 @@ export function parseComposeFiles(stdout: string): ComposeFiles {
 }
 
 /** The host's compose: the docker CLI plugin when present, else the standalone `docker-compose` (v1 on Debian 12). */
-const DC = 'dc() { if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi; }';
+const DC =
+  'dc() { if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi; }';
 
 /** `up -d` of the stack in its folder (project name = folder name, as the provisioner ran it). */
 export function composeUpCommand(svc: string, base?: string): Argv {
