@@ -11,6 +11,7 @@ import { provisionerEnvFile, provisionerPaths, PROVISIONER_USER } from './provis
 import { sshArgs } from './ssh';
 import { installProvisionerNative } from './systemd-hosts';
 import { shellCommand } from '../src/domain/hosts/shell-quote';
+import { composeUpCommand } from '../src/domain/hosts/compose';
 import type { InstalledService } from './state';
 
 /** A path inside the host (e.g. /opt/frameworks/purser/env) as the root namespace sees it. */
@@ -126,6 +127,42 @@ export function containerRunArgs(svc: ServiceSpec, version: string, imageRef: st
   ];
 }
 
+/**
+ * The compose stack the provisioner's compose_stack role leaves (reference §6.3, template generic-compose.yml.j2):
+ * one service `<svc>`, `image: <image@digest>`, `container_name: frameworks-<svc>`, `restart: always`, `env_file:
+ * [.env]`, the port, the bridge network `frameworks`, and a named volume (so a test can see volumes survive).
+ */
+export function composeFile(svc: ServiceSpec, imageRef: string): string {
+  return [
+    'services:',
+    `  ${svc.name}:`,
+    `    image: ${imageRef}`,
+    `    container_name: ${containerName(svc.name)}`,
+    '    restart: always',
+    '    env_file:',
+    '      - .env',
+    '    ports:',
+    `      - "${svc.port}:${svc.port}"`,
+    '    volumes:',
+    `      - data:/var/lib/${svc.name}`,
+    '    networks:',
+    '      - frameworks',
+    'volumes:',
+    '  data: {}',
+    'networks:',
+    '  frameworks:',
+    '    driver: bridge',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A docker service installed as the FrameWorks provisioner installs it: a compose stack in /opt/frameworks/<svc>
+ * (docker-compose.yml + .env, 0600, unquoted `KEY=VALUE`) brought up with the host's compose, over SSH. The image
+ * is referenced as `<repository>:<tag>@<digest>` (the release's image and digest), so the tag reports the version
+ * (reference §6.5) and the digest pins the bytes. `.env` also carries FRAMEWORKS_CONFIG_HASH, which the lab's
+ * images report in /health (lab/fixtures/docker-program.ts); it is not part of the config or its hash.
+ */
 export function installDocker(
   paths: LabPaths,
   svc: ServiceSpec,
@@ -133,12 +170,18 @@ export function installDocker(
   repository: string,
   digest: string,
 ): InstalledService {
-  const imageRef = `${repository}@${digest}`;
+  const imageRef = `${repository}:${version}@${digest}`;
+  const env = svc.env ?? {};
+  const dir = `/opt/frameworks/${svc.name}`;
   for (const host of svc.hosts) {
-    dockerCli(paths, host, ['pull', '--quiet', imageRef]);
+    dockerCli(paths, host, ['pull', '--quiet', `${repository}@${digest}`]);
     // Idempotent: a container left by an earlier attempt is replaced.
     tryRun('docker', ['-H', `unix://${paths.dockerSocket(host)}`, 'rm', '--force', containerName(svc.name)]);
-    dockerCli(paths, host, containerRunArgs(svc, version, imageRef));
+    writeOverSsh(paths, host, `${dir}/.env`, renderEnvFile({ ...env, [CONFIG_HASH_ENV]: configHash(env) }), '600');
+    writeOverSsh(paths, host, `${dir}/docker-compose.yml`, composeFile(svc, imageRef), '644');
+    run('ssh', [...sshArgs(paths, hostSpec(host).address), '--', shellCommand(composeUpCommand(svc.name))], {
+      timeoutMs: 180_000,
+    });
   }
   return {
     service: svc.name,

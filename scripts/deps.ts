@@ -49,6 +49,13 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { packages: ['docker.io'], why: 'dockerd on the lab docker hosts', present: (p) => p.onPath('dockerd') },
   { packages: ['docker-registry'], why: 'the lab registry', present: (p) => p.onPath('docker-registry') },
   {
+    // The lab's docker hosts run their services as compose stacks, as the FrameWorks provisioner does. Debian 12
+    // packages no compose plugin for the docker CLI; its compose is the standalone docker-compose (v1.29).
+    packages: ['docker-compose'],
+    why: 'compose stacks on the lab docker hosts',
+    present: (p) => p.onPath('docker-compose'),
+  },
+  {
     // Static: it runs alone inside the lab's images.
     packages: ['busybox-static'],
     why: 'the lab images and fixture programs',

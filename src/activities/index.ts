@@ -37,6 +37,7 @@ import type {
 import * as dm from './data-migrations/activities';
 import type { HostDetection, PinQuery, ReleasePins } from '../contracts/upgrade';
 import * as up from './hosts/upgrade';
+import { createBinaryOriginResolver, type BinaryOriginResolver } from './hosts/binary-identity';
 import type { HostAccess } from '../contracts/doctor';
 import { hostAccessFor } from './doctor/host-access';
 
@@ -65,6 +66,18 @@ export function createActivities(deps: ActivityDeps) {
       );
     }
     return c;
+  };
+
+  // Per cluster, for the worker's life: which release tarball a provisioner-installed binary came from (memoized).
+  const origins = new Map<string, BinaryOriginResolver>();
+  const originFor = (name: string): BinaryOriginResolver => {
+    let r = origins.get(name);
+    if (!r) {
+      const repositories = clusterOf(name).releaseRepositories;
+      r = createBinaryOriginResolver({ fetcher: deps.fetcher, cacheDir: deps.cacheDir, repositories });
+      origins.set(name, r);
+    }
+    return r;
   };
 
   return {
@@ -199,7 +212,11 @@ export function createActivities(deps: ActivityDeps) {
     // (src/activities/heartbeat.ts), so the workflows' short heartbeat timeouts only catch a dead worker.
     /** What runs on every host of each service (read-only; unreachable hosts are reported, not thrown). */
     async detectServices(input: { cluster: string; services: string[] }): Promise<Record<string, HostDetection[]>> {
-      return asActivity(() => heartbeating(() => up.detectServicesOnHosts(clusterOf(input.cluster), input.services)));
+      return asActivity(() =>
+        heartbeating(() =>
+          up.detectServicesOnHosts(clusterOf(input.cluster), input.services, originFor(input.cluster)),
+        ),
+      );
     },
     /** The hash of each service's rendered config (what activate will write). */
     async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {
@@ -213,13 +230,17 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => up.digestProblems(input.refs));
     },
     async detectServiceOnHost(input: up.HostStepInput): Promise<HostDetection> {
-      return asActivity(() => heartbeating(() => up.detectOnHost(clusterOf(input.cluster), input)));
+      return asActivity(() =>
+        heartbeating(() => up.detectOnHost(clusterOf(input.cluster), input, originFor(input.cluster))),
+      );
     },
     async stageServiceOnHost(input: Parameters<typeof up.stageOnHost>[1]): Promise<{ action: string }> {
       return asActivity(() => heartbeating(() => up.stageOnHost(clusterOf(input.cluster), input, deps.cacheDir)));
     },
     async activateServiceOnHost(input: Parameters<typeof up.activateOnHost>[1]): Promise<{ action: string }> {
-      return asActivity(() => heartbeating(() => up.activateOnHost(clusterOf(input.cluster), input)));
+      return asActivity(() =>
+        heartbeating(() => up.activateOnHost(clusterOf(input.cluster), input, originFor(input.cluster))),
+      );
     },
     async probeServiceHealth(input: up.HostStepInput): Promise<{ healthy: boolean; error?: string }> {
       return asActivity(() => up.probeOnHost(clusterOf(input.cluster), input));
@@ -228,7 +249,9 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() => heartbeating(() => up.finalizeOnHost(clusterOf(input.cluster), input)));
     },
     async rollbackServiceOnHost(input: Parameters<typeof up.rollbackOnHost>[1]): Promise<{ action: string }> {
-      return asActivity(() => heartbeating(() => up.rollbackOnHost(clusterOf(input.cluster), input)));
+      return asActivity(() =>
+        heartbeating(() => up.rollbackOnHost(clusterOf(input.cluster), input, originFor(input.cluster))),
+      );
     },
 
     // ---- doctor (SPEC §8) ----

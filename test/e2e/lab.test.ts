@@ -51,8 +51,9 @@ describe('lab hosts', () => {
       expect(r.code, r.stderr).toBe(0);
       const [hostname, ...entries] = r.stdout.trim().split('\n');
       expect(hostname).toBe(h.name);
-      const native = SERVICES.filter((s) => s.mode === 'native' && s.hosts.includes(h.name)).map((s) => s.name);
-      expect(entries.filter((e) => e !== 'bin').sort()).toEqual(native.sort());
+      // Every service of the host has its folder: natives their binary, docker services their compose stack.
+      const mine = SERVICES.filter((s) => s.hosts.includes(h.name)).map((s) => s.name);
+      expect(entries.filter((e) => e !== 'bin').sort()).toEqual(mine.sort());
     }
     const pinned = readFileSync(paths().knownHosts, 'utf8').trim().split('\n');
     expect(pinned.map((l) => l.split(' ')[0])).toEqual(HOSTS.map((h) => h.address));
@@ -138,9 +139,16 @@ describe('lab services at v0.1.0', () => {
     for (const svc of SERVICES.filter((s) => s.mode === 'docker' && s.hosts.includes('h2'))) {
       const c = byName.get(containerName(svc.name));
       expect(c, svc.name).toBeDefined();
+      // The provisioner's compose stack (reference §6.3): compose's own labels name the project in the service
+      // folder; the image is `<repository>:<version>@<digest>`, so the tag is the version and the digest the bytes.
+      expect(state.installed[svc.name]!.imageRef).toMatch(new RegExp(`:${INSTALLED_VERSION}@sha256:[0-9a-f]{64}$`));
       expect(c!.Image).toBe(state.installed[svc.name]!.imageRef);
-      expect(c!.Labels[LABELS.configHash]).toBe(state.installed[svc.name]!.configHash);
-      expect(c!.Labels[LABELS.version]).toBe(INSTALLED_VERSION);
+      expect(c!.Labels).toMatchObject({
+        'com.docker.compose.project': svc.name,
+        'com.docker.compose.service': svc.name,
+        'com.docker.compose.project.working_dir': `/opt/frameworks/${svc.name}`,
+      });
+      expect(c!.Labels[LABELS.configHash]).toBeUndefined();
     }
   });
 

@@ -251,11 +251,13 @@ describe('cluster upgrade on the lab', () => {
     expect(r.stdout).toMatch(/^ {2}↩ foghorn: rolled-back$/m);
 
     const after = await snapshot(paths());
-    // foghorn: back on the very container it ran before (renamed back), at v0.2.0's digest, healthy.
+    // foghorn: back at v0.2.0's digest and config, healthy. It is the provisioner's compose stack, so compose
+    // recreated the container from the kept compose file and .env (a new container id; its configuration is the
+    // pre-upgrade one, compared field by field in test/e2e/provisioner-lab.test.ts).
     expect(after['foghorn@h2']).toMatchObject({
       identity: releaseIdentity(repo(), 'v0.2.0', 'foghorn'),
       version: 'v0.2.0',
-      instance: upgraded['foghorn@h2']!.instance,
+      configHash: upgraded['foghorn@h2']!.configHash,
       health: 200,
     });
     expect(await containerNames(paths(), 'h2')).toEqual(['frameworks-commodore', 'frameworks-foghorn']);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseReleaseManifest } from '../../src/contracts/release';
 import { getServiceInfo } from '../../src/domain/release';
+import { composeConfigHash, composePaths, imageTagVersion } from '../../src/domain/hosts/compose';
 import { HOSTS, SERVICES, type LabPaths } from '../../lab/config';
 import { containerName, nativePaths } from '../../lab/layout';
 import { provisionerPaths } from '../../lab/provisioner';
@@ -24,7 +25,10 @@ export interface Replica {
    * adopted yet: no installed.json); docker: the digest in the container's Config.Image.
    */
   identity: string;
-  /** installed.json version (provisioner layout: the binary's `version --json`) / the frameworks.version label. */
+  /**
+   * installed.json version (provisioner layout: the binary's `version --json`) / the frameworks.version label (a
+   * compose stack: the image tag).
+   */
   version: string;
   configHash: string;
   /** native: systemd's MainPID of frameworks-<svc>; docker: the container id. Changes iff the process was restarted. */
@@ -101,10 +105,15 @@ export async function snapshot(paths: LabPaths): Promise<Snapshot> {
         };
       } else {
         const [c] = JSON.parse(await onHost(paths, host, `docker inspect ${containerName(svc.name)}`)) as Inspected[];
+        // A compose stack (as the provisioner installs it) has no frameworks.* labels: the image tag is its version
+        // and its .env its config (reference §6.3, §6.5).
+        const labels = c!.Config.Labels;
+        const stack = labels['com.docker.compose.project'] !== undefined;
+        const envText = stack ? await onHost(paths, host, `cat ${composePaths(svc.name).env} 2>/dev/null || true`) : '';
         out[`${svc.name}@${host}`] = {
           identity: c!.Config.Image.replace(/^.*@/, ''),
-          version: c!.Config.Labels['frameworks.version'] ?? '',
-          configHash: c!.Config.Labels['frameworks.config_hash'] ?? '',
+          version: labels['frameworks.version'] ?? (stack ? (imageTagVersion(c!.Config.Image) ?? '') : ''),
+          configHash: labels['frameworks.config_hash'] ?? (stack ? composeConfigHash(envText) : ''),
           instance: c!.Id,
           startedAt: c!.State.StartedAt,
           health: h.status,

@@ -35,7 +35,14 @@ describe('missing Debian packages', () => {
     const probe = fileProbe(mkdtempSync(join(tmpdir(), 'fw-empty-')), '');
     expect(missingPackages(probe)).toEqual(ALL);
     expect(ALL).toEqual(
-      expect.arrayContaining(['openssh-server', 'docker.io', 'docker-registry', 'busybox-static', 'chromium']),
+      expect.arrayContaining([
+        'openssh-server',
+        'docker.io',
+        'docker-registry',
+        'docker-compose',
+        'busybox-static',
+        'chromium',
+      ]),
     );
   });
 
@@ -48,6 +55,7 @@ describe('missing Debian packages', () => {
         '/usr/sbin/ip',
         '/usr/sbin/dockerd',
         '/usr/bin/docker-registry',
+        '/usr/bin/docker-compose',
         '/usr/bin/chromium',
         '/usr/sbin/debootstrap',
         '/usr/bin/systemd-nspawn',

@@ -1,7 +1,19 @@
 // Docker/compose detection of the provisioner's layout, by value (domain/hosts/compose.ts). Sample outputs are the
 // shapes docker 20.10–28 and compose v2 print.
 import { describe, expect, it } from 'vitest';
+import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
 import {
+  composeConfigHash,
+  composeDropKeptCommand,
+  composeEnvText,
+  composeFilesCommand,
+  composeImage,
+  composeKeepCommand,
+  composeRestoreCommand,
+  composeUpCommand,
+  composeWithImage,
+  parseComposeEnv,
+  parseComposeFiles,
   composePaths,
   composeProblem,
   composePsCommand,
@@ -128,5 +140,71 @@ describe('docker compose ps', () => {
     expect(parseComposePs(`${JSON.stringify(one)}\n`)).toEqual(want);
     expect(parseComposePs('')).toEqual([]);
     expect(() => parseComposePs('{"Name":1}')).toThrow();
+  });
+});
+
+describe('upgrading a compose stack in place', () => {
+  const FILE = [
+    '# written by the provisioner',
+    'services:',
+    '  purser:',
+    `    image: ghcr.io/livepeer-frameworks/purser:v0.1.0@sha256:${HEX}`,
+    '    container_name: frameworks-purser',
+    '    env_file:',
+    '      - .env',
+    '    volumes:',
+    '      - data:/var/lib/purser',
+    'volumes:',
+    '  data: {}',
+    '',
+  ].join('\n');
+
+  it('changes only the service image; comments, names and volumes stay', () => {
+    const ref = `ghcr.io/livepeer-frameworks/purser:v0.2.0@sha256:${HEX2}`;
+    const next = composeWithImage(FILE, 'purser', ref);
+    expect(composeImage(FILE, 'purser')).toBe(`ghcr.io/livepeer-frameworks/purser:v0.1.0@sha256:${HEX}`);
+    expect(composeImage(next, 'purser')).toBe(ref);
+    expect(next).toBe(FILE.replace(`v0.1.0@sha256:${HEX}`, `v0.2.0@sha256:${HEX2}`));
+    expect(() => composeWithImage(FILE, 'bridge', ref)).toThrow(/no service bridge/);
+  });
+
+  it('hashes the .env as the orchestrator renders config: order, comments and the hash variable do not count', () => {
+    const want = configHash(renderEnvFile({ A: '1', B: 'x=y' }));
+    expect(composeConfigHash('B=x=y\n# note\n\nA=1\nFRAMEWORKS_CONFIG_HASH=abc\n')).toBe(want);
+    expect(composeConfigHash(composeEnvText({ B: 'x=y', A: '1' }, want))).toBe(want);
+    expect(composeEnvText({ A: '1' }, 'h')).toBe('A=1\nFRAMEWORKS_CONFIG_HASH=h\n');
+    expect(composeConfigHash(null)).toBe(configHash(''));
+    expect(parseComposeEnv('K=a b "c"\r\n')).toEqual({ K: 'a b "c"' });
+  });
+
+  it('reads the folder in one command, as base64', () => {
+    const b = (t: string) => Buffer.from(t).toString('base64');
+    expect(parseComposeFiles('@@nocompose\n')).toEqual({ compose: null, env: null, keptFor: null });
+    expect(parseComposeFiles(`@@compose ${b(FILE)}\n@@env ${b('A=1\n')}\n@@kept ${b('ref h')}\n`)).toEqual({
+      compose: FILE,
+      env: 'A=1\n',
+      keptFor: 'ref h',
+    });
+    expect(parseComposeFiles(`@@compose ${b(FILE)}\n`)).toEqual({ compose: FILE, env: null, keptFor: null });
+    expect(composeFilesCommand('purser').slice(3)).toEqual(['sh', '/opt/frameworks/purser']);
+  });
+
+  it('keeps, restores and runs compose in the service folder with the compose the host has', () => {
+    const keep = composeKeepCommand('purser', 'ref h');
+    expect(keep.slice(3)).toEqual(['sh', '/opt/frameworks/purser', 'ref h']);
+    expect(keep[2]).toContain('cp -p -- "$d/docker-compose.yml"');
+    const up = composeUpCommand('purser');
+    expect(up[2]).toContain('docker compose version');
+    expect(up[2]).toContain('docker-compose "$@"');
+    expect(up[2]).toContain('dc up -d');
+    const restore = composeRestoreCommand('purser');
+    // The kept copy is dropped only after compose brought the old files up.
+    expect(restore[2]!.indexOf('dc up -d')).toBeLessThan(restore[2]!.indexOf('rm -rf -- "$k"'));
+    expect(composeDropKeptCommand('purser')).toEqual([
+      'rm',
+      '-rf',
+      '--',
+      '/opt/frameworks/purser/.frameworks-previous',
+    ]);
   });
 });

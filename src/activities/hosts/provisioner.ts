@@ -126,7 +126,13 @@ export interface AdoptResult {
  * Adopts a provisioner install (steps in domain/hosts/provisioner.ts); `none` when installed.json exists or the
  * host has no provisioner install of the service. Converges: a re-run after a crash at any step finishes it.
  */
-export async function adoptNative(conn: SshConnection, svc: string, base: string | undefined): Promise<AdoptResult> {
+export async function adoptNative(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  /** `sha256:<tarball hex>` already staged in releases/ whose `<svc>` is this very binary (binary-identity.ts). */
+  adoptAs?: string,
+): Promise<AdoptResult> {
   const n = nativePaths(svc, base);
   const probe = parseNativeProbe(await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`));
   if (probe.installedText !== null) return { action: 'none' };
@@ -145,9 +151,15 @@ export async function adoptNative(conn: SshConnection, svc: string, base: string
   if (!facts.binarySha256) throw refuse(`${p.binary} is missing`);
   if (facts.link !== null && facts.link !== p.binaryLink) throw refuse(`${p.binary} is a link to ${facts.link}`);
   if (!facts.envSha256) throw refuse(`${p.env} is missing`);
-  const hex = facts.binarySha256;
-
-  await run(conn, adoptCopyReleaseCommand(svc, hex, base), `keep ${p.binary} as release ${hex}`);
+  let hex = facts.binarySha256;
+  // The binary proven to be a release tarball's executable is adopted AS that release (staged in full), so its
+  // identity stays the tarball's everywhere; the bytes are checked once more on the host before relying on it.
+  const staged = adoptAs ? identityHex(adoptAs) : null;
+  const stagedSum = staged
+    ? await exec(conn, sha256FileCommand(`${n.release(staged)}/${svc}`), { timeoutMs: STEP_MS })
+    : null;
+  if (staged && stagedSum?.code === 0 && stagedSum.stdout.startsWith(`${hex} `)) hex = staged;
+  else await run(conn, adoptCopyReleaseCommand(svc, hex, base), `keep ${p.binary} as release ${hex}`);
   await run(conn, switchSymlinkCommand(`releases/${hex}`, n.current), 'point current at the adopted binary');
   if (facts.link === null) await run(conn, switchSymlinkCommand(p.binaryLink, p.binary), `link ${p.binary}`);
   const record: InstalledRecord = {
@@ -166,8 +178,8 @@ export async function adoptNative(conn: SshConnection, svc: string, base: string
  * The adopted binary IS the target's executable (same bytes), the config is unchanged and the service runs:
  * `current` moves to the target release and the record takes its tarball identity, with NO restart (SPEC §6:
  * restart only when artifact or config changed — e.g. a carried service on a host the provisioner installed).
- * An adopted record's identity is its binary's SHA-256, so "same bytes" is a hash comparison; a tarball identity
- * can never equal a binary's hash, so nothing else takes this path. Null ⇒ activate the usual way.
+ * An adopted record's identity is its binary's SHA-256 or the tarball it was proven to come from; "same bytes" is
+ * the comparison of the two executables' hashes. Only adopted records take this path. Null ⇒ activate the usual way.
  */
 async function keepSameBinary(
   conn: SshConnection,
@@ -186,7 +198,9 @@ async function keepSameBinary(
   if (probe.currentIdentity !== instHex || inst.config_hash !== config || probe.etcEnvSha256 !== config) return null;
   if (!probe.releases.includes(targetHex)) return null;
   const sum = await run(conn, sha256FileCommand(`${n.release(targetHex)}/${svc}`), 'hash the target executable');
-  if (!sum.startsWith(`${instHex} `)) return null;
+  // The adopted release is named by the binary's SHA-256, or by the tarball it was proven to come from.
+  const mine = await run(conn, sha256FileCommand(`${n.release(instHex)}/${svc}`), 'hash the adopted executable');
+  if (sum.slice(0, 64) !== mine.slice(0, 64)) return null;
   const active = await exec(conn, statusCommand(input.manager, svc), { timeoutMs: STEP_MS });
   if (active.code !== 0) return null;
   const previous = { identity: inst.identity, version: inst.version, config_hash: inst.config_hash };
@@ -208,9 +222,10 @@ export async function activateNativeAdopting(
   svc: string,
   base: string | undefined,
   input: ActivateNativeInput,
+  adoptAs?: string,
 ): Promise<ActivateNativeResult & { adopted: boolean }> {
   if (input.manager.type !== 'systemd') return { ...(await activateNative(conn, svc, base, input)), adopted: false };
-  const adopted = (await adoptNative(conn, svc, base)).action === 'adopted';
+  const adopted = (await adoptNative(conn, svc, base, adoptAs)).action === 'adopted';
   const same = await keepSameBinary(conn, svc, base, input);
   return { ...(same ?? (await activateNative(conn, svc, base, input))), adopted };
 }

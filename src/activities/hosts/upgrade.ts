@@ -15,7 +15,9 @@ import { failure } from '../failures';
 import { exec, type SshConnection } from '../ssh/client';
 import { probeHealth } from './health';
 import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
-import { activateNativeAdopting, detectNativeAny, rollbackNativeAny } from './provisioner';
+import { activateNativeAdopting, detectNativeAny, rollbackNativeAny, type NativeDetectionAny } from './provisioner';
+import type { BinaryOriginResolver } from './binary-identity';
+import { activateCompose, detectCompose, finalizeCompose, rollbackCompose } from './compose';
 import { withHostSsh } from './ssh-session';
 import { fetchArtifact } from './tarball';
 import { checkRegistryDigest } from './registry';
@@ -82,6 +84,20 @@ const notDetected = (host: string, err: unknown): HostDetection => ({
 const isRefusal = (err: unknown): boolean =>
   err instanceof Error && 'type' in err && err.type === FailureType.HostKeyMismatch;
 
+/**
+ * A provisioner install's binary proven to be the executable of a release tarball (binary-identity.ts), or null: its
+ * identity is then that tarball's checksum, comparable with release manifests like any other native identity.
+ */
+async function originOf(
+  d: NativeDetectionAny,
+  service: string,
+  arch: string | null,
+  origin: BinaryOriginResolver | undefined,
+) {
+  if (!origin || d.layout !== 'provisioner' || !d.identity || !d.version || !arch) return null;
+  return origin({ svc: service, version: d.version, arch, binaryIdentity: d.identity });
+}
+
 /** One service on a host whose SSH session (and architecture) the caller already has. */
 async function detectWith(
   cluster: LoadedCluster,
@@ -89,31 +105,40 @@ async function detectWith(
   host: string,
   service: string,
   arch: string | null,
+  origin?: BinaryOriginResolver,
 ): Promise<HostDetection> {
   const svc = clusterService(cluster, service);
   if (svc.mode === 'native') {
     // With systemd this also finds services the FrameWorks provisioner installed (adopted on first upgrade).
     const d = await detectNativeAny(conn, service, serviceRoot(), cluster.manifest.service_manager);
+    const proven = await originOf(d, service, arch, origin);
     return {
       host,
       present: d.present,
-      identity: d.identity,
+      identity: proven?.identity ?? d.identity,
       version: d.version,
       configHash: d.configHash,
       running: d.running,
       arch,
     };
   }
+  // A compose stack the provisioner installed is detected (and upgraded) in its folder with the host's compose.
+  const stack = await detectCompose(conn, service);
+  if (stack) return { host, ...stack, arch };
   const d = await docker.detect(cluster, host, service);
   return { host, ...d, arch };
 }
 
-export async function detectOnHost(cluster: LoadedCluster, input: HostStepInput): Promise<HostDetection> {
+export async function detectOnHost(
+  cluster: LoadedCluster,
+  input: HostStepInput,
+  origin?: BinaryOriginResolver,
+): Promise<HostDetection> {
   clusterService(cluster, input.service);
   const declaredArch = cluster.manifest.hosts[input.host]?.arch;
   try {
     return await withHostSsh(cluster, input.host, async (conn) =>
-      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch)),
+      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch), origin),
     );
   } catch (err) {
     if (isRefusal(err)) throw err;
@@ -143,6 +168,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 export async function detectServicesOnHosts(
   cluster: LoadedCluster,
   services: readonly string[],
+  origin?: BinaryOriginResolver,
 ): Promise<Record<string, HostDetection[]>> {
   const byHost = new Map<string, string[]>();
   for (const svc of services) {
@@ -157,7 +183,7 @@ export async function detectServicesOnHosts(
           const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch);
           const one = async (svc: string): Promise<void> => {
             try {
-              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch));
+              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch, origin));
             } catch (err) {
               if (isRefusal(err)) throw err;
               found.set(key(svc, host), notDetected(host, err));
@@ -237,10 +263,19 @@ export async function stageOnHost(
 export async function activateOnHost(
   cluster: LoadedCluster,
   input: HostStepInput & { mode: 'native' | 'docker'; identity: string; version: string; imageRef?: string },
+  origin?: BinaryOriginResolver,
 ): Promise<{ action: string }> {
   const config = configFor(cluster, input.service);
   if (input.mode === 'docker') {
     const def = definition(cluster, input.service);
+    const stack = await withHostSsh(cluster, input.host, (conn) =>
+      activateCompose(conn, input.service, {
+        imageRef: input.imageRef ?? '',
+        env: config.env,
+        configHash: config.hash,
+      }),
+    );
+    if (stack) return stack;
     return docker.activate(cluster, input.host, input.service, {
       imageRef: input.imageRef ?? '',
       version: input.version,
@@ -249,15 +284,34 @@ export async function activateOnHost(
       configHash: config.hash,
     });
   }
-  return withHostSsh(cluster, input.host, (conn) =>
-    activateNativeAdopting(conn, input.service, serviceRoot(), {
-      identity: input.identity,
-      version: input.version,
-      envText: config.text,
-      manager: cluster.manifest.service_manager,
-      reloadOnSighup: definition(cluster, input.service)?.reload_on_sighup ?? false,
-    }),
-  );
+  const manager = cluster.manifest.service_manager;
+  return withHostSsh(cluster, input.host, async (conn) => {
+    // A provisioner install proven to be a release tarball's executable is adopted as that release (staged in
+    // full), so the rollback target keeps the identity detection reported.
+    let adoptAs: string | undefined;
+    if (origin && manager.type === 'systemd') {
+      const d = await detectNativeAny(conn, input.service, serviceRoot(), manager);
+      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch);
+      const proven = await originOf(d, input.service, arch, origin);
+      if (proven) {
+        await stageNative(conn, input.service, serviceRoot(), proven.localPath, proven.identity);
+        adoptAs = proven.identity;
+      }
+    }
+    return activateNativeAdopting(
+      conn,
+      input.service,
+      serviceRoot(),
+      {
+        identity: input.identity,
+        version: input.version,
+        envText: config.text,
+        manager,
+        reloadOnSighup: definition(cluster, input.service)?.reload_on_sighup ?? false,
+      },
+      adoptAs,
+    );
+  });
 }
 
 export async function probeOnHost(
@@ -286,17 +340,33 @@ export async function finalizeOnHost(
   cluster: LoadedCluster,
   input: HostStepInput & { mode: 'native' | 'docker' },
 ): Promise<void> {
-  if (input.mode === 'docker') await docker.finalize(cluster, input.host, input.service);
+  if (input.mode !== 'docker') return;
+  if (await withHostSsh(cluster, input.host, (conn) => finalizeCompose(conn, input.service))) return;
+  await docker.finalize(cluster, input.host, input.service);
 }
 
 export async function rollbackOnHost(
   cluster: LoadedCluster,
   input: HostStepInput & { mode: 'native' | 'docker'; to: { identity: string; configHash: string } },
+  origin?: BinaryOriginResolver,
 ): Promise<{ action: string }> {
-  if (input.mode === 'docker') return docker.rollback(cluster, input.host, input.service);
-  return withHostSsh(cluster, input.host, (conn) =>
-    rollbackNativeAny(conn, input.service, serviceRoot(), cluster.manifest.service_manager, input.to),
-  );
+  if (input.mode === 'docker') {
+    const stack = await withHostSsh(cluster, input.host, (conn) => rollbackCompose(conn, input.service, input.to));
+    return stack ?? docker.rollback(cluster, input.host, input.service);
+  }
+  const manager = cluster.manifest.service_manager;
+  return withHostSsh(cluster, input.host, async (conn) => {
+    let to = input.to;
+    if (origin && manager.type === 'systemd') {
+      // Not adopted yet: the provisioner's binary is the target when it is the executable of the tarball detection
+      // reported (the same proof detection made).
+      const d = await detectNativeAny(conn, input.service, serviceRoot(), manager);
+      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch);
+      const proven = await originOf(d, input.service, arch, origin);
+      if (proven && d.identity && proven.identity === to.identity) to = { ...to, identity: d.identity };
+    }
+    return rollbackNativeAny(conn, input.service, serviceRoot(), manager, to);
+  });
 }
 
 export async function digestProblems(refs: string[]): Promise<string[]> {

@@ -4,8 +4,9 @@
 // their output parsed; no I/O (test/unit/host-compose.test.ts). Identity is the running image's REGISTRY digest
 // (its RepoDigests entry for the container's repository), never the tag, so a host this tool never touched is
 // compared by content like any other.
+import { isMap, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { assertServiceName, nativePaths, type Argv } from './commands';
+import { assertServiceName, configHash, nativePaths, renderEnvFile, type Argv } from './commands';
 
 export function composePaths(svc: string, base?: string) {
   const dir = nativePaths(svc, base).dir;
@@ -171,4 +172,157 @@ export function parseComposePs(stdout: string): { name: string; service: string;
     const p = PsEntry.parse(e);
     return { name: p.Name, service: p.Service, state: p.State };
   });
+}
+
+// ---- upgrading a compose stack in place (issue 14 item 4) ----
+//
+// The stack stays the provisioner's: the same folder (so the same project name), the same service and
+// container_name, its ports, networks and volumes. An upgrade changes exactly two things, the `image:` of the
+// service and the `.env` it reads, and lets the host's own compose recreate the container (`up -d`), which keeps
+// named and anonymous volumes. What ran before is kept byte for byte in `<dir>/.frameworks-previous/` until the host
+// is healthy; a rollback puts those two files back and runs `up -d` again.
+
+/** The `.env` variable the lab's images report in /health; written beside the config, never part of its hash. */
+export const CONFIG_HASH_VAR = 'FRAMEWORKS_CONFIG_HASH';
+
+/** `KEY=VALUE` lines of a compose `.env` (blank lines and `#` comments skipped; values literal, as written). */
+export function parseComposeEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    env[line.slice(0, eq).trim()] = line.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The config hash of a stack's `.env` (absent = empty config), comparable with renderServiceConfig's. */
+export function composeConfigHash(envText: string | null): string {
+  const env = parseComposeEnv(envText ?? '');
+  delete env[CONFIG_HASH_VAR];
+  return configHash(renderEnvFile(env));
+}
+
+/** The `.env` an upgrade writes: the rendered config plus the hash variable (the lab image contract). */
+export function composeEnvText(env: Record<string, string>, hash: string): string {
+  return renderEnvFile({ ...env, [CONFIG_HASH_VAR]: hash });
+}
+
+function serviceNode(doc: Document, svc: string): YAMLMap {
+  const node = doc.getIn(['services', svc], true);
+  if (!isMap(node)) throw new Error(`docker-compose.yml has no service ${svc}`);
+  return node;
+}
+
+/** The compose file's `image:` of `svc` (null when it has none). */
+export function composeImage(text: string, svc: string): string | null {
+  const v = serviceNode(parseDocument(text), svc).get('image');
+  return typeof v === 'string' ? v : null;
+}
+
+/** The compose file with only `services.<svc>.image` changed (comments, order and everything else kept). */
+export function composeWithImage(text: string, svc: string, imageRef: string): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`docker-compose.yml does not parse: ${doc.errors[0]!.message}`);
+  serviceNode(doc, svc).set('image', imageRef);
+  return doc.toString();
+}
+
+export interface ComposeFiles {
+  /** docker-compose.yml, null when the folder has none (not a compose stack). */
+  compose: string | null;
+  env: string | null;
+  /** `.frameworks-previous/target`: what the kept copy is the rollback target FOR, null when nothing is kept. */
+  keptFor: string | null;
+}
+
+// One round trip: the files as base64 (no quoting questions), or @@nocompose.
+const READ_FILES = [
+  'd=$1',
+  '[ -f "$d/docker-compose.yml" ] || { echo "@@nocompose"; exit 0; }',
+  'echo "@@compose $(base64 -w0 < "$d/docker-compose.yml")"',
+  'if [ -f "$d/.env" ]; then echo "@@env $(base64 -w0 < "$d/.env")"; fi',
+  'if [ -f "$d/.frameworks-previous/target" ]; then echo "@@kept $(base64 -w0 < "$d/.frameworks-previous/target")"; fi',
+  'exit 0',
+].join('\n');
+
+export function composeFilesCommand(svc: string, base?: string): Argv {
+  return ['sh', '-c', READ_FILES, 'sh', composePaths(svc, base).dir];
+}
+
+export function parseComposeFiles(stdout: string): ComposeFiles {
+  const get = (k: string): string | null => {
+    const m = new RegExp(`^@@${k} ?(.*)$`, 'm').exec(stdout);
+    return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : null;
+  };
+  if (/^@@nocompose$/m.test(stdout)) return { compose: null, env: null, keptFor: null };
+  const compose = get('compose');
+  if (compose === null) throw new Error(`unexpected compose folder output: ${stdout.slice(0, 200)}`);
+  return { compose, env: get('env'), keptFor: get('kept') };
+}
+
+/** The host's compose: the docker CLI plugin when present, else the standalone `docker-compose` (v1 on Debian 12). */
+const DC =
+  'dc() { if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi; }';
+
+/** `up -d` of the stack in its folder (project name = folder name, as the provisioner ran it). */
+export function composeUpCommand(svc: string, base?: string): Argv {
+  return ['sh', '-c', `${DC}\ncd -- "$1" && dc up -d 2>&1`, 'sh', composePaths(svc, base).dir];
+}
+
+/** `ps` in the folder with the host's compose: the provisioner's own view (v1 prints a table, v2 JSON). */
+export function composeHostPsCommand(svc: string, base?: string): Argv {
+  return [
+    'sh',
+    '-c',
+    `${DC}\ncd -- "$1" && if docker compose version >/dev/null 2>&1; then docker compose ps --all --format json; ` +
+      'else docker-compose ps; fi',
+    'sh',
+    composePaths(svc, base).dir,
+  ];
+}
+
+// Keeps docker-compose.yml and .env (modes and owners too) as the rollback target of the activation `$2`; a retry
+// of the same activation finds its copy and keeps it (the files may already be the new ones by then).
+const KEEP = [
+  'set -e',
+  'd=$1 want=$2 k="$1/.frameworks-previous"',
+  '[ -f "$k/target" ] && [ "$(cat "$k/target")" = "$want" ] && exit 0',
+  'rm -rf -- "$k.tmp"',
+  'mkdir -m 0700 -- "$k.tmp"',
+  'cp -p -- "$d/docker-compose.yml" "$k.tmp/docker-compose.yml"',
+  'if [ -f "$d/.env" ]; then cp -p -- "$d/.env" "$k.tmp/.env"; fi',
+  `printf '%s' "$want" > "$k.tmp/target"`,
+  'rm -rf -- "$k"',
+  'mv -T -- "$k.tmp" "$k"',
+].join('\n');
+
+export function composeKeepCommand(svc: string, target: string, base?: string): Argv {
+  return ['sh', '-c', KEEP, 'sh', composePaths(svc, base).dir, target];
+}
+
+// Puts the kept files back byte for byte (an .env that did not exist is removed again), then `up -d`; the copy is
+// dropped only after compose succeeded, so a retry repeats the whole restore.
+const RESTORE = [
+  'set -e',
+  DC,
+  'd=$1 k="$1/.frameworks-previous"',
+  '[ -d "$k" ] || { echo "@@nothing-kept"; exit 0; }',
+  'cp -p -- "$k/docker-compose.yml" "$d/docker-compose.yml.fw-tmp"',
+  'mv -f -- "$d/docker-compose.yml.fw-tmp" "$d/docker-compose.yml"',
+  'if [ -f "$k/.env" ]; then cp -p -- "$k/.env" "$d/.env.fw-tmp"; mv -f -- "$d/.env.fw-tmp" "$d/.env"; else rm -f -- "$d/.env"; fi',
+  'cd -- "$d"',
+  'dc up -d 2>&1',
+  'rm -rf -- "$k"',
+  'echo "@@restored"',
+].join('\n');
+
+export function composeRestoreCommand(svc: string, base?: string): Argv {
+  return ['sh', '-c', RESTORE, 'sh', composePaths(svc, base).dir];
+}
+
+export function composeDropKeptCommand(svc: string, base?: string): Argv {
+  return ['rm', '-rf', '--', `${composePaths(svc, base).dir}/.frameworks-previous`];
 }
