@@ -24,6 +24,7 @@ import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../workflows/mess
 import { FwState } from '../../temporal/search-attributes';
 import { loadClusterContext } from '../context';
 import { createOutput, type Output } from '../output';
+import { reconnecting } from '../reconnect';
 import { describeRunFailure, newReadOnlyId, operatorName, runSearchAttributes } from '../runs';
 import {
   ensurePickedUp,
@@ -177,16 +178,18 @@ async function follow(s: Session, handle: WorkflowHandle, opts: { json?: boolean
   const tty = s.out.tty && !opts.json;
   let lastPrinted = 0;
   let lastState = '';
+  const reattach = `frameworks cluster data-migrate run ${handle.workflowId.split('/data/')[1]}`;
+  const read = reconnecting(() => handle.query(dataStatusQuery), {
+    reattach,
+    say: (line) => process.stderr.write(`${tty ? '\n' : ''}${line}\n`),
+  });
   try {
     for (;;) {
       if (detached) {
         if (tty) process.stdout.write('\n');
-        throw new ExitError(
-          `Detached; the migration continues. Reattach with: frameworks cluster data-migrate run ${handle.workflowId.split('/data/')[1]}`,
-          130,
-        );
+        throw new ExitError(`Detached; the migration continues. Reattach with: ${reattach}`, 130);
       }
-      const v = await handle.query(dataStatusQuery);
+      const v = await read();
       if (!opts.json) {
         if (tty) process.stdout.write(`\r\x1b[2K${progressLine(v)}`);
         else if (Date.now() - lastPrinted > 5_000 || v.state !== lastState) {
