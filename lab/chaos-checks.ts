@@ -23,6 +23,8 @@ export interface ActivityRecord {
   identity: string;
   outcome: 'completed' | 'failed' | 'timed-out' | 'canceled' | 'pending';
   result: unknown;
+  /** A local activity (recorded as a marker). */
+  local?: boolean;
 }
 
 function decode(payloads: temporal.api.common.v1.IPayloads | null | undefined): unknown {
@@ -73,6 +75,25 @@ export async function activityLog(client: Client, idPrefix: string): Promise<Act
       if (f) {
         const r = byId.get(String(f.scheduledEventId));
         if (r) r.outcome = e.activityTaskFailedEventAttributes ? 'failed' : 'timed-out';
+        continue;
+      }
+      // A local activity leaves no scheduled/started events, only a marker naming its type and attempt.
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName === 'core_local_activity') {
+        const data = decode(m.details?.data) as { activity_type?: string; attempt?: number } | undefined;
+        if (data?.activity_type) {
+          byId.set(id, {
+            workflowId: wf.workflowId,
+            workflowType: wf.type,
+            activityType: data.activity_type,
+            input: undefined,
+            attempt: data.attempt ?? 0,
+            identity: '',
+            outcome: m.failure ? 'failed' : 'completed',
+            result: decode(m.details?.result),
+            local: true,
+          });
+        }
         continue;
       }
       const x = e.activityTaskCanceledEventAttributes;

@@ -101,7 +101,7 @@ export function chaosActivityInterceptor(cfg: ChaosConfig): ActivityInterceptors
 }
 
 /** How long after the sink call the worker dies: long enough for the workflow task's completion to be sent. */
-const WFT_KILL_DELAY_MS = 300;
+const WFT_KILL_DELAY_MS = 50;
 
 /** Sinks for the `wft` point (always registered when chaos is on, so the interceptor's calls are never orphans). */
 export function chaosSinks(cfg: ChaosConfig): InjectedSinks<ChaosSinks> {
