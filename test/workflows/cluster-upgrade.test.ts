@@ -552,7 +552,8 @@ describe('clusterUpgrade --parallel', () => {
     world.hosts.get('foghorn@h2')!.configHash = 'stale';
     world.slowHealth.set('foghorn@h2', 4);
     world.failStage.add('purser@h1');
-    const run = await upgrade({ parallel: 3 });
+    // foghorn must outlive purser's failure and then pass: a deadline the loaded CI machine cannot miss.
+    const run = await upgrade({ parallel: 3, healthDeadline: '30 seconds' });
     const err = await run.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const msg = String((err as WorkflowFailedError).cause?.message);
