@@ -2,6 +2,7 @@
 // layer is meant to make. The rules are taken from the real config (every entry that sets no-restricted-imports)
 // and run without type information, so the test is fast; a second check asks the whole config which rule applies
 // to a file in each folder, so a later entry silently overriding a layer rule fails here too.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
@@ -147,5 +148,23 @@ describe('file size rule', () => {
     for (const folder of ['activities', 'cli/commands', 'contracts', 'domain', 'worker', 'config']) {
       expect(await maxLines(`src/${folder}/example.ts`)).toEqual([2, { max: 400 }]);
     }
+  });
+
+  it('is switched off in no source file, and every source file keeps to its limit', () => {
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    expect(files.length).toBeGreaterThan(100);
+    const offenders: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(join(ROOT, 'src', f), 'utf8');
+      // Any eslint-disable form (file, line, next line) naming max-lines, in a line or block comment.
+      if (/eslint-disable(?:-next-line|-line)?\b[^\n]*\bmax-lines\b/.test(text))
+        offenders.push(`${f}: disables max-lines`);
+      const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+      const max = f.startsWith('workflows/') ? 250 : 400;
+      if (lines > max) offenders.push(`${f}: ${lines} lines (max ${max})`);
+    }
+    expect(offenders).toEqual([]);
   });
 });
