@@ -5,6 +5,7 @@
 import type { CatalogLoadResult } from '../contracts/catalog-load';
 import type { ClusterTopology, GateCheck, ReleaseSlice, ServiceTarget, UpgradePlan } from '../contracts/plan';
 import { artifactPinProblems, imagePinProblems } from './artifacts';
+import { withoutDigest } from './image-ref';
 import { checkCliVersionFloor, checkTransitions, lookupRelease, rollbackDisabledReasons } from './catalog';
 import type { MigrationItem, Phase } from '../contracts/migrations';
 import { fingerprint } from './hash';
@@ -60,7 +61,7 @@ export function serviceTargets(topology: ClusterTopology, order: string[], relea
     if (svc.mode === 'docker') {
       const problems = imagePinProblems(slice.image, slice.digest);
       if (problems.length > 0) target.problems.push(...problems);
-      else target.imageRef = `${slice.image!.replace(/@.*$/, '')}@${slice.digest!}`;
+      else target.imageRef = `${withoutDigest(slice.image!)}@${slice.digest!}`;
       return target;
     }
     if (slice.artifacts.length === 0) {

@@ -4,6 +4,7 @@
 import { patched } from '@temporalio/workflow';
 import type { HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
+import { imageDigest } from '../domain/image-ref';
 import { durationMs } from '../contracts/duration';
 import { failureMessage } from '../temporal/failures';
 import { decide } from './util';
@@ -41,8 +42,7 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
   for (const [i, hostName] of input.hosts.entries()) {
     const detected = await host.detectServiceOnHost({ ...ref, host: hostName });
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;
-    const identity =
-      input.mode === 'docker' ? (input.imageRef ?? '').replace(/^.*@/, '') || null : artifactIdentity(artifact);
+    const identity = input.mode === 'docker' ? imageDigest(input.imageRef ?? '') : artifactIdentity(artifact);
     const from = detected.version;
     // The plan's artifact gate refuses an unpinned service before this child starts; should one get here anyway, an
     // absent pin must neither count as "already at target" nor be installed unverified.

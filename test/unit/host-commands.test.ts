@@ -1,7 +1,7 @@
 // Host commands are data (Kamal style): each builder is checked by value, and hostile names never get as far as
 // a command. The scripts themselves run against a real sshd in test/integration/native-driver.test.ts.
 import { describe, expect, it } from 'vitest';
-import { dockerContainerSpec, parseImageRef, previousContainerName } from '../../src/activities/hosts/docker';
+import { dockerContainerSpec, previousContainerName } from '../../src/activities/hosts/docker';
 import { shellCommand } from '../../src/domain/hosts/shell-quote';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import {
@@ -273,11 +273,14 @@ describe('docker container spec', () => {
     expect(previousContainerName('commodore')).toBe('frameworks-commodore-previous');
   });
 
-  it('parses references and refuses anything not pinned by digest', () => {
-    expect(parseImageRef(`localhost:5000/a/b@${digest}`)).toEqual({ repository: 'localhost:5000/a/b', digest });
-    expect(parseImageRef(`nginx:1.27@${digest}`)).toEqual({ repository: 'nginx', digest });
+  it('creates containers only from references pinned by digest', () => {
+    expect(dockerContainerSpec('commodore', { ...base, imageRef: `nginx:1.27@${digest}` }).Image).toBe(
+      `nginx@${digest}`,
+    );
     for (const bad of ['nginx:1.27', `nginx@sha256:${HEX.slice(1)}`, `-x@${digest}`, `a b@${digest}`, `/@${digest}`]) {
-      expect(() => parseImageRef(bad)).toThrow(/is not <repository>\[:tag\]@sha256/);
+      expect(() => dockerContainerSpec('commodore', { ...base, imageRef: bad })).toThrow(
+        /is not <repository>\[:tag\]@sha256/,
+      );
     }
     expect(() => dockerContainerSpec('Bad Name', base)).toThrow(/invalid service name/);
     expect(() => dockerContainerSpec('commodore', { ...base, env: { A: 'x\nB=y' } })).toThrow(/newline/);

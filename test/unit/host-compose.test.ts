@@ -1,7 +1,7 @@
 // Docker/compose detection of the provisioner's layout, by value (domain/hosts/compose.ts). Sample outputs are the
 // shapes docker 20.10–28 and compose v2 print.
 import { describe, expect, it } from 'vitest';
-import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
+import { configHash, renderEnvFile, writeFileAtomicCommand } from '../../src/domain/hosts/commands';
 import {
   composeConfigHash,
   composeDropKeptCommand,
@@ -19,10 +19,9 @@ import {
   composePsCommand,
   containerNameChain,
   dockerDetectCommand,
-  imageRepository,
-  imageTagVersion,
   parseComposePs,
   parseDockerDetection,
+  planComposeActivation,
 } from '../../src/domain/hosts/compose';
 
 const HEX = 'ab'.repeat(32);
@@ -60,20 +59,6 @@ describe('container chain', () => {
       container: 'frameworks-purser',
       project: 'purser',
     });
-  });
-});
-
-describe('image references', () => {
-  it.each([
-    ['ghcr.io/livepeer-frameworks/purser:v0.2.96', 'v0.2.96', 'ghcr.io/livepeer-frameworks/purser'],
-    [`ghcr.io/livepeer-frameworks/purser:v0.2.96@sha256:${HEX}`, 'v0.2.96', 'ghcr.io/livepeer-frameworks/purser'],
-    [`10.77.1.1:5000/frameworks/purser@sha256:${HEX}`, null, '10.77.1.1:5000/frameworks/purser'],
-    ['localhost:5000/purser', null, 'localhost:5000/purser'],
-    [`sha256:${HEX}`, null, `sha256:${HEX}`],
-    ['purser', null, 'purser'],
-  ])('%s ⇒ version %s, repository %s', (image, version, repo) => {
-    expect(imageTagVersion(image)).toBe(version);
-    expect(imageRepository(image)).toBe(repo);
   });
 });
 
@@ -206,5 +191,49 @@ describe('upgrading a compose stack in place', () => {
       '--',
       '/opt/frameworks/purser/.frameworks-previous',
     ]);
+  });
+
+  describe('activation plan', () => {
+    const ref = `ghcr.io/livepeer-frameworks/purser:v0.2.0@sha256:${HEX2}`;
+    const input = { imageRef: ref, env: { A: '1' }, configHash: 'h2' };
+    const envText = 'A=1\nFRAMEWORKS_CONFIG_HASH=h2\n';
+    const DIR = '/opt/frameworks/purser';
+
+    it('replaces: keep the files for this activation, write .env and the image, then up -d', () => {
+      const plan = planComposeActivation('purser', { compose: FILE, env: 'A=0\n', keptFor: null }, input);
+      expect(plan).toEqual({
+        kind: 'replace',
+        steps: [
+          { argv: composeKeepCommand('purser', `${ref} h2`), what: "keep the purser stack's files for rollback" },
+          { argv: writeFileAtomicCommand(`${DIR}/.env`, '0600'), what: `write ${DIR}/.env`, stdin: envText },
+          {
+            argv: writeFileAtomicCommand(`${DIR}/docker-compose.yml`, '0644'),
+            what: `write ${DIR}/docker-compose.yml`,
+            stdin: FILE.replace(`v0.1.0@sha256:${HEX}`, `v0.2.0@sha256:${HEX2}`),
+          },
+          { argv: composeUpCommand('purser'), what: 'recreate frameworks-purser with compose' },
+        ],
+      });
+    });
+
+    it('files already at the target: only up -d, reported as the replacement this activation kept files for', () => {
+      const next = composeWithImage(FILE, 'purser', ref);
+      const up = { argv: composeUpCommand('purser'), what: 'bring the purser stack up' };
+      expect(planComposeActivation('purser', { compose: next, env: envText, keptFor: `${ref} h2` }, input)).toEqual({
+        kind: 'files-at-target',
+        digest: `sha256:${HEX2}`,
+        up,
+        replaced: true,
+      });
+      expect(planComposeActivation('purser', { compose: next, env: envText, keptFor: null }, input)).toMatchObject({
+        kind: 'files-at-target',
+        replaced: false,
+      });
+    });
+
+    it('a compose file that does not parse is refused before any step', () => {
+      const broken = `${FILE}services: [\n`;
+      expect(() => planComposeActivation('purser', { compose: broken, env: null, keptFor: null }, input)).toThrow();
+    });
   });
 });

@@ -11,20 +11,16 @@ import { failure } from '../failures';
 import {
   composeConfigHash,
   composeDropKeptCommand,
-  composeEnvText,
   composeFilesCommand,
-  composeImage,
   composePaths,
-  composeKeepCommand,
   composeRestoreCommand,
   composeUpCommand,
-  composeWithImage,
   dockerDetectCommand,
   parseComposeFiles,
   parseDockerDetection,
+  planComposeActivation,
   type ComposeFiles,
 } from '../../domain/hosts/compose';
-import { writeFileAtomicCommand } from '../../domain/hosts/commands';
 import type { HostDetection } from '../../contracts/upgrade';
 import { exec, type SshConnection } from '../ssh/client';
 
@@ -88,21 +84,15 @@ export async function activateCompose(
 ): Promise<{ action: 'none' | 'started' | 'replaced' } | null> {
   const files = await readComposeFiles(conn, svc);
   if (!files) return null;
-  const p = composePaths(svc);
-  const envText = composeEnvText(input.env, input.configHash);
-  const target = `${input.imageRef} ${input.configHash}`;
-  if (composeImage(files.compose!, svc) === input.imageRef && files.env === envText) {
+  const plan = planComposeActivation(svc, { ...files, compose: files.compose! }, input);
+  if (plan.kind === 'files-at-target') {
     // The files are the target's; the container may not be yet (a retry after a crash before `up -d`).
     const d = await detectCompose(conn, svc);
-    if (d?.running && d.identity === input.imageRef.replace(/^.*@/, '')) return { action: 'none' };
-    await run(conn, composeUpCommand(svc), `bring the ${svc} stack up`);
-    return { action: files.keptFor === target ? 'replaced' : 'started' };
+    if (d?.running && plan.digest !== null && d.identity === plan.digest) return { action: 'none' };
+    await run(conn, plan.up.argv, plan.up.what);
+    return { action: plan.replaced ? 'replaced' : 'started' };
   }
-  await run(conn, composeKeepCommand(svc, target), `keep the ${svc} stack's files for rollback`);
-  await run(conn, writeFileAtomicCommand(p.env, '0600'), `write ${p.env}`, envText);
-  const compose = composeWithImage(files.compose!, svc, input.imageRef);
-  await run(conn, writeFileAtomicCommand(p.composeFile, '0644'), `write ${p.composeFile}`, compose);
-  await run(conn, composeUpCommand(svc), `recreate ${p.container} with compose`);
+  for (const step of plan.steps) await run(conn, step.argv, step.what, step.stdin);
   return { action: 'replaced' };
 }
 

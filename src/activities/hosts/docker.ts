@@ -15,6 +15,7 @@
 import Docker from 'dockerode';
 import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { assertServiceName, renderEnvFile } from '../../domain/hosts/commands';
+import { imageDigest, imageRepository, pinnedImageRef, pinnedName, type ImageRef } from '../../domain/image-ref';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { activitySignal, reportProgress } from '../heartbeat';
@@ -26,20 +27,13 @@ import { keyTypeOfBlob, lookupHost, parseKnownHosts, sha256Fingerprint, verdictF
 export const containerName = (svc: string): string => (assertServiceName(svc), `frameworks-${svc}`);
 export const previousContainerName = (svc: string): string => `${containerName(svc)}-previous`;
 
-export interface ImageRef {
-  /** Registry/repository without tag or digest: `10.77.1.1:5000/frameworks/purser`. */
-  repository: string;
-  /** `sha256:<hex>` */
-  digest: string;
-}
-
-/** `repo[:tag]@sha256:<hex>` ⇒ repository + digest; a reference without a digest is refused (tags move). */
-export function parseImageRef(ref: string): ImageRef {
-  const m = /^([a-z0-9][a-z0-9._:/-]*?)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[0-9a-f]{64})$/.exec(ref);
-  if (!m || m[1]!.endsWith('/')) {
-    throw failure(FailureType.InvalidInput, `image reference "${ref}" is not <repository>[:tag]@sha256:<64 hex>`);
+/** The reference pinned by digest (src/domain/image-ref.ts); anything else is an InvalidInput failure. */
+function pinned(imageRef: string): ImageRef & { digest: string } {
+  try {
+    return pinnedImageRef(imageRef);
+  } catch (err) {
+    throw failure(FailureType.InvalidInput, errorMessage(err));
   }
-  return { repository: m[1]!, digest: m[2]! };
 }
 
 export interface DockerServiceConfig {
@@ -54,13 +48,13 @@ export interface DockerServiceConfig {
 }
 
 export function dockerContainerSpec(svc: string, c: DockerServiceConfig): Docker.ContainerCreateOptions {
-  const ref = parseImageRef(c.imageRef);
+  const ref = pinned(c.imageRef);
   if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw new Error(`invalid port ${c.port}`);
   const portKey = `${c.port}/tcp`;
   const host = c.networkMode === 'host';
   return {
     name: containerName(svc),
-    Image: `${ref.repository}@${ref.digest}`,
+    Image: pinnedName(ref),
     // Same validation and order as the native env file.
     Env: renderEnvFile(c.env)
       .split('\n')
@@ -147,14 +141,14 @@ async function containerState(docker: Docker, name: string): Promise<ContainerSt
   const info = await call(docker, `inspect ${name}`, () => docker.getContainer(name).inspect(), [404]);
   if (!info) return null;
   const imageRef = info.Config.Image;
-  const repository = imageRef.split('@')[0]!.replace(/:[^:/]*$/, '');
+  const repository = imageRepository(imageRef);
   const image = await call(docker, `inspect image of ${name}`, () => docker.getImage(info.Image).inspect(), [404]);
   const match = (image?.RepoDigests ?? []).find((d) => d.startsWith(`${repository}@`));
   const labels = info.Config.Labels ?? {};
   return {
     containerId: info.Id,
     running: info.State.Running,
-    imageDigest: match ? match.slice(repository.length + 1) : null,
+    imageDigest: match ? imageDigest(match) : null,
     imageRef,
     version: labels['frameworks.version'] ?? null,
     configHash: labels['frameworks.config_hash'] ?? null,
@@ -194,32 +188,27 @@ export async function detectDocker(docker: Docker, svc: string): Promise<DockerD
 
 // ---- stage ----
 
-async function hasImage(docker: Docker, ref: ImageRef): Promise<boolean> {
-  const img = await call(
-    docker,
-    'inspect image',
-    () => docker.getImage(`${ref.repository}@${ref.digest}`).inspect(),
-    [404],
-  );
-  return !!img && img.RepoDigests.includes(`${ref.repository}@${ref.digest}`);
+async function hasImage(docker: Docker, ref: ImageRef & { digest: string }): Promise<boolean> {
+  const img = await call(docker, 'inspect image', () => docker.getImage(pinnedName(ref)).inspect(), [404]);
+  return !!img && img.RepoDigests.includes(pinnedName(ref));
 }
 
 /** Pulls `repository@digest` unless present. A digest the registry does not have ⇒ DigestMismatch. */
 export async function stageDocker(docker: Docker, imageRef: string): Promise<{ action: 'pulled' | 'present' }> {
-  const ref = parseImageRef(imageRef);
-  const pinned = `${ref.repository}@${ref.digest}`;
+  const ref = pinned(imageRef);
+  const name = pinnedName(ref);
   if (await hasImage(docker, ref)) return { action: 'present' };
   const missing = (detail: string): Error =>
     failure(
       FailureType.DigestMismatch,
-      `image ${pinned} is not in the registry (${detail}). The release manifest pins a digest that ${ref.repository} ` +
+      `image ${name} is not in the registry (${detail}). The release manifest pins a digest that ${ref.repository} ` +
         'does not serve: check the digest in the release, or push the image it was built from.',
     );
   try {
     // A pull of a large image takes minutes: the activity heartbeats (src/activities/heartbeat.ts) the layers'
     // progress, and a cancelled activity aborts the pull's request instead of leaving it running.
     const signal = activitySignal();
-    const stream = (await docker.pull(pinned, { abortSignal: signal })) as NodeJS.ReadableStream & {
+    const stream = (await docker.pull(name, { abortSignal: signal })) as NodeJS.ReadableStream & {
       destroy?: (err?: Error) => void;
     };
     const stop = (): void => stream.destroy?.(new Error('cancelled'));
@@ -240,7 +229,7 @@ export async function stageDocker(docker: Docker, imageRef: string): Promise<{ a
       throw Object.assign(new Error(error), { statusCode: /manifest unknown|not found/i.test(error) ? 404 : 0 });
   } catch (err) {
     if (statusOf(err) === 404) throw missing(errorMessage(err));
-    throw dockerFailure(docker, `pull ${pinned}`, err);
+    throw dockerFailure(docker, `pull ${name}`, err);
   }
   if (!(await hasImage(docker, ref))) throw missing('pulled, but the image does not carry that digest');
   return { action: 'pulled' };
@@ -274,7 +263,7 @@ export async function activateDocker(
   config: DockerServiceConfig,
 ): Promise<ActivateDockerResult> {
   const spec = dockerContainerSpec(svc, config);
-  const ref = parseImageRef(config.imageRef);
+  const ref = pinned(config.imageRef);
   const [main, prev] = [containerName(svc), previousContainerName(svc)];
   const cur = await containerState(docker, main);
   if (cur && cur.imageDigest === ref.digest && cur.configHash === config.configHash) {

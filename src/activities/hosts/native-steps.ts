@@ -9,19 +9,14 @@ import {
   reloadCommand,
   restartCommand,
   statusCommand,
-  switchSymlinkCommand,
   type Argv,
   type InstalledRecord,
-  type NativeProbe,
 } from '../../domain/hosts/commands';
+import type { HostStep, NativeState } from '../../domain/hosts/native-plan';
 import { formatDiagnostics, systemdDiagnosticsCommand } from '../../domain/hosts/provisioner';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, type ExecResult, type SshConnection } from '../ssh/client';
-
-/** Points `current` at `releases/<hex>`, relative to the service folder (see the header). */
-export const switchCurrent = (p: ReturnType<typeof nativePaths>, hex: string): Argv =>
-  switchSymlinkCommand(`releases/${hex}`, p.current);
 
 export const STEP_MS = 30_000;
 export const RESTART_MS = 120_000;
@@ -47,12 +42,13 @@ export async function run(
   return r;
 }
 
-export interface Observed extends NativeProbe {
-  installed: InstalledRecord | null;
+/** The steps of a plan (domain/hosts/native-plan.ts), in order; the first that fails stops the rest. */
+export async function runSteps(conn: SshConnection, steps: readonly HostStep[]): Promise<void> {
+  for (const step of steps) await run(conn, step.argv, step.what, STEP_MS, step.stdin);
 }
 
 /** installed.json of a probe, parsed; a malformed file is an unknown install state (refuse, change nothing). */
-export function observed(target: string, svc: string, base: string | undefined, stdout: string): Observed {
+export function observed(target: string, svc: string, base: string | undefined, stdout: string): NativeState {
   const probe = parseNativeProbe(stdout);
   let installed: InstalledRecord | null = null;
   if (probe.installedText !== null) {
@@ -71,11 +67,7 @@ export function observed(target: string, svc: string, base: string | undefined, 
   return { ...probe, envSha256, installed };
 }
 
-/** The paths of the layout installed.json records (the orchestrator's own when there is none). */
-export const pathsOf = (svc: string, base: string | undefined, st: Observed) =>
-  nativePaths(svc, base, st.installed?.layout ?? 'own');
-
-export async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<Observed> {
+export async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<NativeState> {
   const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
   return observed(conn.target, svc, base, r.stdout);
 }

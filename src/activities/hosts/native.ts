@@ -1,39 +1,33 @@
 // Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect, stage, activate, rollback.
-// Every remote command comes from src/domain/hosts/commands.ts (data); this module decides and executes.
-// `current` is switched to a RELATIVE `releases/<hex>` (the on-host layout contract, lab/README.md): an absolute
-// target breaks as soon as the folder is seen through another mount (the lab's root namespace, a rescue shell).
+// Every remote command comes from src/domain/hosts/commands.ts (data), and what activation and rollback run, in
+// which order, from the plans of src/domain/hosts/native-plan.ts (data too, with the reasons for each step): this
+// module reads the host, executes a plan, and restarts or reloads the service. `current` is switched to a RELATIVE
+// `releases/<hex>` (the on-host layout contract, lab/README.md): an absolute target breaks as soon as the folder is
+// seen through another mount (the lab's root namespace, a rescue shell).
 //
-// Decisions:
-// - Each step converges on a target instead of replaying actions, so a retried activity (worker crash, lost
-//   connection) finishes the job or does nothing. Activation writes `.fw-pending` BEFORE it switches anything
-//   and removes it after the restart/reload, so "installed.json says target but the old process still runs"
-//   (a crash between the two) is seen and completed on retry rather than read as "already done".
-// - installed.json keeps ONE previous record: the last fully activated (identity, config). A retry after the
-//   record was written must not shift it (previous would become the target itself), hence the comparisons.
-// - Rollback needs the previous CONFIG too, which the layout does not store: the env file the previous record
-//   ran with is kept as `env.previous`, and rollback refuses when it does not hash to previous.config_hash.
-// - SIGHUP reload only when the release is unchanged, the service declares reload_on_sighup and it is running;
-//   a failed reload (no pid file, no ExecReload) falls back to a restart: a config change must take effect.
-import { ApplicationFailure } from '@temporalio/activity';
+// A SIGHUP reload that cannot be delivered (no pid file, no ExecReload, the service is not running) falls back to a
+// restart: a config change must take effect.
 import type { ServiceManager } from '../../contracts/cluster';
 import {
-  configHash,
-  copyFileAtomicCommand,
   extractReleaseCommand,
   identityHex,
   mkdirCommand,
   nativePaths,
+  pathExistsCommand,
   probeNativeCommand,
   removeCommand,
-  renderInstalledJson,
   sha256FileCommand,
   statusCommand,
   systemdMainPidCommand,
-  writeFileAtomicCommand,
   type InstalledEntry,
-  type InstalledRecord,
   type NativeLayout,
 } from '../../domain/hosts/commands';
+import {
+  planNativeActivation,
+  planNativeRollback,
+  type NativeState,
+  type RollbackTarget,
+} from '../../domain/hosts/native-plan';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type SshConnection } from '../ssh/client';
@@ -41,13 +35,11 @@ import { shellCommand } from '../../domain/hosts/shell-quote';
 import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
 import {
-  switchCurrent,
   STEP_MS,
   EXTRACT_MS,
   run,
-  type Observed,
+  runSteps,
   observed,
-  pathsOf,
   observe,
   isRunning,
   nativeDiagnostics,
@@ -56,6 +48,7 @@ import {
 } from './native-steps';
 
 export { nativeDiagnostics };
+export type { RollbackTarget };
 
 export interface NativeDetection {
   /** installed.json exists (and parses). */
@@ -75,7 +68,7 @@ export interface NativeDetection {
   layout?: NativeLayout;
 }
 
-function detection(st: Observed, running: boolean, pid: number | undefined): NativeDetection {
+function detection(st: NativeState, running: boolean, pid: number | undefined): NativeDetection {
   return {
     present: st.installed !== null,
     identity: st.installed?.identity ?? null,
@@ -197,7 +190,7 @@ export async function stageNative(
   }
   await inspectTarball(localTarball);
 
-  const present = await exec(conn, ['test', '-d', releaseDir], { timeoutMs: STEP_MS });
+  const present = await exec(conn, pathExistsCommand('dir', releaseDir), { timeoutMs: STEP_MS });
   if (present.code === 0) return { action: 'skipped', releaseDir };
 
   await run(conn, mkdirCommand(p.releases), `create ${p.releases}`);
@@ -233,65 +226,32 @@ export interface ActivateNativeResult {
   previous: InstalledEntry | null;
 }
 
-const entryOf = (r: InstalledRecord): InstalledEntry => ({
-  identity: r.identity,
-  version: r.version,
-  config_hash: r.config_hash,
-});
-
 export async function activateNative(
   conn: SshConnection,
   svc: string,
   base: string | undefined,
   input: ActivateNativeInput,
 ): Promise<ActivateNativeResult> {
-  const hex = identityHex(input.identity);
-  const target: InstalledEntry = {
-    identity: `sha256:${hex}`,
-    version: input.version,
-    config_hash: configHash(input.envText),
-  };
+  identityHex(input.identity); // an invalid identity is refused before anything is read
   const st = await observe(conn, svc, base);
-  const p = pathsOf(svc, base, st);
-  if (!st.releases.includes(hex)) {
-    throw failure(FailureType.NotStaged, `${conn.target}: release ${hex} of ${svc} is not staged; stage it first`);
+  const plan = planNativeActivation(svc, base, st, input);
+  if (plan.kind === 'not-staged') {
+    throw failure(FailureType.NotStaged, `${conn.target}: release ${plan.hex} of ${svc} is not staged; stage it first`);
   }
-  const inst = st.installed;
-  const recorded = inst?.identity === target.identity && inst.config_hash === target.config_hash;
-  const linkOk = st.currentIdentity === hex;
-  const envOk = st.envSha256 === target.config_hash;
-  const previous = inst && !recorded ? entryOf(inst) : (inst?.previous ?? null);
   const done = (action: ActivateNativeResult['action']): ActivateNativeResult => ({
     action,
-    identity: target.identity,
-    configHash: target.config_hash,
-    previous,
+    identity: plan.target.identity,
+    configHash: plan.target.config_hash,
+    previous: plan.previous,
   });
-
-  if (recorded && linkOk && envOk && st.pending === null) {
-    if (inst.version !== input.version) {
-      const record = { ...target, previous: inst.previous, ...(inst.layout ? { layout: inst.layout } : {}) };
-      await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
-    }
+  await runSteps(conn, plan.steps);
+  if (plan.kind === 'converged') {
     if (await isRunning(conn, svc, input.manager)) return done('none');
     await restartService(conn, svc, input.manager, `start ${svc}`);
     return done('started');
   }
-
-  const onlyConfig = inst?.identity === target.identity && linkOk;
-  const mode = onlyConfig && input.reloadOnSighup && st.pending !== 'restart' ? 'reload' : 'restart';
-  // Keep the env the previous record ran with, but only while the env file still IS that env (not on a retry
-  // after it was overwritten).
-  if (inst && !recorded && st.envSha256 === inst.config_hash) {
-    await run(conn, copyFileAtomicCommand(p.env, p.envPrevious), 'keep the previous env file');
-  }
-  await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the activation', STEP_MS, mode);
-  if (!envOk) await run(conn, writeFileAtomicCommand(p.env), 'write the env file', STEP_MS, input.envText);
-  if (!linkOk) await run(conn, switchCurrent(p, hex), 'switch current');
-  const record: InstalledRecord = { ...target, previous, ...(inst?.layout ? { layout: inst.layout } : {}) };
-  await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
-  const action = await restartOrReload(conn, svc, base, input.manager, mode);
-  await run(conn, removeCommand(p.pending), 'clear the activation mark');
+  const action = await restartOrReload(conn, svc, base, input.manager, plan.restart);
+  await runSteps(conn, plan.after);
   return done(action);
 }
 
@@ -302,16 +262,9 @@ export interface RollbackNativeResult {
   configHash: string;
 }
 
-/** What the host ran before the upgrade (from detect): makes a retried or premature rollback converge. */
-export interface RollbackTarget {
-  identity: string;
-  configHash: string;
-}
-
 /**
- * Converges the host back onto the release and config it ran before the upgrade: installed.json's `previous`,
- * or, with `to`, whichever of the record or its `previous` is `to` (a retry after the record was rewritten, or an
- * activation that died before writing the record). Then restarts if anything changed or the service is down.
+ * Converges the host back onto the release and config it ran before the upgrade (planNativeRollback), then
+ * restarts if anything changed or the service is down.
  */
 export async function rollbackNative(
   conn: SshConnection,
@@ -321,48 +274,19 @@ export async function rollbackNative(
   to?: RollbackTarget,
 ): Promise<RollbackNativeResult> {
   const st = await observe(conn, svc, base);
-  const p = pathsOf(svc, base, st);
-  const inst = st.installed;
-  const unavailable = (why: string): ApplicationFailure =>
-    failure(FailureType.RollbackUnavailable, `${conn.target}: cannot roll back ${svc}: ${why}`);
-  if (!inst) throw unavailable(`no ${p.installed}`);
-  const is = (e: InstalledEntry | null, t: RollbackTarget): boolean =>
-    e !== null && e.identity === `sha256:${identityHex(t.identity)}` && e.config_hash === t.configHash;
-  let dest: InstalledEntry;
-  if (to === undefined) {
-    if (!inst.previous) throw unavailable(`${p.installed} records no previous release`);
-    dest = inst.previous;
-  } else if (is(inst, to)) dest = entryOf(inst);
-  else if (is(inst.previous, to)) dest = inst.previous!;
-  else
-    throw unavailable(`neither ${p.installed} nor its previous record is ${to.identity} with config ${to.configHash}`);
-
-  const destHex = identityHex(dest.identity);
-  if (!st.releases.includes(destHex)) throw unavailable(`${p.release(destHex)} is gone`);
-  const restoreEnv = st.envSha256 !== dest.config_hash;
-  if (restoreEnv && st.envPreviousSha256 !== dest.config_hash) {
-    throw unavailable(`${p.envPrevious} does not hold the previous config (hash ${dest.config_hash})`);
+  const plan = planNativeRollback(svc, base, st, to);
+  if (plan.kind === 'unavailable') {
+    throw failure(FailureType.RollbackUnavailable, `${conn.target}: cannot roll back ${svc}: ${plan.why}`);
   }
-  const rewrite = dest === inst.previous;
   const result = (action: RollbackNativeResult['action']): RollbackNativeResult => ({
     action,
-    identity: dest.identity,
-    version: dest.version,
-    configHash: dest.config_hash,
+    identity: plan.dest.identity,
+    version: plan.dest.version,
+    configHash: plan.dest.config_hash,
   });
-  if (!restoreEnv && !rewrite && st.currentIdentity === destHex && st.pending === null) {
-    if (await isRunning(conn, svc, manager)) return result('none');
-  }
-
-  await run(conn, writeFileAtomicCommand(p.pending, '0644'), 'mark the rollback', STEP_MS, 'restart');
-  if (restoreEnv) await run(conn, copyFileAtomicCommand(p.envPrevious, p.env), 'restore the previous env file');
-  if (st.currentIdentity !== destHex) await run(conn, switchCurrent(p, destHex), 'switch back');
-  if (rewrite) {
-    // The failed release is not a rollback target, so the restored record has no previous.
-    const record: InstalledRecord = { ...dest, previous: null, ...(inst.layout ? { layout: inst.layout } : {}) };
-    await run(conn, writeFileAtomicCommand(p.installed, '0644'), 'record', STEP_MS, renderInstalledJson(record));
-  }
+  if (plan.converged && (await isRunning(conn, svc, manager))) return result('none');
+  await runSteps(conn, plan.steps);
   await restartService(conn, svc, manager, `restart ${svc}`);
-  await run(conn, removeCommand(p.pending), 'clear the rollback mark');
+  await runSteps(conn, plan.after);
   return result('rolled-back');
 }

@@ -16,10 +16,12 @@ import {
   renderInstalledJson,
   sha256FileCommand,
   statusCommand,
+  restartCommand,
   switchSymlinkCommand,
   writeFileAtomicCommand,
   type InstalledRecord,
 } from '../../domain/hosts/commands';
+import { switchCurrentRelative } from '../../domain/hosts/native-plan';
 import {
   adoptCopyReleaseCommand,
   adoptionProblem,
@@ -160,7 +162,7 @@ export async function adoptNative(
     : null;
   if (staged && stagedSum?.code === 0 && stagedSum.stdout.startsWith(`${hex} `)) hex = staged;
   else await run(conn, adoptCopyReleaseCommand(svc, hex, base), `keep ${p.binary} as release ${hex}`);
-  await run(conn, switchSymlinkCommand(`releases/${hex}`, n.current), 'point current at the adopted binary');
+  await run(conn, switchCurrentRelative(n, hex), 'point current at the adopted binary');
   if (facts.link === null) await run(conn, switchSymlinkCommand(p.binaryLink, p.binary), `link ${p.binary}`);
   const record: InstalledRecord = {
     identity: `sha256:${hex}`,
@@ -211,7 +213,7 @@ async function keepSameBinary(
     previous,
     layout: 'adopted',
   };
-  await run(conn, switchSymlinkCommand(`releases/${targetHex}`, n.current), 'switch current (same executable)');
+  await run(conn, switchCurrentRelative(n, targetHex), 'switch current (same executable)');
   await run(conn, writeFileAtomicCommand(n.installed, '0644'), 'record', renderInstalledJson(record));
   return { action: 'none', identity: record.identity, configHash: config, previous };
 }
@@ -253,7 +255,7 @@ export async function rollbackNativeAny(
       }
       const result = { identity: d.identity, version: d.version ?? 'unknown', configHash: d.configHash };
       if (d.running) return { action: 'none', ...result };
-      await run(conn, ['systemctl', 'restart', provisionerPaths(svc, base).unit], `restart ${svc}`);
+      await run(conn, restartCommand(manager, svc), `restart ${svc}`);
       return { action: 'rolled-back', ...result };
     }
   }

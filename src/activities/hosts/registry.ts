@@ -2,6 +2,7 @@
 // resolve in its registry. One HEAD request per image against the Docker Registry HTTP API v2; anything that
 // cannot prove the manifest exists is a problem (fail closed). Plain HTTP is used only for registries on
 // loopback or private addresses (the way Docker treats insecure local registries).
+import { DOCKER_HUB, parseImageRef } from '../../domain/image-ref';
 import { errorMessage } from '../../errors';
 
 const MANIFEST_TYPES = [
@@ -10,28 +11,6 @@ const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
-
-export interface ImageRef {
-  registry: string;
-  repository: string;
-  digest: string;
-}
-
-export function parseImageRef(ref: string): ImageRef | undefined {
-  const m = /^(.+)@(sha256:[0-9a-f]{64})$/.exec(ref);
-  if (!m) return undefined;
-  const name = m[1]!.replace(/:[^/:]+$/, ''); // drop the tag; the digest is what is pinned
-  const first = name.split('/')[0]!;
-  const hasRegistry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (!hasRegistry) {
-    return {
-      registry: 'registry-1.docker.io',
-      repository: name.includes('/') ? name : `library/${name}`,
-      digest: m[2]!,
-    };
-  }
-  return { registry: first, repository: name.slice(first.length + 1), digest: m[2]! };
-}
 
 function isPrivate(host: string): boolean {
   const h = host.replace(/:\d+$/, '');
@@ -55,8 +34,14 @@ async function head(url: string): Promise<number> {
 
 /** undefined when the digest resolves; otherwise why it cannot be proven to. */
 export async function checkRegistryDigest(ref: string): Promise<string | undefined> {
-  const r = parseImageRef(ref);
-  if (!r) return `${ref}: not pinned by digest (expected <image>@sha256:<64 hex>)`;
+  let parsed;
+  try {
+    parsed = parseImageRef(ref);
+  } catch (err) {
+    return errorMessage(err);
+  }
+  if (parsed.digest === null) return `${ref}: not pinned by digest (expected <image>@sha256:<64 hex>)`;
+  const r = { registry: parsed.registry ?? DOCKER_HUB, repository: parsed.path, digest: parsed.digest };
   const path = `/v2/${r.repository}/manifests/${r.digest}`;
   const schemes = isPrivate(r.registry) ? ['https', 'http'] : ['https'];
   let lastError = '';

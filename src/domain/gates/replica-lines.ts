@@ -12,6 +12,7 @@ import type { ServiceTarget } from '../../contracts/plan';
 import type { ReleaseManifest } from '../../contracts/release';
 import { pinKey, type HostDetection, type PinQuery, type ReleasePins } from '../../contracts/upgrade';
 import { artifactIdentity } from '../artifacts';
+import { imageDigest } from '../image-ref';
 import { getServiceInfo } from '../release';
 import {
   compareVersions,
@@ -26,8 +27,7 @@ import {
  */
 export function targetIdentityFor(target: ServiceTarget, d: Pick<HostDetection, 'arch'>): string | null {
   if (target.mode === 'native') return artifactIdentity(target.artifacts.find((a) => a.arch === d.arch));
-  const ref = target.imageRef ?? '';
-  return ref.includes('@') ? ref.slice(ref.lastIndexOf('@') + 1) || null : null;
+  return imageDigest(target.imageRef ?? '');
 }
 
 /** The (service, identity) pairs worth asking the release repository about: every detected identity, once. */

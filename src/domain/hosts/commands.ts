@@ -25,6 +25,13 @@ import { shellQuote } from './shell-quote';
 
 export type Argv = string[];
 
+/** One remote command of a plan (native-plan.ts, compose.ts): argv, what it does (for its failure), its stdin. */
+export interface HostStep {
+  argv: Argv;
+  what: string;
+  stdin?: string;
+}
+
 export const DEFAULT_BASE_DIR = '/opt/frameworks';
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -220,6 +227,11 @@ export function parseNativeProbe(stdout: string): NativeProbe {
 }
 
 // ---- file system steps ----
+
+/** Exit 0 ⇔ `path` exists as a directory (`dir`) or a regular file (`file`). */
+export function pathExistsCommand(kind: 'dir' | 'file', path: string): Argv {
+  return ['test', kind === 'dir' ? '-d' : '-f', path];
+}
 
 export function mkdirCommand(path: string): Argv {
   return ['mkdir', '-p', '--', path];

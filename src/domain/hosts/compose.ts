@@ -6,7 +6,16 @@
 // compared by content like any other.
 import { isMap, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { assertServiceName, configHash, nativePaths, renderEnvFile, type Argv } from './commands';
+import { imageDigest, imageRepository, imageTagVersion, withoutDigest } from '../image-ref';
+import {
+  assertServiceName,
+  configHash,
+  nativePaths,
+  renderEnvFile,
+  writeFileAtomicCommand,
+  type Argv,
+  type HostStep,
+} from './commands';
 
 export function composePaths(svc: string, base?: string) {
   const dir = nativePaths(svc, base).dir;
@@ -75,27 +84,6 @@ export interface DockerDetection {
   envSha256: string | null;
 }
 
-/**
- * The version label of an image reference (reference §6.5): the text after the last `:` that follows the last
- * `/`, with `@digest` removed; none for a bare `sha256:` id or a reference without a tag.
- */
-export function imageTagVersion(image: string): string | null {
-  if (/^sha256:/.test(image)) return null;
-  const noDigest = image.replace(/@sha256:[0-9a-f]+$/, '');
-  const last = noDigest.slice(noDigest.lastIndexOf('/') + 1);
-  const colon = last.lastIndexOf(':');
-  return colon < 0 || colon === last.length - 1 ? null : last.slice(colon + 1);
-}
-
-/** The repository of a reference: without tag and digest (a registry port is not a tag). */
-export function imageRepository(image: string): string {
-  if (/^sha256:/.test(image)) return image;
-  const noDigest = image.replace(/@sha256:[0-9a-f]+$/, '');
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
-}
-
 const Labels = z.record(z.string(), z.string()).nullable();
 const Digests = z.array(z.string()).nullable();
 
@@ -118,9 +106,8 @@ export function parseDockerDetection(stdout: string): DockerDetection | null {
   const digests = Digests.parse(JSON.parse(lines.get('digests') || 'null')) ?? [];
   const repo = imageRepository(image);
   // RepoDigests entries are `<repository>@sha256:<hex>`; the one for the container's repository identifies it.
-  const entry =
-    digests.find((d) => d.slice(0, d.indexOf('@')) === repo) ?? (digests.length === 1 ? digests[0] : undefined);
-  const digest = entry ? (/@(sha256:[0-9a-f]{64})$/.exec(entry)?.[1] ?? null) : null;
+  const entry = digests.find((d) => withoutDigest(d) === repo) ?? (digests.length === 1 ? digests[0] : undefined);
+  const digest = entry ? imageDigest(entry) : null;
   const project = labels['com.docker.compose.project'];
   const env = lines.get('env') ?? '';
   return {
@@ -325,4 +312,55 @@ export function composeRestoreCommand(svc: string, base?: string): Argv {
 
 export function composeDropKeptCommand(svc: string, base?: string): Argv {
   return ['rm', '-rf', '--', `${composePaths(svc, base).dir}/.frameworks-previous`];
+}
+
+export type ComposeActivationPlan =
+  | {
+      /**
+       * The files are the target's already (a retry after a crash before `up -d`, or nothing to do): `up` when the
+       * container does not run `digest` yet. `replaced`: this activation kept a rollback target (it replaced a
+       * stack), so a start is reported as the replacement it completes.
+       */
+      kind: 'files-at-target';
+      digest: string | null;
+      up: HostStep;
+      replaced: boolean;
+    }
+  | { kind: 'replace'; steps: HostStep[] };
+
+/**
+ * Activation of a compose stack at `imageRef` with the config, as data: the current files are kept as the rollback
+ * target (for this activation: `<imageRef> <configHash>`), then only the service's `image:` and `.env` change and
+ * the host's compose recreates the container (same project, service, container name, volumes). Everything is
+ * rendered before the first step runs, so a compose file that does not parse changes nothing.
+ */
+export function planComposeActivation(
+  svc: string,
+  files: ComposeFiles & { compose: string },
+  input: { imageRef: string; env: Record<string, string>; configHash: string },
+): ComposeActivationPlan {
+  const p = composePaths(svc);
+  const envText = composeEnvText(input.env, input.configHash);
+  const target = `${input.imageRef} ${input.configHash}`;
+  if (composeImage(files.compose, svc) === input.imageRef && files.env === envText) {
+    return {
+      kind: 'files-at-target',
+      digest: imageDigest(input.imageRef),
+      up: { argv: composeUpCommand(svc), what: `bring the ${svc} stack up` },
+      replaced: files.keptFor === target,
+    };
+  }
+  return {
+    kind: 'replace',
+    steps: [
+      { argv: composeKeepCommand(svc, target), what: `keep the ${svc} stack's files for rollback` },
+      { argv: writeFileAtomicCommand(p.env, '0600'), what: `write ${p.env}`, stdin: envText },
+      {
+        argv: writeFileAtomicCommand(p.composeFile, '0644'),
+        what: `write ${p.composeFile}`,
+        stdin: composeWithImage(files.compose, svc, input.imageRef),
+      },
+      { argv: composeUpCommand(svc), what: `recreate ${p.container} with compose` },
+    ],
+  };
 }
