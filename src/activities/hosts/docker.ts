@@ -5,16 +5,22 @@
 // - Identity is the image's REGISTRY digest (the release manifest's `digest`), read from the image's RepoDigests
 //   for the container's repository, never from a tag or the local image id.
 // - `frameworks-<svc>` is the live container; during activation the old one is stopped and renamed
-//   `frameworks-<svc>-previous` (stopped, because it holds the same host port) and kept until `finalizeDocker`
-//   after the host is healthy. Every step is ordered so that a retry after a crash at any point converges: a
-//   missing main with a present -previous means "create the new one", a main with the target identity that is
-//   not running means "start it".
+//   `frameworks-<svc>-previous` and kept until `finalizeDocker` after the host is healthy. Which Engine API
+//   operations activation and rollback run, and why each plan converges after a crash, is planned as data in
+//   src/domain/hosts/docker-plan.ts; this module reads the containers and executes the plan.
 // - Over SSH, docker-modem opens its own ssh2 connections (one per request) and runs `docker system dial-stdio`
 //   on the host, so the host key is pinned HERE with the same known_hosts rules as ssh/client.ts
 //   (known-hosts.ts: revoked keys, negotiation limited to the pinned key types, no trust on first use).
 import Docker from 'dockerode';
 import type { ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
-import { assertServiceName, renderEnvFile } from '../../domain/hosts/commands';
+import { renderEnvFile } from '../../domain/hosts/commands';
+import {
+  containerName,
+  planDockerActivation,
+  planDockerRollback,
+  previousContainerName,
+  type DockerOp,
+} from '../../domain/hosts/docker-plan';
 import { imageDigest, imageRepository, pinnedImageRef, pinnedName, type ImageRef } from '../../domain/image-ref';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
@@ -24,8 +30,7 @@ import { keyTypeOfBlob, lookupHost, parseKnownHosts, sha256Fingerprint, verdictF
 
 // ---- pure: names, references, the container spec (tested by value in test/unit/host-commands.test.ts) ----
 
-export const containerName = (svc: string): string => (assertServiceName(svc), `frameworks-${svc}`);
-export const previousContainerName = (svc: string): string => `${containerName(svc)}-previous`;
+export { containerName, previousContainerName };
 
 /** The reference pinned by digest (src/domain/image-ref.ts); anything else is an InvalidInput failure. */
 function pinned(imageRef: string): ImageRef & { digest: string } {
@@ -264,24 +269,36 @@ export async function activateDocker(
 ): Promise<ActivateDockerResult> {
   const spec = dockerContainerSpec(svc, config);
   const ref = pinned(config.imageRef);
-  const [main, prev] = [containerName(svc), previousContainerName(svc)];
-  const cur = await containerState(docker, main);
-  if (cur && cur.imageDigest === ref.digest && cur.configHash === config.configHash) {
-    const previous = await containerState(docker, prev);
-    if (cur.running) return { action: 'none', containerId: cur.containerId, previous };
-    await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
-    return { action: 'started', containerId: cur.containerId, previous };
+  const cur = await containerState(docker, containerName(svc));
+  const plan = planDockerActivation(svc, cur, { digest: ref.digest, configHash: config.configHash });
+  if (cur && (plan.action === 'none' || plan.action === 'started')) {
+    const previous = await containerState(docker, previousContainerName(svc));
+    await apply(docker, plan.ops);
+    return { action: plan.action, containerId: cur.containerId, previous };
   }
-  if (cur) {
-    // What runs now is the rollback target; an older, unfinalized -previous is superseded by it.
-    await remove(docker, prev);
-    await stop(docker, main);
-    await call(docker, `rename ${main}`, () => docker.getContainer(main).rename({ name: prev }));
+  const created = await apply(docker, plan.ops, spec);
+  const previous = await containerState(docker, previousContainerName(svc));
+  return { action: plan.action, containerId: created!.id, previous };
+}
+
+/** Runs a plan's operations in order; returns the container a `create` made. */
+async function apply(
+  docker: Docker,
+  ops: readonly DockerOp[],
+  spec?: Docker.ContainerCreateOptions,
+): Promise<Docker.Container | undefined> {
+  let created: Docker.Container | undefined;
+  for (const o of ops) {
+    const c = docker.getContainer(o.name);
+    if (o.op === 'remove') await remove(docker, o.name);
+    else if (o.op === 'stop') await stop(docker, o.name);
+    else if (o.op === 'rename') await call(docker, `rename ${o.name}`, () => c.rename({ name: o.to }));
+    else if (o.op === 'start') await call(docker, `start ${o.name}`, () => c.start(), [304]);
+    else if (o.op === 'create')
+      created = (await call(docker, `create ${o.name}`, () => docker.createContainer(spec!)))!;
+    else await call(docker, `start ${o.name}`, () => created!.start());
   }
-  const created = await call(docker, `create ${main}`, () => docker.createContainer(spec));
-  await call(docker, `start ${main}`, () => created!.start());
-  const previous = await containerState(docker, prev);
-  return { action: cur ? 'replaced' : 'created', containerId: created!.id, previous };
+  return created;
 }
 
 /** After the host is healthy: drop the kept previous container. */
@@ -305,18 +322,11 @@ export async function rollbackDocker(
   svc: string,
   to?: { imageDigest: string },
 ): Promise<RollbackDockerResult> {
-  const [main, prev] = [containerName(svc), previousContainerName(svc)];
-  const kept = await containerState(docker, prev);
-  if (!kept) {
-    const cur = await containerState(docker, main);
-    if (!cur || !to || cur.imageDigest !== to.imageDigest) {
-      throw failure(FailureType.RollbackUnavailable, `cannot roll back ${svc}: there is no ${prev} container`);
-    }
-    if (!cur.running) await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
-    return { action: 'none', containerId: cur.containerId, imageDigest: cur.imageDigest, version: cur.version };
-  }
-  await remove(docker, main);
-  await call(docker, `rename ${prev}`, () => docker.getContainer(prev).rename({ name: main }));
-  await call(docker, `start ${main}`, () => docker.getContainer(main).start(), [304]);
-  return { action: 'rolled-back', containerId: kept.containerId, imageDigest: kept.imageDigest, version: kept.version };
+  const kept = await containerState(docker, previousContainerName(svc));
+  const cur = kept ? null : await containerState(docker, containerName(svc));
+  const plan = planDockerRollback(svc, kept, cur, to);
+  if (plan.kind === 'unavailable') throw failure(FailureType.RollbackUnavailable, plan.why);
+  await apply(docker, plan.ops);
+  const now = (kept ?? cur)!;
+  return { action: plan.action, containerId: now.containerId, imageDigest: now.imageDigest, version: now.version };
 }
