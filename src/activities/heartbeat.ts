@@ -17,8 +17,11 @@
 // - Outside an activity (direct calls in tests, the CLI) there is no context: no timer, a signal that never aborts.
 import { Context } from '@temporalio/activity';
 
-/** Upper bound of the heartbeat interval. */
-export const HEARTBEAT_EVERY_MS = 5_000;
+/**
+ * Upper bound of the heartbeat interval. A cancellation reaches the activity only in the answer to a heartbeat, so
+ * this (with the worker's heartbeat throttle, src/worker/create.ts) bounds how long a cancelled step runs on.
+ */
+export const HEARTBEAT_EVERY_MS = 2_000;
 
 /** What a long step reports while it works (heartbeat details). */
 export interface StepProgress {

@@ -211,10 +211,15 @@ export function createActivities(deps: ActivityDeps) {
     // download, upload and unpack, a service restart: they heartbeat while they work and stop when cancelled
     // (src/activities/heartbeat.ts), so the workflows' short heartbeat timeouts only catch a dead worker.
     /** What runs on every host of each service (read-only; unreachable hosts are reported, not thrown). */
-    async detectServices(input: { cluster: string; services: string[] }): Promise<Record<string, HostDetection[]>> {
+    async detectServices(input: {
+      cluster: string;
+      services: string[];
+      /** Host architectures the run already read (not read again). */
+      archs?: Record<string, string>;
+    }): Promise<Record<string, HostDetection[]>> {
       return asActivity(() =>
         heartbeating(() =>
-          up.detectServicesOnHosts(clusterOf(input.cluster), input.services, originFor(input.cluster)),
+          up.detectServicesOnHosts(clusterOf(input.cluster), input.services, originFor(input.cluster), input.archs),
         ),
       );
     },

@@ -73,6 +73,11 @@ export const ServiceUpgradeInputSchema = z.object({
    * this only bounds how long a dead worker goes unnoticed; tests shorten it to prove a slow step is not retried.
    */
   hostStepHeartbeatTimeout: DurationSchema.optional(),
+  /**
+   * Each host's architecture as the parent run read it (reference §9 item 11: read once per host per run, not once
+   * per service); a host missing here is read by the child's detection.
+   */
+  hostArchs: z.record(z.string(), z.string()).optional(),
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 

@@ -135,3 +135,19 @@ export function settledAtTarget(f: {
 export function upgradeFailure(error: string, s: { succeeded: string[]; failed: string[]; remaining: string[] }) {
   return `${error}. Stopping upgrade sequence. Succeeded: [${s.succeeded.join(', ')}], Failed: [${s.failed.join(', ')}], Remaining: [${s.remaining.join(', ')}]`;
 }
+
+/**
+ * Each host's architecture from the run's detection (reference §9 item 11): read once per host per run and handed
+ * to every later detection and host step, which then do not read it again. Hosts whose architecture is unknown
+ * (unreachable, undetectable and undeclared) are left out, so a later step still tries.
+ */
+export function hostArchs(detections: Record<string, HostDetection[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const ds of Object.values(detections)) for (const d of ds) if (d.arch) out[d.host] ??= d.arch;
+  return out;
+}
+
+/** The part of `archs` for these hosts (what one service's child needs). */
+export function archsFor(archs: Record<string, string>, hosts: readonly string[]): Record<string, string> {
+  return Object.fromEntries(hosts.filter((h) => archs[h] !== undefined).map((h) => [h, archs[h]!]));
+}

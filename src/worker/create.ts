@@ -23,6 +23,9 @@ export interface ClusterWorkersOptions {
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
+/** Upper bound of the time between two heartbeats the SDK actually sends (see Worker.create below). */
+export const HEARTBEAT_THROTTLE_MAX = '2 seconds';
+
 /**
  * Workflow interceptor modules every worker bundles (the run metrics). A prebuilt `workflowBundle` must have been
  * built with these as `workflowInterceptorModules`.
@@ -63,6 +66,10 @@ export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise
         namespace: opts.namespace,
         taskQueue: taskQueueFor(c.manifest.name),
         activities,
+        // A cancellation reaches a running activity only in the answer to a heartbeat it sends, and the SDK sends at
+        // most one per 0.8 × heartbeat timeout (24 s for a 30 s one) by default. Sending at least every few seconds
+        // lets a cancelled step (a download, a pull, a verify's query) stop within seconds.
+        maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MAX,
         ...workflowSource,
       }),
     ),

@@ -5,7 +5,7 @@ import { ApplicationFailure, ParentClosePolicy, executeChild, patched, proxyActi
 import type { Activities } from '../activities';
 import type { ServiceTarget } from '../contracts/plan';
 import type { ClusterUpgradeProgress, ServiceUpgradeResult } from '../contracts/upgrade';
-import { settledAtTarget, upgradeFailure } from '../domain/upgrade-run';
+import { archsFor, settledAtTarget, upgradeFailure } from '../domain/upgrade-run';
 import { nextStarts, summarizeWaves, type WaveOutcome, type WaveSchedule } from '../domain/waves';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
@@ -28,6 +28,9 @@ const act = proxyActivities<Activities>({
  */
 export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
 
+/** Host architectures as an optional input field: absent when none is known (inputs as before for such runs). */
+const known = (archs: Record<string, string>) => (Object.keys(archs).length > 0 ? archs : undefined);
+
 const SUCCESS: ReadonlySet<WaveOutcome> = new Set(['upgraded', 'started', 'skipped']);
 
 /** What planning decided and execution needs. */
@@ -42,6 +45,8 @@ export interface UpgradeRunPlan {
   waved: boolean;
   schedule: WaveSchedule;
   rollbackDisabled: string[];
+  /** Each host's architecture as the gates' detection read it: not read again by this run. */
+  hostArchs: Record<string, string>;
 }
 
 export async function runUpgrades(
@@ -56,13 +61,18 @@ export async function runUpgrades(
         target,
         services,
         targets,
-        fresh: await act.detectServices({ cluster: input.cluster, services }),
+        fresh: await act.detectServices({
+          cluster: input.cluster,
+          services,
+          ...(known(p.hostArchs) ? { archs: p.hostArchs } : {}),
+        }),
         configs,
         proven: p.proven,
       })
     : new Map<string, ServiceUpgradeResult>();
   const runChild = (svc: string): Promise<ServiceUpgradeResult> => {
     const t = targets.find((x) => x.service === svc)!;
+    const archs = archsFor(p.hostArchs, t.hosts);
     return executeChild(serviceUpgrade, {
       workflowId: serviceChildWorkflowId(input.cluster, svc),
       parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -89,6 +99,7 @@ export async function runUpgrades(
           skipValidation: input.skipValidation,
           healthInterval: input.healthInterval,
           healthDeadline: input.healthDeadline,
+          ...(known(archs) ? { hostArchs: archs } : {}),
         },
       ],
     });

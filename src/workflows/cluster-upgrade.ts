@@ -13,7 +13,7 @@ import { ownedDatabases, upgradeGates, type UpgradeGateFacts } from '../domain/g
 import { fingerprint } from '../domain/hash';
 import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
-import { previewLines, registryCheck, selectServices } from '../domain/upgrade-run';
+import { hostArchs, previewLines, registryCheck, selectServices } from '../domain/upgrade-run';
 import { scheduleWaves } from '../domain/waves';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
@@ -217,5 +217,15 @@ async function planUpgrade(
         ...release.rollbackDisabled,
         ...(catalog.catalog.releases.find((r) => r.version === target)?.rollback_disabled ?? []),
       ];
-  return { target, services, targets, configs, proven: v2, waved, schedule, rollbackDisabled };
+  return {
+    target,
+    services,
+    targets,
+    configs,
+    proven: v2,
+    waved,
+    schedule,
+    rollbackDisabled,
+    hostArchs: hostArchs(detections),
+  };
 }

@@ -10,6 +10,7 @@ import type { LiveState } from '../domain/data-migrations/gates';
 import { catalogRequirements, noRequirementsMessage, requirementKey } from '../domain/data-migrations/gates';
 import { serviceDatabase } from '../domain/catalog';
 import { validateVersion } from '../contracts/version';
+import { durationMs } from '../contracts/duration';
 import { NON_RETRYABLE_FAILURES } from '../errors';
 import { FwState } from '../temporal/search-attributes';
 import { decide } from './util';
@@ -24,15 +25,32 @@ const act = proxyActivities<Activities>({
  * every few seconds while they work (src/activities/heartbeat.ts), so a short heartbeat timeout notices a dead
  * worker and a generous start-to-close bounds the query. Option values need no patch (not history commands).
  */
-const scan = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+export const SCAN_HEARTBEAT_TIMEOUT = '30 seconds';
+const scanActivities = (heartbeatTimeout: string | undefined) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout:
+      heartbeatTimeout === undefined ? SCAN_HEARTBEAT_TIMEOUT : decide(() => durationMs(heartbeatTimeout)),
+    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  });
 
+/**
+ * `scanHeartbeatTimeout` (verify, dry-run): how long the scan may go without a heartbeat before Temporal gives the
+ * attempt up (default SCAN_HEARTBEAT_TIMEOUT). Tests shorten it to show a scan longer than it completes in one
+ * attempt; operators have no reason to set it.
+ */
 export type DataControlInput =
-  | { action: 'status' | 'verify' | 'pause' | 'resume'; cluster: string; service: string; id: string }
-  | { action: 'dry-run'; cluster: string; service: string; id: string; batchSize: number; scope?: Scope }
+  | { action: 'status' | 'pause' | 'resume'; cluster: string; service: string; id: string }
+  | { action: 'verify'; cluster: string; service: string; id: string; scanHeartbeatTimeout?: string }
+  | {
+      action: 'dry-run';
+      cluster: string;
+      service: string;
+      id: string;
+      batchSize: number;
+      scope?: Scope;
+      scanHeartbeatTimeout?: string;
+    }
   | { action: 'list'; cluster: string; toVersion: string };
 
 export interface ListedRequirement {
@@ -65,10 +83,14 @@ async function control(input: DataControlInput): Promise<DataControlResult> {
       return { action: 'pause', job: await act.dmSetStatus({ ...input, status: 'paused' }) };
     case 'resume':
       return { action: 'resume', job: await act.dmSetStatus({ ...input, status: 'pending' }) };
-    case 'verify':
-      return { action: 'verify', checks: await scan.dmVerify(input) };
-    case 'dry-run':
-      return { action: 'dry-run', scopes: await scan.dmDryRun(input) };
+    case 'verify': {
+      const { scanHeartbeatTimeout, ...ref } = input;
+      return { action: 'verify', checks: await scanActivities(scanHeartbeatTimeout).dmVerify(ref) };
+    }
+    case 'dry-run': {
+      const { scanHeartbeatTimeout, ...args } = input;
+      return { action: 'dry-run', scopes: await scanActivities(scanHeartbeatTimeout).dmDryRun(args) };
+    }
     case 'list': {
       const topology = await act.describeCluster({ cluster: input.cluster });
       const target =

@@ -32,6 +32,11 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
   const outcomes: HostOutcome[] = [];
   const host = hostSteps(input);
   const ref = { cluster: input.cluster, service: input.service };
+  // The host's architecture as the parent run read it (once per host per run); the steps then do not read it again.
+  const on = (hostName: string) => {
+    const arch = input.hostArchs?.[hostName];
+    return { ...ref, host: hostName, ...(arch ? { arch } : {}) };
+  };
   const targetLabel = input.version;
   const v2 = patched(START_STOPPED_PATCH);
   // The parent validated both durations; a bad one here fails the run instead of retrying its task forever.
@@ -40,7 +45,7 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
   const healthy = (hostName: string) =>
     input.skipValidation ? Promise.resolve({ healthy: true } as const) : waitHealthy(input, hostName, parse, backoff);
   for (const [i, hostName] of input.hosts.entries()) {
-    const detected = await host.detectServiceOnHost({ ...ref, host: hostName });
+    const detected = await host.detectServiceOnHost(on(hostName));
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;
     const identity = input.mode === 'docker' ? imageDigest(input.imageRef ?? '') : artifactIdentity(artifact);
     const from = detected.version;
@@ -70,8 +75,7 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
       let why: string | undefined;
       try {
         await host.activateServiceOnHost({
-          ...ref,
-          host: hostName,
+          ...on(hostName),
           mode: input.mode,
           identity,
           version: input.version,
@@ -130,8 +134,7 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
       });
       activating = true;
       const act = await host.activateServiceOnHost({
-        ...ref,
-        host: hostName,
+        ...on(hostName),
         mode: input.mode,
         identity,
         version: input.version,
@@ -203,8 +206,7 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
       };
       try {
         await host.rollbackServiceOnHost({
-          ...ref,
-          host: hostName,
+          ...on(hostName),
           mode: input.mode,
           to: { identity: detected.identity, configHash: detected.configHash ?? '' },
         });

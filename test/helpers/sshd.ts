@@ -93,7 +93,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startSshd(options: { readyTimeoutMs?: number } = {}): Promise<TestSshd> {
+export async function startSshd(
+  options: {
+    readyTimeoutMs?: number;
+    /** More sshd_config lines (e.g. `SetEnv PATH=…` to put a test's commands first on the sessions' PATH). */
+    extraConfig?: string[];
+  } = {},
+): Promise<TestSshd> {
   if (!existsSync(SSHD)) {
     throw new Error(
       `${SSHD} not found: SSH integration tests need a real sshd. Install it with ` +
@@ -135,6 +141,7 @@ export async function startSshd(options: { readyTimeoutMs?: number } = {}): Prom
           'StrictModes no',
           'Subsystem sftp internal-sftp',
           'LogLevel INFO',
+          ...(options.extraConfig ?? []),
           '',
         ].join('\n'),
       );

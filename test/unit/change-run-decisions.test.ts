@@ -7,6 +7,8 @@ import type { HostDetection } from '../../src/contracts/upgrade';
 import { TERMINAL_STATES, ChangeRunStateSchema } from '../../src/contracts/change-run';
 import { childOutcome, judgeLiveState, releasePlanText, releaseStateValue } from '../../src/domain/release-run';
 import {
+  archsFor,
+  hostArchs,
   previewLines,
   registryCheck,
   selectServices,
@@ -129,6 +131,17 @@ describe('clusterUpgrade decisions', () => {
     expect(upgradeFailure('b: health', { succeeded: ['a'], failed: ['b'], remaining: ['c', 'd'] })).toBe(
       'b: health. Stopping upgrade sequence. Succeeded: [a], Failed: [b], Remaining: [c, d]',
     );
+  });
+});
+
+describe('host architectures read once per run (reference item 11)', () => {
+  it('one architecture per host from any service detected there; unknown hosts are left for a later read', () => {
+    const archs = hostArchs({
+      a: [det('h1', null, { arch: 'linux-amd64' }), det('h2', null, { arch: null, error: 'unreachable' })],
+      b: [det('h1', null, { arch: 'linux-amd64' }), det('h3', null, { arch: 'linux-arm64' })],
+    });
+    expect(archs).toEqual({ h1: 'linux-amd64', h3: 'linux-arm64' });
+    expect(archsFor(archs, ['h3', 'h2'])).toEqual({ h3: 'linux-arm64' });
   });
 });
 

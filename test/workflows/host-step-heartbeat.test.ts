@@ -3,18 +3,26 @@
 // as the one host (detect, upload, checksum and unpack run over it), and a release server that trickles the tarball
 // out over several seconds — longer than the 2 s heartbeat timeout this run asks for. Before the fix host steps
 // never heartbeated: the server declared the download dead after 2 s and started a second attempt on the same host
-// while the first still ran. The proof is read from the run's history (the stage activity's attempt) and from the
-// release server (one download).
+// while the first still ran. The proof is read from the run's history — the heartbeat timeout the server applied
+// (2 s: a longer default would make the test prove nothing), the stage's duration (longer than that) and its
+// attempt (1) — from the heartbeats the server recorded while the stage was pending, and from the release server
+// (one download).
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceUpgradeInput, ServiceUpgradeResult } from '../../src/contracts/upgrade';
 import { taskQueueFor } from '../../src/temporal/ids';
+import {
+  activityDurationsMs,
+  scheduledHeartbeatTimeoutsMs,
+  startedAttempts,
+  watchHeartbeats,
+} from '../helpers/activity-attempts';
 import { FIXTURES, writeFwCluster } from '../helpers/fixtures';
 import { temporalAddress } from '../helpers/servers';
 import { startSshd, type TestSshd } from '../helpers/sshd';
@@ -111,23 +119,6 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** Per activity type: the attempt of each ActivityTaskStarted event (written once the attempt that ends it ran). */
-async function startedAttempts(handle: WorkflowHandle): Promise<Record<string, number[]>> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const typeOf = new Map<string, string>();
-  const out: Record<string, number[]> = {};
-  for (const e of events) {
-    const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) typeOf.set(String(e.eventId), sched.activityType?.name ?? '');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) {
-      const name = typeOf.get(String(started.scheduledEventId)) ?? '?';
-      (out[name] ??= []).push(started.attempt ?? 0);
-    }
-  }
-  return out;
-}
-
 describe('host steps heartbeat while they work', () => {
   it('a stage slower than its heartbeat timeout completes in one attempt, with one download', async () => {
     const checksum = `sha256:${createHash('sha256').update(tarball).digest('hex')}`;
@@ -150,11 +141,20 @@ describe('host steps heartbeat while they work', () => {
       workflowId: `fw/${CLUSTER}/change/${SERVICE}`,
       args: [input],
     });
+    const watch = watchHeartbeats(handle, 'stageServiceOnHost');
     const result = (await handle.result()) as ServiceUpgradeResult;
+    const { heartbeats } = await watch.stop();
     expect(result.outcome, JSON.stringify(result)).toBe('upgraded');
 
+    // The premise, from the history: the server applied the run's 2 s heartbeat timeout (not a longer default),
+    // and the stage outlasted it (the trickle alone takes PIECES × PIECE_EVERY_MS).
+    expect(await scheduledHeartbeatTimeoutsMs(handle, 'stageServiceOnHost')).toEqual([HEARTBEAT_TIMEOUT_MS]);
+    const [took] = await activityDurationsMs(handle, 'stageServiceOnHost');
+    expect(took).toBeGreaterThanOrEqual((PIECES - 1) * PIECE_EVERY_MS);
+    // One attempt, kept alive by heartbeats the server recorded while it ran.
     const attempts = await startedAttempts(handle);
     expect(attempts.stageServiceOnHost, 'stage attempts').toEqual([1]);
+    expect(heartbeats, 'distinct heartbeat times seen while the stage ran').toBeGreaterThanOrEqual(2);
     expect(downloads, 'downloads from the release server').toEqual([{ path: `/${SERVICE}.tar.gz` }]);
     // Staged and activated on the host for real.
     const hex = checksum.slice('sha256:'.length);

@@ -21,6 +21,7 @@ import {
 import type { DataMigrationDefinition, DataStatement } from '../../domain/data-migrations/definition';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
+import { activitySignal } from '../heartbeat';
 import { sqlState, withPooledClient, type DatabaseTarget } from '../postgres/connect';
 import {
   checkpointOf,
@@ -306,14 +307,19 @@ export async function dryRunBatch(
         durationMs: Date.now() - started,
       };
     },
-    { reset: true },
+    // Cancelling the dry run (the activity's cancellation) cancels its query on the server.
+    { reset: true, signal: activitySignal() },
   );
 }
 
-/** One statement in a READ ONLY transaction that is rolled back. */
+/**
+ * One statement in a READ ONLY transaction that is rolled back. Cancelling the activity (verify, scope discovery,
+ * estimate) cancels the statement on the server: a read has nothing to finish.
+ */
 async function readOnly(target: DatabaseTarget, def: DataMigrationDefinition, stmt: DataStatement, params: unknown[]) {
   return withPooledClient(target, (client) => rolledBack(client, true, () => run(client, target, def, stmt, params)), {
     reset: true,
+    signal: activitySignal(),
   });
 }
 

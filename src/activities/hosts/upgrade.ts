@@ -27,6 +27,11 @@ export interface HostStepInput {
   cluster: string;
   service: string;
   host: string;
+  /**
+   * The host's architecture as this run already read it (once per host per run: detection before the gates);
+   * absent, the step reads it itself.
+   */
+  arch?: string;
 }
 
 /** Where native services live on hosts; FRAMEWORKS_SERVICE_ROOT overrides it (tests, non-standard hosts). */
@@ -63,7 +68,16 @@ const ARCH: Record<string, string> = {
   arm64: 'linux-arm64',
 };
 
-async function hostArch(conn: SshConnection, declared: string | undefined): Promise<string | null> {
+/**
+ * The host's architecture: what the run already read for it (`known`), else `uname -m` on the host, else the arch
+ * orchestrator.yaml declares for it. Read once per host per run: the run's first detection reads it and passes it on.
+ */
+async function hostArch(
+  conn: SshConnection,
+  declared: string | undefined,
+  known: string | undefined,
+): Promise<string | null> {
+  if (known) return known;
   const r = await exec(conn, ['uname', '-m'], { timeoutMs: 15_000 });
   const detected = r.code === 0 ? ARCH[r.stdout.trim()] : undefined;
   return detected ?? declared ?? null;
@@ -138,7 +152,7 @@ export async function detectOnHost(
   const declaredArch = cluster.manifest.hosts[input.host]?.arch;
   try {
     return await withHostSsh(cluster, input.host, async (conn) =>
-      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch), origin),
+      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch, input.arch), origin),
     );
   } catch (err) {
     if (isRefusal(err)) throw err;
@@ -160,7 +174,8 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /**
- * Every replica of `services`, hosts in parallel, ONE SSH session per host: the architecture read once, every
+ * Every replica of `services`, hosts in parallel, ONE SSH session per host: the architecture read once (not at all
+ * when `knownArchs` has it: the run read it before), every
  * native service of the host probed by ONE remote command (detectNativeBatch; with systemd, one probe per service
  * over concurrent channels of that session), docker services through dockerode with a small concurrency. Same facts as detectOnHost per replica: an unreachable host or a failed probe becomes a detection
  * with an error; an unknown or changed host key is thrown (a refusal).
@@ -169,6 +184,7 @@ export async function detectServicesOnHosts(
   cluster: LoadedCluster,
   services: readonly string[],
   origin?: BinaryOriginResolver,
+  knownArchs: Readonly<Record<string, string>> = {},
 ): Promise<Record<string, HostDetection[]>> {
   const byHost = new Map<string, string[]>();
   for (const svc of services) {
@@ -180,7 +196,7 @@ export async function detectServicesOnHosts(
     [...byHost].map(async ([host, svcs]) => {
       try {
         await withHostSsh(cluster, host, async (conn) => {
-          const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch);
+          const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch, knownArchs[host]);
           const one = async (svc: string): Promise<void> => {
             try {
               found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch, origin));
@@ -291,7 +307,7 @@ export async function activateOnHost(
     let adoptAs: string | undefined;
     if (origin && manager.type === 'systemd') {
       const d = await detectNativeAny(conn, input.service, serviceRoot(), manager);
-      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch);
+      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch, input.arch);
       const proven = await originOf(d, input.service, arch, origin);
       if (proven) {
         await stageNative(conn, input.service, serviceRoot(), proven.localPath, proven.identity);
@@ -361,7 +377,7 @@ export async function rollbackOnHost(
       // Not adopted yet: the provisioner's binary is the target when it is the executable of the tarball detection
       // reported (the same proof detection made).
       const d = await detectNativeAny(conn, input.service, serviceRoot(), manager);
-      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch);
+      const arch = await hostArch(conn, cluster.manifest.hosts[input.host]?.arch, input.arch);
       const proven = await originOf(d, input.service, arch, origin);
       if (proven && d.identity && proven.identity === to.identity) to = { ...to, identity: d.identity };
     }

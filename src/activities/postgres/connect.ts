@@ -126,14 +126,35 @@ function poolFor(target: DatabaseTarget): pg.Pool {
 }
 
 /**
+ * Asks the server to cancel whatever backend `pid` is running (pg_cancel_backend), from a connection of its own: the
+ * busy one cannot take another query until its current one ends. Best effort; a failure only means the query runs
+ * on until it ends by itself.
+ */
+export async function cancelBackend(target: DatabaseTarget, pid: number): Promise<void> {
+  await withClient(target, (c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => {});
+}
+
+/** The server process id of a connected client (node-postgres keeps it from BackendKeyData; untyped). */
+function backendPid(client: pg.ClientBase): number | undefined {
+  const pid = (client as unknown as { processID?: unknown }).processID;
+  return typeof pid === 'number' ? pid : undefined;
+}
+
+/**
  * Runs fn on a pooled connection. With `reset` (foreign SQL ran: migration files, definition statements) the
  * session is returned to a clean state before reuse. A failure destroys the connection.
+ *
+ * With `signal` (an activity's cancellation), an abort while fn runs cancels the connection's running query on the
+ * server (pg_cancel_backend), so a cancelled verify or dry run stops scanning instead of running on in PostgreSQL
+ * until it ends; the connection is then destroyed, never reused (a late cancel must not hit someone else's query).
  */
 export async function withPooledClient<T>(
   target: DatabaseTarget,
   fn: (client: pg.PoolClient) => Promise<T>,
-  opts: { reset?: boolean } = {},
+  opts: { reset?: boolean; signal?: AbortSignal } = {},
 ): Promise<T> {
+  const { signal } = opts;
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
   let client: pg.PoolClient;
   try {
     client = await poolFor(target).connect();
@@ -148,7 +169,14 @@ export async function withPooledClient<T>(
     broken ??= err;
   };
   client.on('error', onError);
+  let cancelling: Promise<void> | undefined;
+  const onAbort = (): void => {
+    broken ??= new Error('cancelled');
+    const pid = backendPid(client);
+    if (pid !== undefined) cancelling = cancelBackend(target, pid);
+  };
   try {
+    signal?.addEventListener('abort', onAbort, { once: true });
     const out = await fn(client);
     if (opts.reset) await client.query('DISCARD ALL');
     return out;
@@ -156,6 +184,8 @@ export async function withPooledClient<T>(
     broken = err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await cancelling;
     client.off('error', onError);
     client.release(broken ?? false);
   }
