@@ -6,6 +6,7 @@ import type { ApproveInput, CancelInput } from '../contracts/change-run';
 import { ExitError } from '../errors';
 import type { Output } from './output';
 import { confirm } from './prompt';
+import { reconnecting } from './reconnect';
 import { operatorName } from './runs';
 
 export interface FollowOptions<P> {
@@ -30,12 +31,14 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
   };
   process.once('SIGINT', onSigint);
   let askedFor: unknown;
+  // Temporal restarting or out of reach: say so, retry, carry on, or give up with the reattach command.
+  const query = reconnecting(opts.query, { reattach: opts.reattach });
   try {
     for (;;) {
       if (detached) {
         throw new ExitError(`\nDetached; the run continues in Temporal. Reattach with: ${opts.reattach}`, 130);
       }
-      const p = await opts.query();
+      const p = await query();
       for (const line of opts.render(p)) {
         if (!printed.has(line)) {
           printed.add(line);

@@ -358,7 +358,10 @@ export function buildProgram(): Command {
         "\nMetrics (with --metrics): the Temporal SDK's own (temporal_*: workflow/activity tasks, latencies, polls) and\n" +
         "the orchestrator's counters, labelled by cluster and service: frameworks_upgrades_{started,succeeded,failed},\n" +
         'frameworks_rollbacks, frameworks_gate_refusals{gate}, frameworks_data_migration_rows{migration,kind} and the\n' +
-        'gauge frameworks_data_migration_rows_per_second. Values live in this process: they restart at zero with it.',
+        'gauge frameworks_data_migration_rows_per_second. Values live in this process: they restart at zero with it.\n' +
+        '\nCrash testing (lab only): FRAMEWORKS_CHAOS=<activityType|*>:<before|after|wft> makes the worker SIGKILL\n' +
+        'itself at that point (FRAMEWORKS_CHAOS_ONCE=<file>: once across workers); refused unless FRAMEWORKS_CHAOS_LAB=1,\n' +
+        'a loopback Temporal address and no API key, TLS or TEMPORAL_PROFILE.',
     )
     .action(async (opts) => {
       const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');
