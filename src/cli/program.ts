@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { ExitError } from '../errors';
 import { ORCHESTRATOR_VERSION } from '../version';
+import { addRollbackCommand } from './program-rollback';
 
 /**
  * Loads a command module when its command runs. `require` rather than `import()`: the CLI is CommonJS, and
@@ -149,6 +150,8 @@ export function buildProgram(): Command {
       const { upgradePlanCommand } = load<typeof import('./commands/upgrade-plan')>('./commands/upgrade-plan');
       await upgradePlanCommand(opts, program.opts());
     });
+
+  addRollbackCommand(cluster, manifestOption(), () => program.opts());
 
   const migrate = cluster
     .command('migrate')

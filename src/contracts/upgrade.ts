@@ -73,6 +73,11 @@ export const ServiceUpgradeInputSchema = z.object({
    * this only bounds how long a dead worker goes unnoticed; tests shorten it to prove a slow step is not retried.
    */
   hostStepHeartbeatTimeout: DurationSchema.optional(),
+  /**
+   * Set by `cluster rollback` only: move to this identity, whose artifact is already on every host (the plan
+   * checked it); nothing is staged or downloaded, and activation refuses if it is gone after all.
+   */
+  onHost: z.object({ identity: z.string() }).optional(),
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 
@@ -92,6 +97,11 @@ export const HostOutcomeSchema = z.object({
   from: z.string().nullable(),
   to: z.string(),
   detail: z.string().optional(),
+  /** Identity and config hash detected before the step, and the ones it moved to (the record `rollback` reverts). */
+  fromIdentity: z.string().nullable().optional(),
+  fromConfigHash: z.string().nullable().optional(),
+  toIdentity: z.string().optional(),
+  toConfigHash: z.string().optional(),
 });
 export type HostOutcome = z.infer<typeof HostOutcomeSchema>;
 

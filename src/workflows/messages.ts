@@ -5,6 +5,7 @@ import type { ApproveInput, CancelInput, ChangeRunProgress } from '../contracts/
 import type { DataMigrationStatusView } from '../contracts/data-migrate';
 import type { NoopProgress } from '../contracts/noop';
 import type { ReleaseProgress } from '../contracts/release-run';
+import type { ClusterRollbackProgress } from '../contracts/rollback';
 import type { ClusterUpgradeProgress } from '../contracts/upgrade';
 import type { SchemaMigrateProgress } from '../contracts/schema-migrate';
 
@@ -31,6 +32,7 @@ export const schemaMigrateMessages = changeRunMessages<SchemaMigrateProgress>();
 export const clusterUpgradeMessages = changeRunMessages<ClusterUpgradeProgress>();
 export const releaseMessages = changeRunMessages<ReleaseProgress>();
 export const noopMessages = changeRunMessages<NoopProgress>();
+export const clusterRollbackMessages = changeRunMessages<ClusterRollbackProgress>();
 
 /** Data migration: state, per-scope counts, rate, ETA, last error. */
 export const dataStatusQuery = defineQuery<DataMigrationStatusView>('status');

@@ -15,6 +15,7 @@ import { migrateView } from './migrate';
 import { progressLine } from './data-migrate';
 import { noopView } from './noop';
 import { releaseView } from './release';
+import { rollbackView } from './rollback';
 import { upgradeView } from './upgrade';
 
 /** Every change run's workflow type and how it reads: `runs watch` reattaches and `runs cancel` cancels by them. */
@@ -23,6 +24,7 @@ const CHANGE_VIEWS: Record<string, ChangeView<ChangeRunProgress>> = {
   clusterUpgrade: upgradeView,
   release: releaseView,
   noop: noopView,
+  clusterRollback: rollbackView,
 };
 
 export interface RunsOptions {
@@ -45,7 +47,15 @@ export interface RunSummary {
 }
 
 // FwState values a run writes while it is still going; once Temporal says the run closed they are stale.
-const LIVE_STATES = new Set(['running', 'planning', 'preparing', 'awaiting-approval', 'pausing', 'upgrading']);
+const LIVE_STATES = new Set([
+  'running',
+  'planning',
+  'preparing',
+  'awaiting-approval',
+  'pausing',
+  'upgrading',
+  'rolling-back',
+]);
 
 /**
  * The state column of a run: what it last wrote in FwState, unless the run has closed while that still names a
@@ -118,11 +128,11 @@ export async function runsCommand(
         return;
       }
       const t = new Table({
-        head: ['workflow id', 'operation', 'state', 'status', 'operator', 'started'],
+        head: ['workflow id', 'run id', 'operation', 'state', 'status', 'operator', 'started'],
         style: { head: [], border: [] },
       });
       for (const r of runs)
-        t.push([r.workflowId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
+        t.push([r.workflowId, r.runId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
       out.line(t.toString());
       const ui = runs[0]?.webUi?.replace(/\/workflows\/.*$/, '/workflows');
       if (ui) out.line(out.dim(`Web UI: ${ui}?query=${encodeURIComponent(`FwCluster="${ctx.cluster}"`)}`));
