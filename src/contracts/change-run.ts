@@ -11,7 +11,7 @@ import { GateCheckSchema } from './plan';
  * The state of a change run. The one executing state each run names in its own words, kept as they are so runs
  * already recorded (their FwState search attribute) and scripts reading `--json` see the words they always saw:
  * `applying` (schemaMigrate), `upgrading` (clusterUpgrade), `running` (release, noop), `rolling-back`
- * (clusterRollback).
+ * (clusterRollback). `awaiting-canary`: an upgrade with `--canary` waits for the operator's continue / rollback.
  */
 export const ChangeRunStateSchema = z.enum([
   'planning',
@@ -20,6 +20,7 @@ export const ChangeRunStateSchema = z.enum([
   'upgrading',
   'running',
   'rolling-back',
+  'awaiting-canary',
   'completed',
   'failed',
   'refused',

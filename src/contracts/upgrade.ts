@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DurationSchema } from './duration';
 import { ChangeRunInputFields, ChangeRunProgressSchema } from './change-run';
+import { CanaryEntrySchema, CanaryInputFields } from './canary';
 import { ArtifactSchema } from './plan';
 
 export { DurationSchema };
@@ -31,8 +32,13 @@ export const ClusterUpgradeInputSchema = z
     healthDeadline: DurationSchema.default('90 seconds'),
     /** --parallel: at most this many services upgrade at once, wave by wave (replicas stay one by one). */
     parallel: z.number().int().min(1).max(64).default(1),
+    /** --canary, --soak, --canary-timeout (src/contracts/canary.ts). */
+    ...CanaryInputFields,
   })
-  .strict();
+  .strict()
+  .refine((i) => !(i.canary && i.noRollback), {
+    message: '--canary needs rollback: a canary that is not continued is rolled back (drop --no-rollback)',
+  });
 export type ClusterUpgradeInput = z.input<typeof ClusterUpgradeInputSchema>;
 
 /** What is running on one host, as detected (content identity, not the version label). */
@@ -78,6 +84,8 @@ export const ServiceUpgradeInputSchema = z.object({
    * checked it); nothing is staged or downloaded, and activation refuses if it is gone after all.
    */
   onHost: z.object({ identity: z.string() }).optional(),
+  /** Set by `cluster upgrade --canary`: pause after the first changed replica for the parent's verdict. */
+  canary: z.boolean().optional(),
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 
@@ -137,6 +145,8 @@ export const ClusterUpgradeProgressSchema = ChangeRunProgressSchema.extend({
       result: ServiceUpgradeResultSchema.optional(),
     }),
   ),
+  /** `--canary` runs: each service's canary replica and its decision (src/contracts/canary.ts). */
+  canaries: z.array(CanaryEntrySchema).optional(),
   /** Services that will not be rolled back automatically if their health check fails, and why. */
   rollbackDisabled: z.array(z.object({ service: z.string(), reason: z.string() })).optional(),
   summary: z

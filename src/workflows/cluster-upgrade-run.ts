@@ -11,6 +11,7 @@ import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwServices, FwTargetVersion } from '../temporal/search-attributes';
 import type { ChangeRun } from './change-run';
+import { canaryPause } from './cluster-upgrade-canary';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import { serviceUpgrade } from './service-upgrade';
 import { decide } from './util';
@@ -61,6 +62,7 @@ export async function runUpgrades(
         proven: p.proven,
       })
     : new Map<string, ServiceUpgradeResult>();
+  const canary = canaryPause(input, run);
   const runChild = (svc: string): Promise<ServiceUpgradeResult> => {
     const t = targets.find((x) => x.service === svc)!;
     return executeChild(serviceUpgrade, {
@@ -89,6 +91,7 @@ export async function runUpgrades(
           skipValidation: input.skipValidation,
           healthInterval: input.healthInterval,
           healthDeadline: input.healthDeadline,
+          ...(canary ? { canary: true } : {}),
         },
       ],
     });

@@ -5,6 +5,8 @@
 import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { FwState } from '../temporal/search-attributes';
+import { CANARY_PATCH } from './cluster-upgrade-canary';
+import { canaryReplicas } from './service-canary';
 import { upgradeReplicas, type Moves } from './service-replicas';
 
 export { HEALTH_BACKOFF_PATCH, START_STOPPED_PATCH } from './service-replicas';
@@ -23,7 +25,9 @@ export const SERVICE_FW_STATE_PATCH = 'service-upgrade-fw-state-v1';
  */
 async function replicas(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
   const moves: Moves = new Map();
-  const result = await upgradeReplicas(input, moves);
+  // `--canary` (CANARY_PATCH): only children started with `canary` reach the marker; others are as recorded.
+  const result =
+    input.canary && patched(CANARY_PATCH) ? await canaryReplicas(input, moves) : await upgradeReplicas(input, moves);
   return { ...result, hosts: result.hosts.map((h) => ({ ...h, ...moves.get(h.host) })) };
 }
 
