@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { ExitError } from '../errors';
 import { ORCHESTRATOR_VERSION } from '../version';
+import { addCanary } from './program-canary';
 import { addRollbackCommand } from './program-rollback';
 
 /**
@@ -267,6 +268,7 @@ export function buildProgram(): Command {
     .description('cancel a run: before it changes anything it simply ends; later it stops at the next safe point')
     .addOption(new Option('--manifest <path>', 'optional: refuse an id that is not a run of this cluster'))
     .action(runsAction('cancel'));
+  addCanary(upgrade, runs, runsAction);
 
   cluster
     .command('noop', { hidden: true })
@@ -370,7 +372,6 @@ export function buildProgram(): Command {
       const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');
       await workerCommand(opts);
     });
-
   const dev = program.command('dev').description('local development environment');
   dev
     .command('lab')

@@ -27,6 +27,11 @@ export interface ChangeView<P extends ChangeRunProgress> {
   question(p: P): string;
   /** Extra live lines read elsewhere (release: its running data migration's progress). */
   live?(client: Client, p: P): Promise<string[]>;
+  /**
+   * A wait on the operator after approval (upgrade --canary): the key of what the run waits for now (undefined
+   * when nothing), asked once per key on a terminal; the run's own lines say how to answer from elsewhere.
+   */
+  operatorWait?: { key(p: P): string | undefined; ask(handle: WorkflowHandle, p: P, out: Output): Promise<void> };
 }
 
 /** The flags every mutating command takes. */
@@ -123,9 +128,17 @@ export async function followChange<P extends ChangeRunProgress>(
       },
       render: (p) => (opts.json ? [] : [...view.render(p, linkOf), ...p.live]),
       done: (p) => TERMINAL_STATES.has(p.state),
-      waiting: (p) => p.state === 'awaiting-approval' && (opts.cancelOnDecline || canPrompt()),
-      onWaiting: (p) =>
-        askApproval(
+      waiting: (p) =>
+        p.state === 'awaiting-approval'
+          ? opts.cancelOnDecline || canPrompt()
+          : !opts.json && canPrompt() && view.operatorWait?.key(p) !== undefined,
+      waitKey: (p) => (p.state === 'awaiting-approval' ? 'approval' : (view.operatorWait?.key(p) ?? 'approval')),
+      onWaiting: async (p) => {
+        if (p.state !== 'awaiting-approval' && view.operatorWait) {
+          await view.operatorWait.ask(handle, p, out);
+          return true;
+        }
+        return askApproval(
           handle,
           p,
           view.question(p),
@@ -133,7 +146,8 @@ export async function followChange<P extends ChangeRunProgress>(
             ? { approve: view.messages.approve, cancel: view.messages.cancel }
             : { approve: view.messages.approve },
           out,
-        ),
+        );
+      },
       reattach: `frameworks cluster runs watch ${workflowId}`,
     });
   } catch (err) {
