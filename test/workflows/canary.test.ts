@@ -4,141 +4,20 @@
 // canary to its previous identity and config — and no decision before the deadline rolls back. The soak is a
 // durable timer. The same flow runs against real hosts and the real CLI in test/integration/cli-canary.test.ts
 // and test/e2e/canary-lab.test.ts.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LAB_MIGRATIONS_DIR } from '../../lab/config';
-import { discoverMigrations } from '../../src/config/migrations';
-import { parseReleaseManifest } from '../../src/contracts/release';
-import type { ClusterUpgradeInput, ClusterUpgradeProgress, HostDetection } from '../../src/contracts/upgrade';
-import { getServiceInfo } from '../../src/domain/release';
+import type { ClusterUpgradeInput, ClusterUpgradeProgress } from '../../src/contracts/upgrade';
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { FwState } from '../../src/temporal/search-attributes';
 import { canaryUpdate, clusterUpgradeMessages } from '../../src/workflows/messages';
-import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { SERVICES, World } from '../helpers/canary-world';
+import { writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 
 const CLUSTER = 'wf-canary';
-const SERVICES: Record<string, { mode: 'native' | 'docker'; hosts: string[] }> = {
-  quartermaster: { mode: 'native', hosts: ['h1'] },
-  purser: { mode: 'native', hosts: ['h1'] },
-  commodore: { mode: 'docker', hosts: ['h2', 'h3'] },
-  foghorn: { mode: 'docker', hosts: ['h2'] },
-  bridge: { mode: 'docker', hosts: ['h3'] },
-};
-
-function identityIn(version: string, svc: string): string {
-  const m = parseReleaseManifest(
-    readFileSync(join(FIXTURES, 'release-repo', 'releases', `${version}.yaml`), 'utf8'),
-    version,
-  );
-  const info = getServiceInfo(m, svc)!;
-  return SERVICES[svc]!.mode === 'docker'
-    ? info.digest!
-    : info.binaries.find((b) => b.arch === 'linux-amd64')!.checksum!;
-}
-
-interface HostState {
-  identity: string;
-  version: string;
-  configHash: string;
-  pid: number;
-}
-
-/** The in-memory cluster: each replica's identity, config and pid, and a journal of host-changing calls. */
-class World {
-  hosts = new Map<string, HostState & { previous?: HostState }>();
-  activated: string[] = [];
-  rolledBack: { key: string; to: { identity: string; configHash: string } }[] = [];
-  private nextPid = 100;
-  configs: Record<string, string> = {};
-
-  reset(configs: Record<string, string>): void {
-    this.hosts.clear();
-    this.activated = [];
-    this.rolledBack = [];
-    this.configs = configs;
-    for (const [svc, s] of Object.entries(SERVICES)) {
-      for (const h of s.hosts) {
-        // The canary's previous config differs from the target's: a rollback must restore both.
-        const configHash = svc === 'commodore' ? 'old-config' : configs[svc]!;
-        this.hosts.set(`${svc}@${h}`, {
-          identity: identityIn('v0.1.0', svc),
-          version: 'v0.1.0',
-          configHash,
-          pid: this.nextPid++,
-        });
-      }
-    }
-  }
-
-  /* eslint-disable @typescript-eslint/require-await */
-  overrides(): Record<string, (...args: never[]) => Promise<unknown>> {
-    const detect = (svc: string, host: string): HostDetection => {
-      const s = this.hosts.get(`${svc}@${host}`)!;
-      return { host, present: true, ...s, running: true, arch: 'linux-amd64' };
-    };
-    type Step = { service: string; host: string };
-    return {
-      detectServices: async (i: { services: string[] }) =>
-        Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))])),
-      detectServiceOnHost: async (i: Step) => detect(i.service, i.host),
-      checkImageDigests: async () => [],
-      readDatabaseStates: async (i: { databases: string[] }) =>
-        i.databases.map((database) => ({
-          database,
-          // Every shipped migration applied: the schema gate passes.
-          ledger: { state: 'ok', database, tableExists: true, rows: SHIPPED.filter((m) => m.database === database) },
-          marker: { state: 'ok', marker: '' },
-        })),
-      readDataMigrationStates: async (i: { requirements: { key: string }[] }) =>
-        Object.fromEntries(i.requirements.map((r) => [r.key, { kind: 'status', status: 'completed' }])),
-      stageServiceOnHost: async () => ({ action: 'staged' }),
-      activateServiceOnHost: async (i: Step & { identity: string; version: string }) => {
-        const key = `${i.service}@${i.host}`;
-        const s = this.hosts.get(key)!;
-        this.activated.push(key);
-        const { previous: _p, ...before } = s;
-        this.hosts.set(key, {
-          identity: i.identity,
-          version: i.version,
-          configHash: this.configs[i.service]!,
-          pid: this.nextPid++,
-          previous: before,
-        });
-        return { action: 'restarted' };
-      },
-      probeServiceHealth: async () => ({ healthy: true }),
-      finalizeServiceOnHost: async () => undefined,
-      rollbackServiceOnHost: async (i: Step & { to: { identity: string; configHash: string } }) => {
-        const key = `${i.service}@${i.host}`;
-        const s = this.hosts.get(key)!;
-        // Idempotent: a retried rollback finds the host at its previous state already.
-        if (s.identity !== i.to.identity || s.configHash !== i.to.configHash) {
-          this.rolledBack.push({ key, to: i.to });
-          this.hosts.set(key, { ...(s.previous ?? s), pid: this.nextPid++ });
-        }
-        return { action: 'rolled-back' };
-      },
-    };
-  }
-  /* eslint-enable @typescript-eslint/require-await */
-}
-
-const SHIPPED = discoverMigrations(LAB_MIGRATIONS_DIR).items.map((m) => ({
-  version: m.version,
-  phase: m.phase,
-  seq: m.seq,
-  filename: m.filename,
-  checksum: m.checksum,
-  transactional: m.transactional,
-  database: m.database,
-}));
-
 const world = new World();
 let client: Client;
 let workers: RunningWorkers;
