@@ -10,7 +10,7 @@ import type { ClusterUpgradeInput, ClusterUpgradeProgress } from '../../src/cont
 import { serviceChildWorkflowId, taskQueueFor } from '../../src/temporal/ids';
 import { FwState } from '../../src/temporal/search-attributes';
 import { canaryUpdate, clusterUpgradeMessages } from '../../src/workflows/messages';
-import { SERVICES, World } from '../helpers/canary-world';
+import { identityIn, SERVICES, World } from '../helpers/canary-world';
 import { writeFixtureCluster } from '../helpers/fixtures';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
@@ -176,6 +176,23 @@ describe('clusterUpgrade --canary', () => {
     expect(p.state).toBe('upgrading');
     expect(world.activated).toEqual(['commodore@h2']);
     await run.handle.terminate('test over');
+  });
+
+  it('a replica already at the target is no canary: the first one that changes is', async () => {
+    const h2 = at('commodore@h2');
+    world.hosts.set('commodore@h2', {
+      ...h2,
+      identity: identityIn('v0.2.0', 'commodore'),
+      version: 'v0.2.0',
+      configHash: configs.commodore!,
+    });
+    const run = await upgrade({});
+    expect(await run.awaiting()).toMatchObject({ host: 'h3' });
+    expect(world.activated).toEqual(['commodore@h3']);
+    await run.handle.executeUpdate(canaryUpdate, { args: [{ decision: 'continue' }] });
+    const r = await run.result();
+    expect(r.services[0]!.result!.hosts.map((h) => h.action)).toEqual(['skipped', 'upgraded']);
+    expect(world.activated).toEqual(['commodore@h3']);
   });
 
   it('--all: every service that changes pauses in turn; one continue without a service answers each', async () => {
