@@ -20,7 +20,8 @@ let client: Client;
 let manifest: string;
 let configs: Record<string, string>;
 
-const cli = (...args: string[]) => frameworksAsync(args, { TEMPORAL_ADDRESS: temporalAddress(), FRAMEWORKS_OPERATOR: 'ana' }, 90_000);
+const cli = (...args: string[]) =>
+  frameworksAsync(args, { TEMPORAL_ADDRESS: temporalAddress(), FRAMEWORKS_OPERATOR: 'ana' }, 90_000);
 const upgrade = (...args: string[]) => cli('cluster', 'upgrade', 'commodore', '--manifest', manifest, ...args);
 const text = (r: { stdout: string; stderr: string }): string => `${r.stdout}\n${r.stderr}`;
 const awaitingCanary = () =>
