@@ -95,6 +95,16 @@ describe('upgrade --canary from the CLI', () => {
     expect(world.hosts.get('commodore@h3')!.version).toBe('v0.1.0');
   });
 
+  it('--help documents the flags and the commands that answer a canary', async () => {
+    const help = await cli('cluster', 'upgrade', '--help');
+    for (const flag of ['--canary', '--soak <duration>', '--canary-timeout <duration>', 'awaiting-canary']) {
+      expect(help.stdout).toContain(flag);
+    }
+    const runs = await cli('cluster', 'runs', '--help');
+    expect(runs.stdout).toMatch(/^\s+continue \[options\] <workflow-id>/m);
+    expect(runs.stdout).toMatch(/^\s+rollback \[options\] <workflow-id>/m);
+  });
+
   it('usage errors exit 2 before anything starts; answering a run without a canary exits 1', async () => {
     const soak = await upgrade('--canary', '--soak', '5x', '--yes');
     expect(soak.code).toBe(2);
