@@ -2,8 +2,9 @@
 // by one as upgradeReplicas moves them, until the first one that actually changed (upgraded or reloaded; skipped
 // and started replicas are no canary) is healthy; then tell the parent run and wait for its verdict
 // (src/workflows/cluster-upgrade-canary.ts owns the soak, the deadline and the operator's update). `continue`
-// upgrades the rest; `rollback` (or expiry) returns the canary to the identity and config it ran before, checks its
-// health, and leaves the rest untouched.
+// finalizes the canary (activation's kept copy of the previous container / compose files / release is dropped
+// only now) and upgrades the rest as usual; `rollback` (or expiry) returns the canary to the identity and config
+// it ran before from that kept copy, checks its health, and leaves the rest untouched.
 import {
   condition,
   getExternalWorkflowHandle,
@@ -33,6 +34,7 @@ export async function canaryReplicas(input: ServiceUpgradeInput, moves: Moves): 
   const untouched = (hosts: string[]): HostOutcome[] =>
     hosts.map((host) => ({ host, action: 'not-attempted', from: null, to: input.version }));
   for (const [i, host] of input.hosts.entries()) {
+    // `canary` set: upgradeReplicas leaves the replica it upgraded unfinalized.
     const one = await upgradeReplicas({ ...input, hosts: [host] }, moves);
     outcomes.push(...one.hosts);
     const rest = input.hosts.slice(i + 1);
@@ -49,7 +51,13 @@ export async function canaryReplicas(input: ServiceUpgradeInput, moves: Moves): 
     const canary = outcomes[outcomes.length - 1]!;
     if (verdict!.decision === 'continue') {
       canary.detail = `canary; ${verdict!.reason}`;
-      const more = rest.length > 0 ? await upgradeReplicas({ ...input, hosts: rest }, moves) : undefined;
+      await hostSteps(input).finalizeServiceOnHost({
+        cluster: input.cluster,
+        service: input.service,
+        host,
+        mode: input.mode,
+      });
+      const more = rest.length > 0 ? await upgradeReplicas({ ...input, canary: false, hosts: rest }, moves) : undefined;
       return {
         ...(more ?? {}),
         service: input.service,

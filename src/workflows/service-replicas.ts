@@ -155,7 +155,8 @@ export async function upgradeReplicas(input: ServiceUpgradeInput, moves: Moves):
       });
       const health = await healthy(hostName);
       if (health.healthy) {
-        await host.finalizeServiceOnHost({ ...ref, host: hostName, mode: input.mode });
+        // --canary: the canary is finalized once continued (service-canary.ts); its rollback needs what was kept.
+        if (!input.canary) await host.finalizeServiceOnHost({ ...ref, host: hostName, mode: input.mode });
         outcomes.push({
           host: hostName,
           action: act.action === 'reloaded' ? 'reloaded' : 'upgraded',

@@ -2,6 +2,7 @@
 // fixture cluster's replicas with their identity, config and pid, the HOST activities as stubs over it, and a
 // journal of host-changing calls. Catalog, release repository and config rendering stay the real activities.
 import { readFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
 import { join } from 'node:path';
 import { LAB_MIGRATIONS_DIR } from '../../lab/config';
 import { discoverMigrations } from '../../src/config/migrations';
@@ -40,6 +41,7 @@ interface HostState {
 export class World {
   hosts = new Map<string, HostState & { previous?: HostState }>();
   activated: string[] = [];
+  finalized: string[] = [];
   rolledBack: { key: string; to: { identity: string; configHash: string } }[] = [];
   private nextPid = 100;
   configs: Record<string, string> = {};
@@ -47,6 +49,7 @@ export class World {
   reset(configs: Record<string, string>): void {
     this.hosts.clear();
     this.activated = [];
+    this.finalized = [];
     this.rolledBack = [];
     this.configs = configs;
     for (const [svc, s] of Object.entries(SERVICES)) {
@@ -100,12 +103,23 @@ export class World {
         return { action: 'restarted' };
       },
       probeServiceHealth: async () => ({ healthy: true }),
-      finalizeServiceOnHost: async () => undefined,
+      // As on real hosts: finalize drops what activation kept (the previous container, the compose files kept in
+      // .frameworks-previous/), and a rollback needs it.
+      finalizeServiceOnHost: async (i: Step) => {
+        const key = `${i.service}@${i.host}`;
+        const { previous: _dropped, ...s } = this.hosts.get(key)!;
+        this.finalized.push(key);
+        this.hosts.set(key, s);
+        return undefined;
+      },
       rollbackServiceOnHost: async (i: Step & { to: { identity: string; configHash: string } }) => {
         const key = `${i.service}@${i.host}`;
         const s = this.hosts.get(key)!;
         // Idempotent: a retried rollback finds the host at its previous state already.
         if (s.identity !== i.to.identity || s.configHash !== i.to.configHash) {
+          if (!s.previous) {
+            throw ApplicationFailure.nonRetryable(`cannot roll back ${i.service}: nothing was kept`, 'RollbackFailed');
+          }
           this.rolledBack.push({ key, to: i.to });
           this.hosts.set(key, { ...(s.previous ?? s), pid: this.nextPid++ });
         }

@@ -80,6 +80,8 @@ describe('clusterUpgrade --canary', () => {
     expect(canary).toMatchObject({ service: 'commodore', host: 'h2', state: 'awaiting' });
     // Only the canary moved; the run and the service's child both say what they wait for (Web UI, runs list).
     expect(world.activated).toEqual(['commodore@h2']);
+    // Not finalized while undecided: a rollback needs what activation kept.
+    expect(world.finalized).toEqual([]);
     expect(at('commodore@h2').version).toBe('v0.2.0');
     expect(at('commodore@h3').version).toBe('v0.1.0');
     expect((await run.handle.describe()).typedSearchAttributes.get(FwState)).toBe('awaiting-canary');
@@ -92,6 +94,7 @@ describe('clusterUpgrade --canary', () => {
     await captureHistory(client, serviceChildWorkflowId(CLUSTER, 'commodore'), 'service-upgrade-canary-continue');
     expect(r.state).toBe('completed');
     expect(world.activated).toEqual(['commodore@h2', 'commodore@h3']);
+    expect(world.finalized).toEqual(['commodore@h2', 'commodore@h3']);
     expect(at('commodore@h3').version).toBe('v0.2.0');
     expect(world.rolledBack).toEqual([]);
     const hosts = r.services[0]!.result!.hosts;
