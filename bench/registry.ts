@@ -28,4 +28,10 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     needs: ['temporal'],
     load: async () => (await import('./upgrade-noop')).upgradeNoopBenchmark,
   },
+  {
+    name: 'rollback',
+    summary: 'cluster rollback of a lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (≤ 1.3×)',
+    needs: ['temporal'],
+    load: async () => (await import('./rollback')).rollbackBenchmark,
+  },
 ];

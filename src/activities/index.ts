@@ -38,6 +38,8 @@ import * as dm from './data-migrations/activities';
 import type { HostDetection, PinQuery, ReleasePins } from '../contracts/upgrade';
 import * as up from './hosts/upgrade';
 import { createBinaryOriginResolver, type BinaryOriginResolver } from './hosts/binary-identity';
+import type { RollbackHostFacts } from '../contracts/rollback';
+import { inspectRollbackHosts, type RollbackReplicaQuery } from './hosts/rollback';
 import type { HostAccess } from '../contracts/doctor';
 import { hostAccessFor } from './doctor/host-access';
 
@@ -257,6 +259,15 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(() =>
         heartbeating(() => up.rollbackOnHost(clusterOf(input.cluster), input, originFor(input.cluster))),
       );
+    },
+
+    // ---- rollback (issue 12 item 4) ----
+    /** Each replica as it runs now and whether its pre-run artifact is still on the host (read-only). */
+    async inspectRollbackHosts(input: {
+      cluster: string;
+      replicas: RollbackReplicaQuery[];
+    }): Promise<RollbackHostFacts[]> {
+      return asActivity(() => inspectRollbackHosts(clusterOf(input.cluster), input.replicas));
     },
 
     // ---- doctor (SPEC §8) ----

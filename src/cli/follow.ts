@@ -6,6 +6,7 @@ import type { ApproveInput, CancelInput } from '../contracts/change-run';
 import { ExitError } from '../errors';
 import type { Output } from './output';
 import { confirm } from './prompt';
+import { reconnecting } from './reconnect';
 import { operatorName } from './runs';
 
 export interface FollowOptions<P> {
@@ -18,6 +19,8 @@ export interface FollowOptions<P> {
   /** Called once when the run waits on the operator; may send updates. Returns false to stop following. */
   onWaiting?: (p: P) => Promise<boolean>;
   waiting?: (p: P) => boolean;
+  /** What the run waits on (asked once per key; default one key: the approval). */
+  waitKey?: (p: P) => string;
   pollMs?: number;
   reattach: string;
 }
@@ -29,13 +32,15 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
     detached = true;
   };
   process.once('SIGINT', onSigint);
-  let askedFor: unknown;
+  const asked = new Set<string>();
+  // Temporal restarting or out of reach: say so, retry, carry on, or give up with the reattach command.
+  const query = reconnecting(opts.query, { reattach: opts.reattach });
   try {
     for (;;) {
       if (detached) {
         throw new ExitError(`\nDetached; the run continues in Temporal. Reattach with: ${opts.reattach}`, 130);
       }
-      const p = await opts.query();
+      const p = await query();
       for (const line of opts.render(p)) {
         if (!printed.has(line)) {
           printed.add(line);
@@ -43,8 +48,9 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
         }
       }
       if (opts.done(p)) return p;
-      if (opts.waiting?.(p) && opts.onWaiting && askedFor === undefined) {
-        askedFor = p;
+      const key = opts.waitKey?.(p) ?? 'approval';
+      if (opts.waiting?.(p) && opts.onWaiting && !asked.has(key)) {
+        asked.add(key);
         process.off('SIGINT', onSigint);
         const keepGoing = await opts.onWaiting(p);
         process.once('SIGINT', onSigint);

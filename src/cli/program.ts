@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { ExitError } from '../errors';
 import { ORCHESTRATOR_VERSION } from '../version';
+import { addCanary } from './program-canary';
+import { addRollbackCommand } from './program-rollback';
 
 /**
  * Loads a command module when its command runs. `require` rather than `import()`: the CLI is CommonJS, and
@@ -150,6 +152,8 @@ export function buildProgram(): Command {
       await upgradePlanCommand(opts, program.opts());
     });
 
+  addRollbackCommand(cluster, manifestOption(), () => program.opts());
+
   const migrate = cluster
     .command('migrate')
     .description('apply schema migrations of one phase (expand, postdeploy, contract) up to a target version')
@@ -264,6 +268,7 @@ export function buildProgram(): Command {
     .description('cancel a run: before it changes anything it simply ends; later it stops at the next safe point')
     .addOption(new Option('--manifest <path>', 'optional: refuse an id that is not a run of this cluster'))
     .action(runsAction('cancel'));
+  addCanary(upgrade, runs, runsAction);
 
   cluster
     .command('noop', { hidden: true })
@@ -358,13 +363,15 @@ export function buildProgram(): Command {
         "\nMetrics (with --metrics): the Temporal SDK's own (temporal_*: workflow/activity tasks, latencies, polls) and\n" +
         "the orchestrator's counters, labelled by cluster and service: frameworks_upgrades_{started,succeeded,failed},\n" +
         'frameworks_rollbacks, frameworks_gate_refusals{gate}, frameworks_data_migration_rows{migration,kind} and the\n' +
-        'gauge frameworks_data_migration_rows_per_second. Values live in this process: they restart at zero with it.',
+        'gauge frameworks_data_migration_rows_per_second. Values live in this process: they restart at zero with it.\n' +
+        '\nCrash testing (lab only): FRAMEWORKS_CHAOS=<activityType|*>:<before|after|wft> makes the worker SIGKILL\n' +
+        'itself at that point (FRAMEWORKS_CHAOS_ONCE=<file>: once across workers); refused unless FRAMEWORKS_CHAOS_LAB=1,\n' +
+        'a loopback Temporal address and no API key, TLS or TEMPORAL_PROFILE.',
     )
     .action(async (opts) => {
       const { workerCommand } = load<typeof import('../worker/main')>('../worker/main');
       await workerCommand(opts);
     });
-
   const dev = program.command('dev').description('local development environment');
   dev
     .command('lab')

@@ -1,7 +1,8 @@
 // The CLI half of a change run (issue 13): one runChange(spec) starts any mutating workflow on the cluster's change
 // lock, follows its `progress` query, asks for approval of the plan it shows, and renders the result; one
 // followChange is also what `runs watch` uses to reattach. A command supplies only what is its own: its input, how
-// its progress reads, its approval question and its outcome lines (src/cli/commands/{migrate,upgrade,release,noop}.ts).
+// its progress reads, its approval question and its outcome lines
+// (src/cli/commands/{migrate,upgrade,release,noop,rollback}.ts).
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TERMINAL_STATES, type ChangeRunProgress } from '../contracts/change-run';
 import { ExitError } from '../errors';
@@ -26,6 +27,11 @@ export interface ChangeView<P extends ChangeRunProgress> {
   question(p: P): string;
   /** Extra live lines read elsewhere (release: its running data migration's progress). */
   live?(client: Client, p: P): Promise<string[]>;
+  /**
+   * A wait on the operator after approval (upgrade --canary): the key of what the run waits for now (undefined
+   * when nothing), asked once per key on a terminal; the run's own lines say how to answer from elsewhere.
+   */
+  operatorWait?: { key(p: P): string | undefined; ask(handle: WorkflowHandle, p: P, out: Output): Promise<void> };
 }
 
 /** The flags every mutating command takes. */
@@ -47,6 +53,8 @@ export interface ChangeSpec<P extends ChangeRunProgress> {
    * manifest is loaded and before anything connects, so its usage errors (exit 2) come first.
    */
   input(ctx: ClusterContext): Record<string, unknown>;
+  /** More input read from Temporal once the worker is known to run (rollback: the reverted run's record). */
+  read?(client: Client, ctx: ClusterContext): Promise<Record<string, unknown>>;
   /** Human lines for the result (not with --json); may throw an ExitError (release: cancelled exits 1). */
   outcome(p: P, out: Output): void;
 }
@@ -66,13 +74,14 @@ export async function runChange<P extends ChangeRunProgress>(
   const { client, target } = await connectClient();
   try {
     await requireWorker(client, cluster, ctx.manifestPath);
+    const read = spec.read ? await spec.read(client, ctx) : {};
     const dryRun = flags.dryRun ?? false;
     const { handle, workflowId } = await startChange(client, target, {
       cluster,
       workflowType: view.workflowType,
       dryRunOperation: `${view.name}-dry-run`,
       dryRun,
-      args: [{ cluster, ...input, dryRun, approved: flags.yes ?? false, operator: operatorName() }],
+      args: [{ cluster, ...input, ...read, dryRun, approved: flags.yes ?? false, operator: operatorName() }],
       typedSearchAttributes: runSearchAttributes(cluster, spec.operation ?? view.name),
     });
     const link = webUiLink(target, workflowId);
@@ -119,9 +128,17 @@ export async function followChange<P extends ChangeRunProgress>(
       },
       render: (p) => (opts.json ? [] : [...view.render(p, linkOf), ...p.live]),
       done: (p) => TERMINAL_STATES.has(p.state),
-      waiting: (p) => p.state === 'awaiting-approval' && (opts.cancelOnDecline || canPrompt()),
-      onWaiting: (p) =>
-        askApproval(
+      waiting: (p) =>
+        p.state === 'awaiting-approval'
+          ? opts.cancelOnDecline || canPrompt()
+          : !opts.json && canPrompt() && view.operatorWait?.key(p) !== undefined,
+      waitKey: (p) => (p.state === 'awaiting-approval' ? 'approval' : (view.operatorWait?.key(p) ?? 'approval')),
+      onWaiting: async (p) => {
+        if (p.state !== 'awaiting-approval' && view.operatorWait) {
+          await view.operatorWait.ask(handle, p, out);
+          return true;
+        }
+        return askApproval(
           handle,
           p,
           view.question(p),
@@ -129,7 +146,8 @@ export async function followChange<P extends ChangeRunProgress>(
             ? { approve: view.messages.approve, cancel: view.messages.cancel }
             : { approve: view.messages.approve },
           out,
-        ),
+        );
+      },
       reattach: `frameworks cluster runs watch ${workflowId}`,
     });
   } catch (err) {

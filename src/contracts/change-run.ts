@@ -1,8 +1,8 @@
-// What every change run (schemaMigrate, clusterUpgrade, release, noop, and the next mutating command) shares: one
-// run-state enum, one base progress schema each run's progress extends, and the approval input. A change run
-// plans, checks every gate, waits for approval of the plan's hash (unless approved up front), executes, and ends
-// in one of TERMINAL_STATES. The whole lifecycle is src/workflows/change-run.ts (changeRun) on the worker side
-// and src/cli/run-change.ts (runChange) on the CLI side.
+// What every change run (schemaMigrate, clusterUpgrade, release, noop, clusterRollback, and the next mutating
+// command) shares: one run-state enum, one base progress schema each run's progress extends, and the approval
+// input. A change run plans, checks every gate, waits for approval of the plan's hash (unless approved up front),
+// executes, and ends in one of TERMINAL_STATES. The whole lifecycle is src/workflows/change-run.ts (changeRun) on
+// the worker side and src/cli/run-change.ts (runChange) on the CLI side.
 import { z } from 'zod';
 import { DurationSchema } from './duration';
 import { GateCheckSchema } from './plan';
@@ -10,7 +10,8 @@ import { GateCheckSchema } from './plan';
 /**
  * The state of a change run. The one executing state each run names in its own words, kept as they are so runs
  * already recorded (their FwState search attribute) and scripts reading `--json` see the words they always saw:
- * `applying` (schemaMigrate), `upgrading` (clusterUpgrade), `running` (release, noop).
+ * `applying` (schemaMigrate), `upgrading` (clusterUpgrade), `running` (release, noop), `rolling-back`
+ * (clusterRollback). `awaiting-canary`: an upgrade with `--canary` waits for the operator's continue / rollback.
  */
 export const ChangeRunStateSchema = z.enum([
   'planning',
@@ -18,6 +19,8 @@ export const ChangeRunStateSchema = z.enum([
   'applying',
   'upgrading',
   'running',
+  'rolling-back',
+  'awaiting-canary',
   'completed',
   'failed',
   'refused',

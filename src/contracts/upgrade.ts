@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DurationSchema } from './duration';
 import { ChangeRunInputFields, ChangeRunProgressSchema } from './change-run';
+import { CanaryEntrySchema, CanaryInputFields } from './canary';
 import { ArtifactSchema } from './plan';
 
 export { DurationSchema };
@@ -31,8 +32,13 @@ export const ClusterUpgradeInputSchema = z
     healthDeadline: DurationSchema.default('90 seconds'),
     /** --parallel: at most this many services upgrade at once, wave by wave (replicas stay one by one). */
     parallel: z.number().int().min(1).max(64).default(1),
+    /** --canary, --soak, --canary-timeout (src/contracts/canary.ts). */
+    ...CanaryInputFields,
   })
-  .strict();
+  .strict()
+  .refine((i) => !(i.canary && i.noRollback), {
+    message: '--canary needs rollback: a canary that is not continued is rolled back (drop --no-rollback)',
+  });
 export type ClusterUpgradeInput = z.input<typeof ClusterUpgradeInputSchema>;
 
 /** What is running on one host, as detected (content identity, not the version label). */
@@ -78,6 +84,13 @@ export const ServiceUpgradeInputSchema = z.object({
    * per service); a host missing here is read by the child's detection.
    */
   hostArchs: z.record(z.string(), z.string()).optional(),
+  /**
+   * Set by `cluster rollback` only: move to this identity, whose artifact is already on every host (the plan
+   * checked it); nothing is staged or downloaded, and activation refuses if it is gone after all.
+   */
+  onHost: z.object({ identity: z.string() }).optional(),
+  /** Set by `cluster upgrade --canary`: pause after the first changed replica for the parent's verdict. */
+  canary: z.boolean().optional(),
 });
 export type ServiceUpgradeInput = z.infer<typeof ServiceUpgradeInputSchema>;
 
@@ -97,6 +110,11 @@ export const HostOutcomeSchema = z.object({
   from: z.string().nullable(),
   to: z.string(),
   detail: z.string().optional(),
+  /** Identity and config hash detected before the step, and the ones it moved to (the record `rollback` reverts). */
+  fromIdentity: z.string().nullable().optional(),
+  fromConfigHash: z.string().nullable().optional(),
+  toIdentity: z.string().optional(),
+  toConfigHash: z.string().optional(),
 });
 export type HostOutcome = z.infer<typeof HostOutcomeSchema>;
 
@@ -132,6 +150,8 @@ export const ClusterUpgradeProgressSchema = ChangeRunProgressSchema.extend({
       result: ServiceUpgradeResultSchema.optional(),
     }),
   ),
+  /** `--canary` runs: each service's canary replica and its decision (src/contracts/canary.ts). */
+  canaries: z.array(CanaryEntrySchema).optional(),
   /** Services that will not be rolled back automatically if their health check fails, and why. */
   rollbackDisabled: z.array(z.object({ service: z.string(), reason: z.string() })).optional(),
   summary: z

@@ -7,6 +7,7 @@ import { createActivities } from '../activities';
 import type { LoadedCluster } from '../activities/cluster-config';
 import { createReleaseFetcher } from '../activities/release-repo';
 import { taskQueueFor } from '../temporal/ids';
+import { chaosActivityInterceptor, chaosSinks, type ChaosConfig } from './chaos';
 
 export interface ClusterWorkersOptions {
   connection: NativeConnection;
@@ -21,6 +22,8 @@ export interface ClusterWorkersOptions {
    * production never passes this.
    */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Kill-points for crash tests (src/worker/chaos.ts); never set in production (chaosConfig refuses it). */
+  chaos?: ChaosConfig;
 }
 
 /** Upper bound of the time between two heartbeats the SDK actually sends (see Worker.create below). */
@@ -32,6 +35,9 @@ export const HEARTBEAT_THROTTLE_MAX = '2 seconds';
  */
 // Extensionless: the workflow bundler resolves .ts (sources) or .js (built lib/) itself.
 export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [join(__dirname, '..', 'workflows', 'metrics-interceptor')];
+
+/** Bundled in addition when the worker runs with a chaos setting (its `wft` kill-point). */
+export const CHAOS_INTERCEPTOR_MODULE = join(__dirname, '..', 'workflows', 'chaos-interceptor');
 
 export function defaultCacheDir(): string {
   return process.env.FRAMEWORKS_CACHE_DIR ?? join(homedir(), '.frameworks', 'cache');
@@ -53,12 +59,21 @@ export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise
     ...createActivities({ clusters: byName, fetcher, cacheDir }),
     ...(opts.activityOverrides ?? {}),
   };
+  const chaos = opts.chaos;
+  if (chaos?.point === 'wft' && opts.workflowBundle) {
+    throw new Error('the wft kill-point needs the worker to bundle its workflows (no prebuilt workflowBundle)');
+  }
+  const workflowModules = chaos
+    ? [...WORKFLOW_INTERCEPTOR_MODULES, CHAOS_INTERCEPTOR_MODULE]
+    : WORKFLOW_INTERCEPTOR_MODULES;
   const workflowSource = opts.workflowBundle
     ? { workflowBundle: opts.workflowBundle }
-    : {
-        workflowsPath: require.resolve('../workflows'),
-        interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
-      };
+    : { workflowsPath: require.resolve('../workflows') };
+  const chaosOptions = chaos
+    ? { sinks: chaosSinks(chaos), interceptors: { workflowModules, activity: [chaosActivityInterceptor(chaos)] } }
+    : opts.workflowBundle
+      ? {}
+      : { interceptors: { workflowModules } };
   return Promise.all(
     opts.clusters.map((c) =>
       Worker.create({
@@ -71,6 +86,7 @@ export async function createClusterWorkers(opts: ClusterWorkersOptions): Promise
         // lets a cancelled step (a download, a pull, a verify's query) stop within seconds.
         maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MAX,
         ...workflowSource,
+        ...chaosOptions,
       }),
     ),
   );

@@ -5,6 +5,7 @@ import { closePools } from '../activities/postgres/connect';
 import { closeTunnels } from '../activities/postgres/tunnel';
 import { connectWorker } from '../temporal/connection';
 import { taskQueueFor } from '../temporal/ids';
+import { chaosConfig } from './chaos';
 import { createClusterWorkers } from './create';
 import { installWorkerLogging } from './logging';
 import { METRICS_ENV, metricsAddress, prometheusTelemetry } from './metrics';
@@ -45,11 +46,18 @@ export async function workerCommand(opts: WorkerOptions): Promise<void> {
     ),
   );
   const { connection, target } = await connectWorker();
+  // Refused (before any work is taken) unless this is a lab worker; see src/worker/chaos.ts.
+  const chaos = chaosConfig(target.address);
+  if (chaos) {
+    logger.warn({ chaos }, 'chaos kill-point armed: this worker will SIGKILL itself');
+    process.stdout.write(`chaos: kill-point ${chaos.activityType}:${chaos.point} armed\n`);
+  }
   const workers = await createClusterWorkers({
     connection,
     namespace: target.namespace,
     clusters,
     warn: (message) => logger.warn(message),
+    ...(chaos ? { chaos } : {}),
   });
   for (const c of clusters) {
     logger.info(

@@ -11,6 +11,7 @@ import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwServices, FwTargetVersion } from '../temporal/search-attributes';
 import type { ChangeRun } from './change-run';
+import { canaryPause } from './cluster-upgrade-canary';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import { serviceUpgrade } from './service-upgrade';
 import { decide } from './util';
@@ -70,6 +71,7 @@ export async function runUpgrades(
         proven: p.proven,
       })
     : new Map<string, ServiceUpgradeResult>();
+  const canary = canaryPause(input, run);
   const runChild = (svc: string): Promise<ServiceUpgradeResult> => {
     const t = targets.find((x) => x.service === svc)!;
     const archs = archsFor(p.hostArchs, t.hosts);
@@ -100,6 +102,7 @@ export async function runUpgrades(
           healthInterval: input.healthInterval,
           healthDeadline: input.healthDeadline,
           ...(known(archs) ? { hostArchs: archs } : {}),
+          ...(canary ? { canary: true } : {}),
         },
       ],
     });

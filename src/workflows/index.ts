@@ -9,3 +9,4 @@ export { clusterStatus } from './status';
 export { clusterDoctor } from './doctor';
 export { release } from './release';
 export { noop } from './noop';
+export { clusterRollback } from './cluster-rollback';

@@ -1,10 +1,12 @@
 // Queries and updates of the mutating workflows, defined once and imported by the CLI (names never retyped).
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CanaryInput, CanaryReady, CanaryVerdict } from '../contracts/canary';
 import type { ApproveInput, CancelInput, ChangeRunProgress } from '../contracts/change-run';
 import type { DataMigrationStatusView } from '../contracts/data-migrate';
 import type { NoopProgress } from '../contracts/noop';
 import type { ReleaseProgress } from '../contracts/release-run';
+import type { ClusterRollbackProgress } from '../contracts/rollback';
 import type { ClusterUpgradeProgress } from '../contracts/upgrade';
 import type { SchemaMigrateProgress } from '../contracts/schema-migrate';
 
@@ -31,6 +33,16 @@ export const schemaMigrateMessages = changeRunMessages<SchemaMigrateProgress>();
 export const clusterUpgradeMessages = changeRunMessages<ClusterUpgradeProgress>();
 export const releaseMessages = changeRunMessages<ReleaseProgress>();
 export const noopMessages = changeRunMessages<NoopProgress>();
+export const clusterRollbackMessages = changeRunMessages<ClusterRollbackProgress>();
+
+/**
+ * `upgrade --canary` (src/workflows/cluster-upgrade-canary.ts): the operator's decision goes to the clusterUpgrade
+ * run (the id they know) as the `canary` update; the service child reports its healthy canary to the parent and
+ * gets the verdict back by signal.
+ */
+export const canaryUpdate = defineUpdate<ClusterUpgradeProgress, [CanaryInput]>('canary');
+export const canaryReadySignal = defineSignal<[CanaryReady]>('canaryReady');
+export const canaryVerdictSignal = defineSignal<[CanaryVerdict]>('canaryVerdict');
 
 /** Data migration: state, per-scope counts, rate, ETA, last error. */
 export const dataStatusQuery = defineQuery<DataMigrationStatusView>('status');

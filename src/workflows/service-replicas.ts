@@ -28,7 +28,11 @@ export const HEALTH_BACKOFF_PATCH = 'service-upgrade-health-backoff-v1';
 /** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
 const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
 
-export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
+/** What each host ran before its step and what the step moves it to (identities and config hashes). */
+export type Moves = Map<string, Pick<HostOutcome, 'fromIdentity' | 'fromConfigHash' | 'toIdentity' | 'toConfigHash'>>;
+
+/** Fills `moves` per host it reaches; serviceUpgrade annotates the outcomes with them. */
+export async function upgradeReplicas(input: ServiceUpgradeInput, moves: Moves): Promise<ServiceUpgradeResult> {
   const outcomes: HostOutcome[] = [];
   const host = hostSteps(input);
   const ref = { cluster: input.cluster, service: input.service };
@@ -47,7 +51,11 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
   for (const [i, hostName] of input.hosts.entries()) {
     const detected = await host.detectServiceOnHost(on(hostName));
     const artifact = input.mode === 'native' ? input.artifacts.find((a) => a.arch === detected.arch) : undefined;
-    const identity = input.mode === 'docker' ? imageDigest(input.imageRef ?? '') : artifactIdentity(artifact);
+    const identity = input.onHost
+      ? input.onHost.identity
+      : input.mode === 'docker'
+        ? imageDigest(input.imageRef ?? '')
+        : artifactIdentity(artifact);
     const from = detected.version;
     // The plan's artifact gate refuses an unpinned service before this child starts; should one get here anyway, an
     // absent pin must neither count as "already at target" nor be installed unverified.
@@ -69,6 +77,12 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
         error: `${input.service} on ${hostName} cannot be pinned by content: ${why}`,
       };
     }
+    moves.set(hostName, {
+      fromIdentity: detected.identity,
+      fromConfigHash: detected.configHash,
+      toIdentity: identity,
+      toConfigHash: input.configHash,
+    });
     const atTarget = detected.identity === identity && detected.configHash === input.configHash;
     if (atTarget && v2 && !detected.running) {
       // Nothing to download or switch: activate at the target identity starts the stopped service in place.
@@ -125,13 +139,11 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
     // pulls an image): a failure then is reported as such, not "rolled back" (issue 11, point 11).
     let activating = false;
     try {
-      await host.stageServiceOnHost({
-        ...ref,
-        host: hostName,
-        mode: input.mode,
-        ...(input.imageRef ? { imageRef: input.imageRef } : {}),
-        ...(artifact ? { artifact } : {}),
-      });
+      // A rollback moves to an identity already on the host: nothing to download or pull.
+      if (!input.onHost) {
+        const pin = { ...(input.imageRef ? { imageRef: input.imageRef } : {}), ...(artifact ? { artifact } : {}) };
+        await host.stageServiceOnHost({ ...ref, host: hostName, mode: input.mode, ...pin });
+      }
       activating = true;
       const act = await host.activateServiceOnHost({
         ...on(hostName),
@@ -142,7 +154,8 @@ export async function upgradeReplicas(input: ServiceUpgradeInput): Promise<Servi
       });
       const health = await healthy(hostName);
       if (health.healthy) {
-        await host.finalizeServiceOnHost({ ...ref, host: hostName, mode: input.mode });
+        // --canary: the canary is finalized once continued (service-canary.ts); its rollback needs what was kept.
+        if (!input.canary) await host.finalizeServiceOnHost({ ...ref, host: hostName, mode: input.mode });
         outcomes.push({
           host: hostName,
           action: act.action === 'reloaded' ? 'reloaded' : 'upgraded',

@@ -5,7 +5,9 @@
 import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { FwState } from '../temporal/search-attributes';
-import { upgradeReplicas } from './service-replicas';
+import { CANARY_PATCH } from './cluster-upgrade-canary';
+import { canaryReplicas } from './service-canary';
+import { upgradeReplicas, type Moves } from './service-replicas';
 
 export { HEALTH_BACKOFF_PATCH, START_STOPPED_PATCH } from './service-replicas';
 
@@ -17,12 +19,24 @@ export { HEALTH_BACKOFF_PATCH, START_STOPPED_PATCH } from './service-replicas';
  */
 export const SERVICE_FW_STATE_PATCH = 'service-upgrade-fw-state-v1';
 
+/**
+ * Each host outcome also records the identities and config hashes on both sides: the record `cluster rollback`
+ * reverts. Only the result changes; the commands (and so replay) are those of upgradeReplicas.
+ */
+async function replicas(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
+  const moves: Moves = new Map();
+  // `--canary` (CANARY_PATCH): only children started with `canary` reach the marker; others are as recorded.
+  const result =
+    input.canary && patched(CANARY_PATCH) ? await canaryReplicas(input, moves) : await upgradeReplicas(input, moves);
+  return { ...result, hosts: result.hosts.map((h) => ({ ...h, ...moves.get(h.host) })) };
+}
+
 export async function serviceUpgrade(input: ServiceUpgradeInput): Promise<ServiceUpgradeResult> {
-  if (!patched(SERVICE_FW_STATE_PATCH)) return upgradeReplicas(input);
+  if (!patched(SERVICE_FW_STATE_PATCH)) return replicas(input);
   upsertSearchAttributes([{ key: FwState, value: 'running' }]);
   let result: ServiceUpgradeResult;
   try {
-    result = await upgradeReplicas(input);
+    result = await replicas(input);
   } catch (err) {
     upsertSearchAttributes([{ key: FwState, value: 'failed' }]);
     throw err;

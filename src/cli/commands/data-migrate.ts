@@ -10,6 +10,7 @@ import { webUiLink } from '../../temporal/connection';
 import { dataMigrationWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from '../../workflows/messages';
 import { describeRunFailure, operatorName, parseBatchSize, runSearchAttributes } from '../runs';
+import { reconnecting } from '../reconnect';
 import { liveText } from '../../domain/data-migrations/live-text';
 import { control, progressLine, runningHandle, scopeName, withSession, type Session } from './data-migrate-session';
 import { statusReport, statusVerb } from './data-migrate-status';
@@ -43,16 +44,18 @@ async function follow(s: Session, handle: WorkflowHandle, opts: { json?: boolean
   const tty = s.out.tty && !opts.json;
   let lastPrinted = 0;
   let lastState = '';
+  const reattach = `frameworks cluster data-migrate run ${handle.workflowId.split('/data/')[1]}`;
+  const read = reconnecting(() => handle.query(dataStatusQuery), {
+    reattach,
+    say: (line) => process.stderr.write(`${tty ? '\n' : ''}${line}\n`),
+  });
   try {
     for (;;) {
       if (detached) {
         if (tty) process.stdout.write('\n');
-        throw new ExitError(
-          `Detached; the migration continues. Reattach with: frameworks cluster data-migrate run ${handle.workflowId.split('/data/')[1]}`,
-          130,
-        );
+        throw new ExitError(`Detached; the migration continues. Reattach with: ${reattach}`, 130);
       }
-      const v = await handle.query(dataStatusQuery);
+      const v = await read();
       if (!opts.json) {
         if (tty) process.stdout.write(`\r\x1b[2K${progressLine(v)}`);
         else if (Date.now() - lastPrinted > 5_000 || v.state !== lastState) {

@@ -6,7 +6,7 @@ import type { ChangeRunProgress } from '../../contracts/change-run';
 import { ExitError } from '../../errors';
 import { connectClient, webUiLink } from '../../temporal/connection';
 import { FwOperation, FwOperator, FwState } from '../../temporal/search-attributes';
-import { dataStatusQuery } from '../../workflows/messages';
+import { canaryUpdate, dataStatusQuery } from '../../workflows/messages';
 import { loadClusterContext } from '../context';
 import { createOutput } from '../output';
 import { followChange, type ChangeView } from '../run-change';
@@ -15,7 +15,8 @@ import { migrateView } from './migrate';
 import { progressLine } from './data-migrate';
 import { noopView } from './noop';
 import { releaseView } from './release';
-import { upgradeView } from './upgrade';
+import { rollbackView } from './rollback';
+import { canaryLines, upgradeView } from './upgrade';
 
 /** Every change run's workflow type and how it reads: `runs watch` reattaches and `runs cancel` cancels by them. */
 const CHANGE_VIEWS: Record<string, ChangeView<ChangeRunProgress>> = {
@@ -23,12 +24,15 @@ const CHANGE_VIEWS: Record<string, ChangeView<ChangeRunProgress>> = {
   clusterUpgrade: upgradeView,
   release: releaseView,
   noop: noopView,
+  clusterRollback: rollbackView,
 };
 
 export interface RunsOptions {
   manifest?: string;
   json?: boolean;
   limit?: string;
+  /** runs continue|rollback --service: answer only this service's canary. */
+  service?: string;
 }
 
 export interface RunSummary {
@@ -45,7 +49,16 @@ export interface RunSummary {
 }
 
 // FwState values a run writes while it is still going; once Temporal says the run closed they are stale.
-const LIVE_STATES = new Set(['running', 'planning', 'preparing', 'awaiting-approval', 'pausing', 'upgrading']);
+const LIVE_STATES = new Set([
+  'running',
+  'planning',
+  'preparing',
+  'awaiting-approval',
+  'awaiting-canary',
+  'pausing',
+  'upgrading',
+  'rolling-back',
+]);
 
 /**
  * The state column of a run: what it last wrote in FwState, unless the run has closed while that still names a
@@ -118,11 +131,11 @@ export async function runsCommand(
         return;
       }
       const t = new Table({
-        head: ['workflow id', 'operation', 'state', 'status', 'operator', 'started'],
+        head: ['workflow id', 'run id', 'operation', 'state', 'status', 'operator', 'started'],
         style: { head: [], border: [] },
       });
       for (const r of runs)
-        t.push([r.workflowId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
+        t.push([r.workflowId, r.runId, r.operation ?? r.type, r.state ?? '', r.status, r.operator ?? '', r.startTime]);
       out.line(t.toString());
       const ui = runs[0]?.webUi?.replace(/\/workflows\/.*$/, '/workflows');
       if (ui) out.line(out.dim(`Web UI: ${ui}?query=${encodeURIComponent(`FwCluster="${ctx.cluster}"`)}`));
@@ -157,6 +170,28 @@ export async function runsCommand(
       }
       await handle.cancel();
       out.ok(`cancellation requested for ${id}; the run stops at its next safe point`);
+      return;
+    }
+    if (verb === 'continue' || verb === 'rollback') {
+      if (d.type !== 'clusterUpgrade' || d.status.name !== 'RUNNING') {
+        throw new ExitError(
+          `${id} is a ${d.status.name.toLowerCase()} ${d.type} run; no canary waits for a decision`,
+          1,
+        );
+      }
+      let p;
+      try {
+        p = await handle.executeUpdate(canaryUpdate, {
+          args: [{ decision: verb, operator: operatorName(), ...(opts.service ? { service: opts.service } : {}) }],
+        });
+      } catch (err) {
+        // The run's refusal (nothing waiting, still soaking, another service) is the update's failure cause.
+        const cause = (err as { cause?: { message?: string } }).cause?.message;
+        throw new ExitError(`${id}: ${cause ?? describeRunFailure(err) ?? String(err)}`, 1);
+      }
+      for (const line of canaryLines(p)) out.line(line.trim());
+      out.ok(verb === 'continue' ? `${id} continues` : `${id}: the canary rolls back`);
+      out.line(`Follow it with: frameworks cluster runs watch ${id}`);
       return;
     }
     // watch

@@ -1,14 +1,19 @@
 // `frameworks cluster upgrade <service> | --all`: starts `clusterUpgrade` on the cluster's change lock, shows the
 // plan and every gate before the prompt, then follows the run per service and host. Ctrl-C detaches.
+import type { WorkflowHandle } from '@temporalio/client';
+import type { CanaryDecision } from '../../contracts/canary';
 import type { ClusterUpgradeProgress, HostOutcome } from '../../contracts/upgrade';
 import { deployedServices } from '../../domain/frameworks/deployed';
 import { describeWaves } from '../../domain/waves';
+import { durationProblem } from '../../contracts/duration';
 import { ExitError } from '../../errors';
+import { changeWorkflowId } from '../../temporal/ids';
 import { ORCHESTRATOR_VERSION } from '../../version';
-import { clusterUpgradeMessages } from '../../workflows/messages';
-import { gateLines } from '../output';
+import { canaryUpdate, clusterUpgradeMessages } from '../../workflows/messages';
+import { gateLines, type Output } from '../output';
+import { confirm } from '../prompt';
 import { runChange, type ChangeView } from '../run-change';
-import { healthOverrides, warnOtherChannel } from '../runs';
+import { healthOverrides, operatorName, warnOtherChannel } from '../runs';
 
 export interface UpgradeOptions {
   manifest?: string;
@@ -25,6 +30,10 @@ export interface UpgradeOptions {
   allowDowngrade?: boolean;
   /** --parallel <n> as typed (commander hands over the string). */
   parallel?: string;
+  /** --canary, --soak <duration>, --canary-timeout <duration> (src/contracts/canary.ts). */
+  canary?: boolean;
+  soak?: string;
+  canaryTimeout?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -56,6 +65,7 @@ export function renderUpgradeProgress(p: ClusterUpgradeProgress): string[] {
     for (const x of p.preview) lines.push(`  ${x.line}`);
     for (const r of p.rollbackDisabled ?? []) lines.push(`  no automatic rollback for ${r.service}: ${r.reason}`);
   }
+  lines.push(...canaryLines(p));
   for (const s of p.services) {
     if (s.status === 'pending') continue;
     lines.push(`  ${STATUS_MARK[s.status]} ${s.service}: ${s.status}`);
@@ -78,10 +88,56 @@ export function parseParallel(raw: string | undefined): number {
   return n;
 }
 
+/** The canaries of a `--canary` run: soaking, waiting for a decision (with the commands that answer), decided. */
+export function canaryLines(p: ClusterUpgradeProgress): string[] {
+  const id = changeWorkflowId(p.cluster);
+  return (p.canaries ?? []).map((c) => {
+    const head = `  canary ${c.service} on ${c.host}`;
+    switch (c.state) {
+      case 'soaking':
+        return `${head}: healthy since ${c.healthyAt}, soaking`;
+      case 'awaiting':
+        return `${head}: healthy, waiting until ${c.deadline ?? '?'} for: frameworks cluster runs continue ${id} | frameworks cluster runs rollback ${id}`;
+      case 'expired':
+        return `${head}: no decision by ${c.deadline ?? 'the deadline'}, rolled back`;
+      default:
+        return `${head}: ${c.state} by ${c.decidedBy ?? 'the operator'}`;
+    }
+  });
+}
+
+/** --canary's flags: --soak and --canary-timeout only with it, durations by the contracts' one parser, not with --no-rollback. */
+export function canaryInput(opts: UpgradeOptions): Record<string, unknown> {
+  if (!opts.canary) {
+    if (opts.soak !== undefined) throw new ExitError('--soak needs --canary', 2);
+    return {};
+  }
+  if (opts.rollback === false) {
+    throw new ExitError(
+      '--canary needs rollback: a canary that is not continued is rolled back (drop --no-rollback)',
+      2,
+    );
+  }
+  for (const [flag, value] of [
+    ['--soak', opts.soak],
+    ['--canary-timeout', opts.canaryTimeout],
+  ] as const) {
+    const problem = value === undefined ? undefined : durationProblem(value);
+    if (problem) throw new ExitError(`${flag}: ${problem}`, 2);
+  }
+  return {
+    canary: true,
+    ...(opts.soak !== undefined ? { soak: opts.soak } : {}),
+    ...(opts.canaryTimeout !== undefined ? { canaryTimeout: opts.canaryTimeout } : {}),
+  };
+}
+
 /** Which way a host went. A rollback went back: "rolled-back to v0.2.0 (v0.2.1 failed)", never a forward arrow. */
 export function hostMove(h: HostOutcome): string {
   switch (h.action) {
     case 'rolled-back':
+      if (h.detail?.startsWith('canary '))
+        return `rolled-back to ${h.from ?? 'the previous identity'} (canary of ${h.to})`;
       return `rolled-back to ${h.from ?? 'the previous identity'} (${h.to} failed)`;
     case 'rollback-failed':
       return `rollback-failed: ${h.to} failed and ${h.from ?? 'the previous identity'} could not be restored`;
@@ -98,7 +154,38 @@ export const upgradeView: ChangeView<ClusterUpgradeProgress> = {
   messages: clusterUpgradeMessages,
   render: renderUpgradeProgress,
   question: (p) => `Upgrade ${p.order.length} service(s) of ${p.cluster} to ${p.target}?`,
+  operatorWait: {
+    key: (p) => {
+      const waiting = (p.canaries ?? []).filter((c) => c.state === 'awaiting');
+      return waiting.length > 0 ? `canary ${waiting.map((c) => `${c.service}@${c.host}`).join(' ')}` : undefined;
+    },
+    ask: askCanary,
+  },
 };
+
+/**
+ * The canary prompt on a terminal (the following `upgrade --canary` and `runs watch`): continue, else roll back,
+ * else leave it waiting (answer later with `runs continue|rollback`; the deadline still applies).
+ */
+async function askCanary(handle: WorkflowHandle, p: ClusterUpgradeProgress, out: Output): Promise<void> {
+  const waiting = (p.canaries ?? []).filter((c) => c.state === 'awaiting');
+  const which = waiting.map((c) => `${c.service} on ${c.host}`).join(', ');
+  let decision: CanaryDecision | undefined;
+  if (await confirm(`Canary ${which} is healthy at ${p.target}. Continue with the other replicas?`)) {
+    decision = 'continue';
+  } else if (await confirm(`Roll the canary ${which} back to what it ran before?`)) {
+    decision = 'rollback';
+  }
+  if (!decision) {
+    out.line(`Left waiting; answer with frameworks cluster runs continue|rollback ${handle.workflowId}`);
+    return;
+  }
+  try {
+    await handle.executeUpdate(canaryUpdate, { args: [{ decision, operator: operatorName() }] });
+  } catch (err) {
+    out.warn(`not answered: ${(err as { cause?: { message?: string } }).cause?.message ?? String(err)}`);
+  }
+}
 
 export async function upgradeCommand(
   service: string | undefined,
@@ -108,6 +195,7 @@ export async function upgradeCommand(
   if (opts.all && service) throw new ExitError('--all and a service name are mutually exclusive', 2);
   if (!opts.all && !service) throw new ExitError('requires exactly 1 service name (or use --all)', 2);
   const parallel = parseParallel(opts.parallel);
+  const canary = canaryInput(opts);
   if (parallel > 1 && !opts.all) throw new ExitError('--parallel needs --all (one service upgrades alone)', 2);
   const selector = opts.version ?? '';
   await runChange(
@@ -136,6 +224,7 @@ export async function upgradeCommand(
           unsafeAllowUnknownVersion: opts.unsafeAllowUnknownVersion ?? false,
           allowDowngrade: opts.allowDowngrade ?? false,
           ...(parallel > 1 ? { parallel } : {}),
+          ...canary,
           ...healthOverrides(),
         };
       },

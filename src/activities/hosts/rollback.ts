@@ -1,0 +1,91 @@
+// Host facts for `cluster rollback` (read-only, so a retried activity just reads again): each replica as it runs
+// now (the upgrade's own detection) and whether the artifact of its pre-run identity is still on the host —
+// native: `releases/<hex>` (kept by activation; an adopted provisioner binary is kept there too), docker: a local
+// image with that registry digest. Nothing is downloaded or pulled; the plan refuses and names what is gone.
+import type { LoadedCluster } from '../cluster-config';
+import type { RollbackHostFacts } from '../../contracts/rollback';
+import { identityHex, nativePaths } from '../../domain/hosts/commands';
+import { errorMessage } from '../../errors';
+import { detectNativeAny } from './provisioner';
+import { withHostSsh } from './ssh-session';
+import { detectOnHost, serviceRoot } from './upgrade';
+
+export interface RollbackReplicaQuery {
+  service: string;
+  host: string;
+  /** The pre-run identity the rollback would return to. */
+  identity: string;
+}
+
+function localImage(cluster: LoadedCluster, host: string, digest: string): Promise<string | null> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require('./rollback-docker') as typeof import('./rollback-docker');
+  return m.findLocalImage(cluster, host, digest);
+}
+
+async function inspectOne(cluster: LoadedCluster, q: RollbackReplicaQuery): Promise<RollbackHostFacts> {
+  const mode = cluster.manifest.services[q.service]?.mode;
+  if (mode === 'native') {
+    const release = nativePaths(q.service, serviceRoot()).release(q.identity);
+    try {
+      return await withHostSsh(cluster, q.host, async (conn) => {
+        const d = await detectNativeAny(conn, q.service, serviceRoot(), cluster.manifest.service_manager);
+        const present = d.staged.includes(identityHex(q.identity)) || d.identity === q.identity;
+        return {
+          service: q.service,
+          host: q.host,
+          detection: {
+            host: q.host,
+            present: d.present,
+            identity: d.identity,
+            version: d.version,
+            configHash: d.configHash,
+            running: d.running,
+            arch: null,
+          },
+          artifact: { present, where: `${release} ${present ? 'is there' : 'is missing'}` },
+        };
+      });
+    } catch (err) {
+      return unreachable(q, errorMessage(err), release);
+    }
+  }
+  const detection = await detectOnHost(cluster, { cluster: cluster.manifest.name, service: q.service, host: q.host });
+  if (detection.error) return { service: q.service, host: q.host, detection, artifact: { present: false, where: '' } };
+  const ref = await localImage(cluster, q.host, q.identity);
+  return {
+    service: q.service,
+    host: q.host,
+    detection,
+    artifact: {
+      present: ref !== null,
+      ...(ref ? { imageRef: ref } : {}),
+      where: ref ? `image ${ref}` : `no image with digest ${q.identity} on ${q.host} (docker image prune?)`,
+    },
+  };
+}
+
+function unreachable(q: RollbackReplicaQuery, error: string, where: string): RollbackHostFacts {
+  return {
+    service: q.service,
+    host: q.host,
+    detection: {
+      host: q.host,
+      present: false,
+      identity: null,
+      version: null,
+      configHash: null,
+      running: false,
+      arch: null,
+      error,
+    },
+    artifact: { present: false, where },
+  };
+}
+
+export async function inspectRollbackHosts(
+  cluster: LoadedCluster,
+  replicas: readonly RollbackReplicaQuery[],
+): Promise<RollbackHostFacts[]> {
+  return Promise.all(replicas.map((q) => inspectOne(cluster, q)));
+}
