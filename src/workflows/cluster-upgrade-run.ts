@@ -4,7 +4,7 @@
 import { ApplicationFailure, ParentClosePolicy, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ServiceTarget } from '../contracts/plan';
-import type { ClusterUpgradeProgress, ServiceUpgradeResult } from '../contracts/upgrade';
+import type { ClusterUpgradeProgress, HostDetection, ServiceUpgradeResult } from '../contracts/upgrade';
 import { settledAtTarget, upgradeFailure } from '../domain/upgrade-run';
 import { nextStarts, summarizeWaves, type WaveOutcome, type WaveSchedule } from '../domain/waves';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
@@ -28,6 +28,17 @@ const act = proxyActivities<Activities>({
  */
 export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
 
+/**
+ * Patch (issue 12, no-op speed): when the plan was approved up front (`--yes`) and its detection finished at most
+ * PLAN_DETECTION_FRESH_MS ago (workflow time), that detection IS the fresh one: nothing waited for a person in
+ * between, only the gates ran on those very facts. Settling services at target reuses it instead of detecting every
+ * replica again. Any other run — approval given later, or slow gates — detects again right before the deploy
+ * sequence, as before. Services that need a change still get their child, which detects each host again just
+ * before changing it, either way.
+ */
+export const REUSE_PLAN_DETECTION_PATCH = 'cluster-upgrade-reuse-plan-detection-v1';
+export const PLAN_DETECTION_FRESH_MS = 10_000;
+
 const SUCCESS: ReadonlySet<WaveOutcome> = new Set(['upgraded', 'started', 'skipped']);
 
 /** What planning decided and execution needs. */
@@ -42,6 +53,22 @@ export interface UpgradeRunPlan {
   waved: boolean;
   schedule: WaveSchedule;
   rollbackDisabled: string[];
+  /** The plan's detection of `services` and when it finished (workflow time). */
+  planDetection?: { detections: Record<string, HostDetection[]>; at: number };
+}
+
+/** Facts for settling services at target: the plan's own when approved up front and still fresh, else a new batch. */
+async function freshDetections(input: ParsedUpgradeInput, p: UpgradeRunPlan): Promise<Record<string, HostDetection[]>> {
+  const plan = p.planDetection;
+  if (
+    input.approved &&
+    plan !== undefined &&
+    Date.now() - plan.at <= PLAN_DETECTION_FRESH_MS &&
+    patched(REUSE_PLAN_DETECTION_PATCH)
+  ) {
+    return plan.detections;
+  }
+  return act.detectServices({ cluster: input.cluster, services: p.services });
 }
 
 export async function runUpgrades(
@@ -56,7 +83,7 @@ export async function runUpgrades(
         target,
         services,
         targets,
-        fresh: await act.detectServices({ cluster: input.cluster, services }),
+        fresh: await freshDetections(input, p),
         configs,
         proven: p.proven,
       })
