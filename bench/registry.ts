@@ -29,6 +29,13 @@ export const BENCHMARKS: BenchmarkEntry[] = [
     load: async () => (await import('./upgrade-noop')).upgradeNoopBenchmark,
   },
   {
+    name: 'upgrade-lab',
+    summary:
+      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path',
+    needs: ['temporal'],
+    load: async () => (await import('./upgrade-lab')).upgradeLabBenchmark,
+  },
+  {
     name: 'rollback',
     summary: 'cluster rollback of a lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (≤ 1.3×)',
     needs: ['temporal'],
