@@ -24,7 +24,7 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   },
   {
     name: 'upgrade-noop',
-    summary: 'no-op upgrade --all, 100 services × 3 lab hosts: wall time (target ≤ 10 s), activity round trips',
+    summary: 'no-op upgrade --all, 100 services × 3 lab hosts: wall time (aim ≤ 3 s), activity round trips',
     needs: ['temporal'],
     load: async () => (await import('./upgrade-noop')).upgradeNoopBenchmark,
   },
