@@ -24,6 +24,8 @@ const BUDGET_MS = 10_000;
 /** Issue 12: aim for a no-op of 100 × 3 at ≤ 3 s, recorded against the 5.7 s measured before it (commit 8471965). */
 const AIM_MS = 3_000;
 const BEFORE_MS = 5_700;
+/** The last run before the batch probe and the reused plan detection (bench/results at commit 4ba0aa6, load1 3.92). */
+const PREVIOUS_MS = 14_560;
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -238,6 +240,15 @@ function report(
         baseline: BEFORE_MS,
         baselineLabel: 'bench/results of commit 8471965 (fw-svc lab)',
         ratio: round(wall / BEFORE_MS, 3),
+      },
+      {
+        metric: `no-op upgrade --all vs the ${PREVIOUS_MS / 1000} s of the last run before the batch probe (an earlier run, not side by side)`,
+        unit: 'ms',
+        ours: wall,
+        oursLabel: 'upgrade --all (CLI), this run',
+        baseline: PREVIOUS_MS,
+        baselineLabel: 'bench/results of commit 4ba0aa6 (two detections, per-service probe)',
+        ratio: round(wall / PREVIOUS_MS, 3),
       },
       {
         metric: `no-op upgrade --all vs the first issue's 10 s budget`,
