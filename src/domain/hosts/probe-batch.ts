@@ -28,7 +28,8 @@ const READ_FILE =
   'rd() { _v= _p=; while IFS= read -r _l || [ -n "$_l" ]; do if [ -n "$_l" ]; then _v=$_v$_p$_l; _p=\'\n\'; ' +
   "else _p=$_p'\n'; fi; done; }";
 
-// Per service (index, service folder): the probe's lines after `current`/env hashes, in the probe's order.
+// Per service (index, service folder): the probe's `dir` line and its lines from `pid` on, in the probe's order
+// (`current` and the env hashes come from the two passes and are put back in place by the parser).
 const PER_SERVICE = [
   'P() {',
   `  echo "${PROBE} $1"; d=$2`,
