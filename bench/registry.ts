@@ -24,9 +24,16 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   },
   {
     name: 'upgrade-noop',
-    summary: 'no-op upgrade --all, 100 services × 3 lab hosts: wall time (target ≤ 10 s), activity round trips',
+    summary: 'no-op upgrade --all, 100 services × 3 lab hosts: wall time (aim ≤ 3 s), activity round trips',
     needs: ['temporal'],
     load: async () => (await import('./upgrade-noop')).upgradeNoopBenchmark,
+  },
+  {
+    name: 'upgrade-lab',
+    summary:
+      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path',
+    needs: ['temporal'],
+    load: async () => (await import('./upgrade-lab')).upgradeLabBenchmark,
   },
   {
     name: 'rollback',

@@ -24,6 +24,8 @@ const BUDGET_MS = 10_000;
 /** Issue 12: aim for a no-op of 100 × 3 at ≤ 3 s, recorded against the 5.7 s measured before it (commit 8471965). */
 const AIM_MS = 3_000;
 const BEFORE_MS = 5_700;
+/** The last run before the batch probe and the reused plan detection (bench/results at commit 4ba0aa6, load1 3.92). */
+const PREVIOUS_MS = 14_560;
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -240,6 +242,15 @@ function report(
         ratio: round(wall / BEFORE_MS, 3),
       },
       {
+        metric: `no-op upgrade --all vs the ${PREVIOUS_MS / 1000} s of the last run before the batch probe (an earlier run, not side by side)`,
+        unit: 'ms',
+        ours: wall,
+        oursLabel: 'upgrade --all (CLI), this run',
+        baseline: PREVIOUS_MS,
+        baselineLabel: 'bench/results of commit 4ba0aa6 (two detections, per-service probe)',
+        ratio: round(wall / PREVIOUS_MS, 3),
+      },
+      {
         metric: `no-op upgrade --all vs the first issue's 10 s budget`,
         unit: 'ms',
         ours: wall,
@@ -284,17 +295,20 @@ function report(
         'CLI, connecting to Temporal, checking for a worker, and polling the progress query.',
       `Activities of a typical run (${typical.activities.length}, ${typical.children} child workflows): ${breakdown}.`,
       'Detection (src/activities/hosts/upgrade.ts `detectServicesOnHosts`) is one SSH session per host, hosts in ' +
-        'parallel: the architecture read once, then ONE remote command probing every native service of the host ' +
-        '(`detectNativeBatch` in native.ts: the same probe script and supervisor status per service). Right before ' +
-        'the deploy sequence the parent detects once more in one batch (fresh facts after approval) and settles ' +
-        'services whose every replica is at target without starting their child workflows (patch ' +
-        'cluster-upgrade-skip-at-target-v1). The time left in each detection is the host side of that one command: ' +
-        `about ${round(median(byType.get('detectServices') ?? [Number.NaN]) / count, 1)} ms per service, ` +
-        'sequential on each host (the probe forks sha256sum, readlink, cat, ls; the supervisor status starts a ' +
-        'bash), the three lab hosts sharing this machine’s CPUs. Before these changes every replica was detected with ' +
-        'its own SSH connection and two or three commands, services one after another, and again inside one child ' +
-        'workflow per service, one activity per host: about 600 SSH connections for a no-op (not measured as a ' +
-        'benchmark run; the 300-round-trip baseline below is the floor of half of that).',
+        'parallel: the architecture read once, then ONE remote command reading every native service of the host ' +
+        '(`detectNativeBatch` in native.ts with the batch probe of src/domain/hosts/probe-batch.ts: one sha256sum ' +
+        'over every env file, one readlink over every `current` link, shell builtins for the pid, pending mark, ' +
+        'release folders and installed.json — a handful of processes per host instead of about a dozen per ' +
+        'service), then the service manager’s status command once per service (an operator-defined command: it ' +
+        'cannot be merged across services; the lab’s fw-svc status is a bash script, one `sh -c` and one bash per ' +
+        'service, forking nothing else). With `--yes` the plan’s detection, seconds old, is also the fresh fact the ' +
+        'parent settles services at target on (patch cluster-upgrade-reuse-plan-detection-v1): a run approved ' +
+        'later, or whose plan took longer than 10 s, detects again right before the deploy sequence. ' +
+        `The detection took ${round(median(byType.get('detectServices') ?? [Number.NaN]), 0)} ms, about ` +
+        `${round(median(byType.get('detectServices') ?? [Number.NaN]) / count, 1)} ms per service with the three ` +
+        'lab hosts sharing this machine’s CPUs (with load1 as recorded): nearly all of it the status commands. ' +
+        'Before issue 12 every replica was detected with its own SSH connection and two or three commands, then ' +
+        'each detection probed service by service with about a dozen processes each (59 ms per service, twice per run).',
       `For scale: ${trips} bare SSH round trips one after another take ${round(ssh.totalMs, 0)} ms (median ` +
         `${tripMedian} ms each) — the cost of detecting replica by replica, before any Temporal overhead.`,
     ],

@@ -18,12 +18,13 @@ usage() { echo "usage: fw-svc start|restart|stop|status|reload <service>" >&2; e
 cmd=$1 name=$2
 case $name in ''|*[!A-Za-z0-9_.-]*|.*) echo "fw-svc: invalid service name '$name'" >&2; exit 2 ;; esac
 D=__RUN_DIR__
-mkdir -p "$D"
 sup=$D/$name.sup child=$D/$name.pid log=$D/$name.log
 bin=__OPT_ROOT__/$name/current/$name
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# Builtins only (no mkdir, no cat): status runs once per service in every detection, so it forks nothing.
+alive() { pid=; [ -s "$1" ] && read -r pid <"$1" 2>/dev/null; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
 start() {
+  mkdir -p "$D"
   alive "$sup" && { echo "$name already running pid $(cat "$child" 2>/dev/null)"; return 0; }
   [ -x "$bin" ] || { echo "fw-svc: $bin is not installed" >&2; exit 1; }
   rm -f "$child"
@@ -52,6 +53,7 @@ stop() {
 }
 
 restart() {
+  mkdir -p "$D"
   alive "$sup" || { start; return; }
   old=$(cat "$child" 2>/dev/null)
   [ -n "$old" ] && kill "$old" 2>/dev/null
@@ -68,7 +70,7 @@ case $cmd in
   stop) stop ;;
   restart) restart ;;
   reload) alive "$child" || { echo "$name not running" >&2; exit 3; }; kill -HUP "$(cat "$child")"; echo "$name reloaded" ;;
-  status) if alive "$child"; then echo "$name running pid $(cat "$child")"; else echo "$name not running"; exit 3; fi ;;
+  status) if alive "$child"; then echo "$name running pid $pid"; else echo "$name not running"; exit 3; fi ;;
   *) usage ;;
 esac
 `

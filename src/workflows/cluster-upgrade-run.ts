@@ -1,25 +1,20 @@
 // Execution of a `clusterUpgrade` run (after approval): services already at target are settled without a child,
 // then one `serviceUpgrade` child per service — wave by wave, at most `parallel` at once (PARALLEL_WAVES_PATCH),
 // or strictly one by one for runs recorded before it. The first failure stops new starts.
-import { ApplicationFailure, ParentClosePolicy, executeChild, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, ParentClosePolicy, executeChild, patched } from '@temporalio/workflow';
 import type { ServiceTarget } from '../contracts/plan';
-import type { ClusterUpgradeProgress, ServiceUpgradeResult } from '../contracts/upgrade';
+import type { ClusterUpgradeProgress, HostDetection, ServiceUpgradeResult } from '../contracts/upgrade';
 import { archsFor, settledAtTarget, upgradeFailure } from '../domain/upgrade-run';
 import { nextStarts, summarizeWaves, type WaveOutcome, type WaveSchedule } from '../domain/waves';
-import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
+import { FailureType } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwServices, FwTargetVersion } from '../temporal/search-attributes';
 import type { ChangeRun } from './change-run';
 import { canaryPause } from './cluster-upgrade-canary';
+import { freshDetections, known } from './cluster-upgrade-fresh';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import { serviceUpgrade } from './service-upgrade';
 import { decide } from './util';
-
-const act = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
 
 /**
  * Patch: right before the deploy sequence (after approval), detect every replica again in ONE batch activity and
@@ -28,9 +23,7 @@ const act = proxyActivities<Activities>({
  * need any change still get their child, which detects each host again just before changing it.
  */
 export const SKIP_AT_TARGET_PATCH = 'cluster-upgrade-skip-at-target-v1';
-
-/** Host architectures as an optional input field: absent when none is known (inputs as before for such runs). */
-const known = (archs: Record<string, string>) => (Object.keys(archs).length > 0 ? archs : undefined);
+export { PLAN_DETECTION_FRESH_MS, REUSE_PLAN_DETECTION_PATCH } from './cluster-upgrade-fresh';
 
 const SUCCESS: ReadonlySet<WaveOutcome> = new Set(['upgraded', 'started', 'skipped']);
 
@@ -48,6 +41,8 @@ export interface UpgradeRunPlan {
   rollbackDisabled: string[];
   /** Each host's architecture as the gates' detection read it: not read again by this run. */
   hostArchs: Record<string, string>;
+  /** The plan's detection of `services` and when it finished (workflow time). */
+  planDetection?: { detections: Record<string, HostDetection[]>; at: number };
 }
 
 export async function runUpgrades(
@@ -62,11 +57,7 @@ export async function runUpgrades(
         target,
         services,
         targets,
-        fresh: await act.detectServices({
-          cluster: input.cluster,
-          services,
-          ...(known(p.hostArchs) ? { archs: p.hostArchs } : {}),
-        }),
+        fresh: await freshDetections(input, p),
         configs,
         proven: p.proven,
       })

@@ -50,7 +50,7 @@ export const PROVEN_GATES_PATCH = 'cluster-upgrade-proven-gates-v1';
  */
 export const PARALLEL_WAVES_PATCH = 'cluster-upgrade-parallel-waves-v1';
 
-export { SKIP_AT_TARGET_PATCH } from './cluster-upgrade-run';
+export { REUSE_PLAN_DETECTION_PATCH, SKIP_AT_TARGET_PATCH } from './cluster-upgrade-run';
 
 export type ParsedUpgradeInput = ReturnType<typeof ClusterUpgradeInputSchema.parse>;
 
@@ -136,6 +136,7 @@ async function planUpgrade(
     return undefined;
   }
   const detections = detected.d;
+  const detectedAt = Date.now();
   const dbs = ownedDatabases(catalog.catalog, catalog.services, services);
   const ledgers = dbs.length > 0 ? await act.readDatabaseStates({ cluster: input.cluster, databases: dbs }) : [];
   const window = preDeployWindow(catalogRequirements(catalog.catalog, target), target);
@@ -227,5 +228,6 @@ async function planUpgrade(
     schedule,
     rollbackDisabled,
     hostArchs: hostArchs(detections),
+    planDetection: { detections, at: detectedAt },
   };
 }

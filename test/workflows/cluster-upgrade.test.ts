@@ -74,6 +74,8 @@ class World {
   sliceEdit: ((s: ReleaseSlice) => ReleaseSlice) | undefined;
   ledgerRows: LedgerRow[] | null = null;
   dataStatus = 'completed';
+  /** detectServices calls (one batch detection each). */
+  detectBatches = 0;
   private nextPid = 100;
   configs: Record<string, string> = {};
 
@@ -90,6 +92,7 @@ class World {
     this.sliceEdit = undefined;
     this.ledgerRows = null;
     this.dataStatus = 'completed';
+    this.detectBatches = 0;
     this.configs = configs;
     for (const [svc, s] of Object.entries(SERVICES)) {
       for (const h of s.hosts) {
@@ -123,8 +126,10 @@ class World {
     };
     type Step = { service: string; host: string };
     return {
-      detectServices: async (i: { services: string[] }) =>
-        Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))])),
+      detectServices: async (i: { services: string[] }) => {
+        this.detectBatches++;
+        return Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))]));
+      },
       detectServiceOnHost: async (i: Step) => detect(i.service, i.host),
       checkImageDigests: async () => this.digestProblems,
       fetchReleaseSlice: async (i: FetchReleaseSliceInput) => {
@@ -463,6 +468,33 @@ describe('clusterUpgrade', () => {
     expect(String((stale as { cause?: Error }).cause?.message)).toMatch(/plan changed/);
     await run.handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
     expect((await run.result()).state).toBe('completed');
+  });
+
+  it('--yes settles services at target on the plan’s own detection; approved later, it detects again first', async () => {
+    const first = await (await upgrade({})).result();
+    expect(first.state).toBe('completed');
+    world.activated = [];
+    world.detectBatches = 0;
+    // Approved up front: the plan's detection (seconds old, nothing waited in between) is the fresh one.
+    const again = await (await upgrade({})).result();
+    expect(again.services.every((s) => s.status === 'skipped')).toBe(true);
+    expect(world.detectBatches).toBe(1);
+    expect(world.activated).toEqual([]);
+
+    // Approved later: a replica that changed while the plan waited is upgraded, not settled on the plan's facts.
+    world.detectBatches = 0;
+    const run = await upgrade({ approved: false });
+    const p = await waitFor('the run to await approval', async () => {
+      const q = await run.handle.query(clusterUpgradeMessages.progress);
+      return q.state === 'awaiting-approval' && q;
+    });
+    world.hosts.get('commodore@h3')!.identity = 'sha256:' + 'ee'.repeat(32);
+    await run.handle.executeUpdate('approve', { args: [{ planHash: p.planHash }] });
+    const r = await run.result();
+    expect(r.state).toBe('completed');
+    expect(world.detectBatches).toBe(2);
+    expect(r.services.find((s) => s.service === 'commodore')?.status).toBe('upgraded');
+    expect(world.activated).toEqual(['commodore@h3']);
   });
 
   it('a worker restarted during a health wait resumes on durable timers without restarting the service again', async () => {

@@ -32,6 +32,7 @@ import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type SshConnection } from '../ssh/client';
 import { shellCommand } from '../../domain/hosts/shell-quote';
+import { batchableProbePaths, parseNativeBatchProbe, probeNativeBatchCommand } from '../../domain/hosts/probe-batch';
 import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
 import {
@@ -104,11 +105,19 @@ const BATCH_END = '@@fw-detect-end';
 /** Per service: the probe and the status command, then a line with both exit codes (probe output first). */
 const BATCH_MS = 120_000;
 
+interface ProbeOutcome {
+  probe: string;
+  probeRc: number;
+  statusRc: number;
+}
+
 /**
  * detectNative for many services of one host in ONE remote command (one SSH round trip instead of two per
- * service): the same probe script and the same status command per service, their exit codes reported after each
- * probe's output. `command` service managers only (systemd also needs MainPID, so callers use detectNative
- * there). Each entry is that service's detection or the error detectNative would have thrown for it.
+ * service), each entry that service's detection or the error detectNative would have thrown for it. `command`
+ * service managers only (systemd also needs MainPID, so callers use detectNative there). The host side reads every
+ * service's files with a handful of processes (domain/hosts/probe-batch.ts: one sha256sum, one readlink, shell
+ * builtins) and runs each service's status command; whatever that fast path cannot vouch for exactly is probed
+ * again service by service (the per-service probe script and status, still one remote command).
  */
 export async function detectNativeBatch(
   conn: SshConnection,
@@ -117,50 +126,65 @@ export async function detectNativeBatch(
   manager: Extract<ServiceManager, { type: 'command' }>,
 ): Promise<(NativeDetection | Error)[]> {
   if (svcs.length === 0) return [];
+  const status = svcs.map((svc) => statusCommand(manager, svc));
+  let outcomes: (ProbeOutcome | undefined)[] | null = null;
+  let failed = '';
+  if (batchableProbePaths(svcs, base)) {
+    const { argv, script } = probeNativeBatchCommand(svcs, base, status);
+    const r = await exec(conn, argv, { timeoutMs: BATCH_MS, stdin: script });
+    outcomes = r.code === 0 ? parseNativeBatchProbe(r.stdout, svcs, base) : null;
+  }
+  if (outcomes === null) ({ outcomes, failed } = await probeEach(conn, svcs, base, status));
+  return svcs.map((svc, i) => {
+    const o = outcomes[i];
+    if (o === undefined) return new Error(`${conn.target}: no detection output for ${svc}${failed}`);
+    try {
+      if (o.probeRc !== 0) {
+        throw failure(
+          FailureType.HostCommandFailed,
+          `${conn.target}: read the install state of ${svc} failed (exit ${o.probeRc})`,
+        );
+      }
+      if (o.statusRc === 126 || o.statusRc === 127) {
+        throw failure(
+          FailureType.HostCommandFailed,
+          `${conn.target}: status of ${svc}: exit ${o.statusRc} (command not runnable)`,
+        );
+      }
+      const st = observed(conn.target, svc, base, o.probe);
+      return detection(st, o.statusRc === 0, st.pid ?? undefined);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  });
+}
+
+/** The per-service probe script and status command of every service, in one remote command. */
+async function probeEach(
+  conn: SshConnection,
+  svcs: readonly string[],
+  base: string | undefined,
+  status: readonly string[][],
+): Promise<{ outcomes: (ProbeOutcome | undefined)[]; failed: string }> {
   const script = svcs
     .map(
       (svc, i) =>
         `(${shellCommand(probeNativeCommand(svc, base))}); p=$?; ` +
-        `(${shellCommand(statusCommand(manager, svc))}) >/dev/null 2>&1; s=$?; ` +
+        `(${shellCommand(status[i]!)}) >/dev/null 2>&1; s=$?; ` +
         `printf '\n${BATCH_END} %s %s %s\n' ${i} "$p" "$s"`,
     )
     .join('\n');
   const r = await exec(conn, ['sh', '-c', script], { timeoutMs: BATCH_MS });
-  const out: (NativeDetection | Error)[] = svcs.map(
-    (svc) =>
-      new Error(
-        `${conn.target}: no detection output for ${svc} (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(0, 500)}`,
-      ),
-  );
+  const outcomes: (ProbeOutcome | undefined)[] = svcs.map(() => undefined);
   const end = new RegExp(`\n${BATCH_END} (\\d+) (\\d+) (\\d+)\n`, 'g');
   let from = 0;
   for (const m of r.stdout.matchAll(end)) {
     const i = Number(m[1]);
-    const [probeRc, statusRc] = [Number(m[2]), Number(m[3])];
     const chunk = r.stdout.slice(from, m.index);
     from = m.index + m[0].length;
-    const svc = svcs[i];
-    if (svc === undefined) continue;
-    try {
-      if (probeRc !== 0) {
-        throw failure(
-          FailureType.HostCommandFailed,
-          `${conn.target}: read the install state of ${svc} failed (exit ${probeRc})`,
-        );
-      }
-      if (statusRc === 126 || statusRc === 127) {
-        throw failure(
-          FailureType.HostCommandFailed,
-          `${conn.target}: status of ${svc}: exit ${statusRc} (command not runnable)`,
-        );
-      }
-      const st = observed(conn.target, svc, base, chunk);
-      out[i] = detection(st, statusRc === 0, st.pid ?? undefined);
-    } catch (err) {
-      out[i] = err instanceof Error ? err : new Error(String(err));
-    }
+    if (i < svcs.length) outcomes[i] = { probe: chunk, probeRc: Number(m[2]), statusRc: Number(m[3]) };
   }
-  return out;
+  return { outcomes, failed: ` (exit ${r.code ?? r.signal}): ${r.stderr.trim().slice(0, 500)}` };
 }
 
 export interface StageResult {
