@@ -14,6 +14,9 @@ import { labDown, labUp } from '../lab/lab';
 import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
 import { sshTry } from '../lab/ssh';
 import type { ClusterRollbackProgress } from '../src/contracts/rollback';
+import { loadClusterConfig } from '../src/activities/cluster-config';
+import { withHostSsh } from '../src/activities/hosts/ssh-session';
+import { exec } from '../src/activities/ssh/client';
 import { composeUpCommand } from '../src/domain/hosts/compose';
 import { shellCommand } from '../src/domain/hosts/shell-quote';
 import { describeBreakdown, rollbackBreakdown, type RollbackBreakdown } from './rollback-breakdown';
@@ -154,8 +157,30 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         tools.push({ replica: `${r.service}@${r.host}`, ms: round(ms, 1) });
         ctx.log(`host tools ${r.service}@${r.host}: ${round(ms, 0)} ms recreate/restart → healthy`);
       }
+      // What each host activity pays before its first command: its own SSH session (connect, pinned host key,
+      // auth, close), against a command on a session already open. Medians of 10 on every host the rollback moved.
+      const loaded = await loadClusterConfig(state.clusterFile!);
+      const session: number[] = [];
+      const command: number[] = [];
+      for (const host of [...new Set(replicas.map((r) => r.host))]) {
+        for (let i = 0; i < 10; i++) {
+          const t0 = performance.now();
+          await withHostSsh(loaded, host, (c) => exec(c, ['true'], { timeoutMs: 10_000 }));
+          session.push(performance.now() - t0);
+        }
+        await withHostSsh(loaded, host, async (c) => {
+          for (let i = 0; i < 10; i++) {
+            const t0 = performance.now();
+            await exec(c, ['true'], { timeoutMs: 10_000 });
+            command.push(performance.now() - t0);
+          }
+        });
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const ssh = { sessionMs: round(median(session), 1), commandMs: round(median(command), 1) };
+      ctx.log(`ssh: own session + true ${ssh.sessionMs} ms, true on an open session ${ssh.commandMs} ms (medians)`);
       await workers.stop();
-      return report(rb.wallMs, replicas.length, own, internal, breakdown, tools);
+      return report(rb.wallMs, replicas.length, own, internal, breakdown, tools, ssh);
     } catch (err) {
       await workers.stop();
       throw err;
@@ -173,6 +198,7 @@ function report(
   internal: number[],
   breakdown: RollbackBreakdown,
   tools: { replica: string; ms: number }[],
+  ssh: { sessionMs: number; commandMs: number },
 ): BenchOutcome {
   const sum = own.reduce((a, b) => a + b.ms, 0);
   const toolsSum = tools.reduce((a, b) => a + b.ms, 0);
@@ -181,7 +207,7 @@ function report(
   const target: Target = { metric, op: '<=', value: 1.3, text: 'rollback wall time ≤ 1.3× the replicas’ own restarts' };
   return {
     params: { replicas, healthInterval: '5 seconds', lab: 'h1 systemd (native), h2/h3 docker' },
-    runs: [{ wallMs: round(wallMs, 1), own, tools, activateToHealthyMs: internal, breakdown }],
+    runs: [{ wallMs: round(wallMs, 1), own, tools, activateToHealthyMs: internal, breakdown, ssh }],
     comparisons: [
       {
         metric,
@@ -230,6 +256,8 @@ function report(
       workflowMs: breakdown.workflowMs,
       planMs: breakdown.planMs,
       activateToHealthySumMs: internalSum,
+      sshSessionMs: ssh.sessionMs,
+      sshCommandMs: ssh.commandMs,
       replicas,
     },
     findings: [
@@ -242,6 +270,10 @@ function report(
         tools.map((t) => `${t.replica} ${round(t.ms, 0)} ms`).join(', ') +
         '): a compose stack moves to another image only by compose recreating its container, which the bare ' +
         '`docker restart` of the target’s baseline does not pay.',
+      `Every host activity opens its own SSH session: ${ssh.sessionMs} ms (median) for a session and one command, ` +
+        `against ${ssh.commandMs} ms for a command on a session already open. ${hostActivities(breakdown)} host ` +
+        `activities ran, so about ${Math.round(hostActivities(breakdown) * (ssh.sessionMs - ssh.commandMs))} ms of ` +
+        'the run were session setup that a connection kept per host between activities would save.',
     ],
     method: [
       'One fresh lab: v0.1.0 installed, expand to v0.2.0, `upgrade --all --version v0.2.0 --yes`, then the timed ' +
@@ -253,6 +285,17 @@ function report(
     ],
   };
 }
+
+const HOST_ACTIVITIES = [
+  'detectServiceOnHost',
+  'activateServiceOnHost',
+  'probeServiceHealth',
+  'finalizeServiceOnHost',
+  'rollbackServiceOnHost',
+  'inspectRollbackHosts',
+];
+const hostActivities = (b: RollbackBreakdown): number =>
+  HOST_ACTIVITIES.reduce((k, t) => k + (b.activities[t]?.count ?? 0), 0);
 
 export const rollbackBenchmark: Benchmark = {
   name: 'rollback',
