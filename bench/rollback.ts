@@ -207,7 +207,19 @@ function report(
   const target: Target = { metric, op: '<=', value: 1.3, text: 'rollback wall time ≤ 1.3× the replicas’ own restarts' };
   return {
     params: { replicas, healthInterval: '5 seconds', lab: 'h1 systemd (native), h2/h3 docker' },
-    runs: [{ wallMs: round(wallMs, 1), own, tools, activateToHealthyMs: internal, breakdown, ssh }],
+    runs: [
+      {
+        rep: 1,
+        variant: 'cluster rollback <run> --yes (CLI)',
+        wallMs: round(wallMs, 1),
+        note: `${replicas} replica(s); workflow ${breakdown.workflowMs} ms, plan ${breakdown.planMs} ms`,
+        own,
+        tools,
+        activateToHealthyMs: internal,
+        breakdown,
+        ssh,
+      },
+    ],
     comparisons: [
       {
         metric,
