@@ -71,6 +71,8 @@ class World {
   /** Pre-run artifacts removed from hosts (service@host). */
   gone = new Set<string>();
   contractRan = false;
+  /** Services the release manifest's rollback_disabled names (as the release repository would serve it). */
+  manifestDisabled: string[] = [];
   configs: Record<string, string> = {};
   private nextPid = 100;
 
@@ -80,6 +82,7 @@ class World {
     this.activated = [];
     this.gone.clear();
     this.contractRan = false;
+    this.manifestDisabled = [];
     this.configs = configs;
     for (const [svc, s] of Object.entries(SERVICES)) {
       for (const h of s.hosts) {
@@ -113,7 +116,10 @@ class World {
         Object.fromEntries(i.services.map((svc) => [svc, SERVICES[svc]!.hosts.map((h) => detect(svc, h))])),
       detectServiceOnHost: async (i: Step) => detect(i.service, i.host),
       checkImageDigests: async () => [],
-      fetchReleaseSlice: async (i: FetchReleaseSliceInput) => releaseActivities!.fetchReleaseSlice(i),
+      fetchReleaseSlice: async (i: FetchReleaseSliceInput) => {
+        const slice = await releaseActivities!.fetchReleaseSlice(i);
+        return { ...slice, rollbackDisabled: [...slice.rollbackDisabled, ...this.manifestDisabled] };
+      },
       readDatabaseStates: async (i: { databases: string[] }) =>
         i.databases.map((database) => ({
           database,
@@ -345,5 +351,32 @@ describe('clusterRollback', () => {
     ).result()) as ClusterRollbackProgress;
     expect(p.state).toBe('refused');
     expect(refused(p).artifacts).toMatch(/^quartermaster@h1: v0\.1\.0 \(sha256:.*\) is gone from h1: .*is missing$/);
+  });
+
+  it('refuses when rollback_disabled of the release names a moved service; --exclude leaves it and reverts the rest', async () => {
+    const runId = await upgradeAll();
+    world.manifestDisabled = ['purser'];
+    const before = new Map(world.hosts);
+    const p = (await (
+      await rollback(await rollbackInput(runId, { approved: true }))
+    ).result()) as ClusterRollbackProgress;
+    expect(p.state).toBe('refused');
+    expect(refused(p)['rollback-disabled']).toBe('purser: rollback_disabled in release manifest v0.2.0');
+    expect(p.checks.find((c) => c.id === 'rollback-disabled')?.fix).toBe('leave purser as they are: --exclude purser');
+    expect(world.hosts).toEqual(before);
+
+    // Excluded, purser stays where the run left it; every other moved replica goes back.
+    const done = (await (
+      await rollback(await rollbackInput(runId, { approved: true, exclude: ['purser'] }))
+    ).result()) as ClusterRollbackProgress;
+    expect(refused(done)).toEqual({});
+    expect(done.state).toBe('completed');
+    expect(done.steps.map((s) => s.service)).not.toContain('purser');
+    expect(done.preview.map((x) => x.line)).toContain('purser on h1: excluded, stays at v0.2.0');
+    expect(world.hosts.get('purser@h1')).toEqual(before.get('purser@h1'));
+    for (const [key, s] of world.hosts) {
+      const svc = key.split('@')[0]!;
+      if (svc !== 'purser') expect(s.identity, key).toBe(identityIn('v0.1.0', svc));
+    }
   });
 });

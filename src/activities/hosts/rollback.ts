@@ -50,9 +50,18 @@ async function inspectOne(cluster: LoadedCluster, q: RollbackReplicaQuery): Prom
       return unreachable(q, errorMessage(err), release);
     }
   }
-  const detection = await detectOnHost(cluster, { cluster: cluster.manifest.name, service: q.service, host: q.host });
+  // Detection and the image lookup are independent reads, each over its own connection: both at once. A host that
+  // cannot be detected is reported as such whatever the lookup did; otherwise a failed lookup fails the activity.
+  const [detection, image] = await Promise.all([
+    detectOnHost(cluster, { cluster: cluster.manifest.name, service: q.service, host: q.host }),
+    localImage(cluster, q.host, q.identity).then(
+      (ref) => ({ ref }),
+      (err: unknown) => ({ err }),
+    ),
+  ]);
   if (detection.error) return { service: q.service, host: q.host, detection, artifact: { present: false, where: '' } };
-  const ref = await localImage(cluster, q.host, q.identity);
+  if ('err' in image) throw image.err;
+  const { ref } = image;
   return {
     service: q.service,
     host: q.host,
