@@ -349,6 +349,8 @@ describe('a stopped replica at the target (item 6)', () => {
     expect(journal).toContain('probe bridge@h3');
     await captureHistory(client, serviceChildWorkflowId(CLUSTER, 'bridge'), 'service-upgrade-start-stopped');
     const bridge = p.services.find((s) => s.service === 'bridge')!;
+    const SHA256_IDENTITY: unknown = expect.stringMatching(/^sha256:[0-9a-f]{64}$/);
+    const SHA256_HEX: unknown = expect.stringMatching(/^[0-9a-f]{64}$/);
     expect(bridge.status).toBe('started');
     expect(bridge.result!.hosts).toEqual([
       {
@@ -357,8 +359,15 @@ describe('a stopped replica at the target (item 6)', () => {
         from: 'v0.3.0-rc1',
         to: 'v0.3.0-rc1',
         detail: 'was stopped at the target identity and config; started and healthy',
+        // What `cluster rollback` records: a start changes neither identity nor config.
+        fromIdentity: SHA256_IDENTITY,
+        toIdentity: SHA256_IDENTITY,
+        fromConfigHash: SHA256_HEX,
+        toConfigHash: SHA256_HEX,
       },
     ]);
+    const [h3] = bridge.result!.hosts;
+    expect([h3!.fromIdentity, h3!.fromConfigHash]).toEqual([h3!.toIdentity, h3!.toConfigHash]);
     expect(p.services.filter((s) => s.service !== 'bridge').map((s) => s.status)).toEqual(
       p.order.filter((s) => s !== 'bridge').map(() => 'skipped'),
     );
