@@ -51,7 +51,11 @@ export interface PointResult {
   violations: string[];
   workerRestarts: number;
   seconds: number;
+  /** What the dying worker wrote into the once-file: `<pid> <type>:<point> (<attempt or workflow>) <time>`. */
+  killedAt?: string;
   activityTypes?: string[];
+  /** The subset of activityTypes run as local activities (recorded as markers, no task-queue round trip). */
+  localActivityTypes?: string[];
 }
 
 async function query<T extends pg.QueryResultRow>(url: string, db: string, sql: string): Promise<T[]> {
@@ -175,6 +179,7 @@ async function runOne(point: string | undefined): Promise<PointResult> {
       if (scanned!.n !== INVOICES) violations.push(`data migration scanned ${scanned!.n} != ${INVOICES} invoices`);
 
       const types = [...new Set(acts.map((a) => a.activityType))].sort();
+      const localTypes = [...new Set(acts.filter((a) => a.local).map((a) => a.activityType))].sort();
       return {
         point: point ?? 'baseline',
         kill: point ? (existsSync(once) ? 'killed' : 'not-reached') : 'baseline',
@@ -182,7 +187,8 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         violations,
         workerRestarts: restarts,
         seconds: Math.round((Date.now() - started) / 1000),
-        ...(point ? {} : { activityTypes: types }),
+        ...(existsSync(once) ? { killedAt: readFileSync(once, 'utf8').trim() } : {}),
+        ...(point ? {} : { activityTypes: types, localActivityTypes: localTypes }),
       };
     } finally {
       await client.connection.close();
@@ -229,7 +235,7 @@ function runLocked(point: string | undefined): Promise<PointResult> {
   });
 }
 
-function matrixMarkdown(results: PointResult[], types: string[]): string {
+function matrixMarkdown(results: PointResult[], types: string[], localTypes: string[]): string {
   const cell = (r: PointResult | undefined): string =>
     !r ? '—' : r.outcome === 'ok' ? (r.kill === 'killed' ? 'ok' : 'ok (not reached)') : `**${r.outcome}**`;
   const lines = [
@@ -243,7 +249,10 @@ function matrixMarkdown(results: PointResult[], types: string[]): string {
     `| --- | ${CHAOS_POINTS.map(() => '---').join(' | ')} |`,
   ];
   for (const t of types) {
-    lines.push(`| ${t} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`);
+    const name = localTypes.includes(t) ? `${t} (local)` : t;
+    lines.push(
+      `| ${name} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`,
+    );
   }
   const bad = results.filter((r) => r.outcome !== 'ok');
   lines.push('', bad.length ? '## Failures' : 'Every kill-point run ended with the invariants holding.');
@@ -276,17 +285,24 @@ async function main(): Promise<void> {
   const only = opt('--only')?.split(',');
   const matrix = only ?? types.flatMap((t) => points.map((p) => `${t}:${p}`));
   const results: PointResult[] = [baseline];
+  // Written after every point, so a run cut short (or a deadline) still leaves what did run; `—` marks the rest.
+  const save = (): string => {
+    mkdirSync(RESULTS, { recursive: true });
+    const json = { activityTypes: types, localActivityTypes: baseline.localActivityTypes, planned: matrix, results };
+    writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify(json, null, 2)}\n`);
+    const md = matrixMarkdown(results, types, baseline.localActivityTypes ?? []);
+    writeFileSync(join(RESULTS, 'chaos.md'), md);
+    return md;
+  };
+  save();
   for (const p of matrix) {
     log(`── ${p}`);
     const r = await runLocked(p);
     log(`${p}: ${r.kill}, ${r.outcome} in ${r.seconds} s${r.violations.length ? `: ${r.violations.join('; ')}` : ''}`);
     results.push(r);
+    save();
   }
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify({ activityTypes: types, results }, null, 2)}\n`);
-  const md = matrixMarkdown(results, types);
-  writeFileSync(join(RESULTS, 'chaos.md'), md);
-  process.stdout.write(md);
+  process.stdout.write(save());
   process.exit(results.every((r) => r.outcome === 'ok') ? 0 : 1);
 }
 
