@@ -1,4 +1,5 @@
-// The kill-point matrix (issue 15 item 1): `npx tsx bench/chaos.ts [--only <type:point>,…] [--points before,after,wft]`.
+// The kill-point matrix (issue 15 item 1): `npx tsx bench/chaos.ts [--only <type:point>,…] [--points before,after,wft]`
+// (`--render`: rewrite chaos.md from chaos.json).
 //
 // The scenario is one `frameworks cluster release --version v0.2.0` on a fresh lab (v0.1.0 with 3,000 invoices):
 // release → schemaMigrate (expand, postdeploy) → clusterUpgrade → serviceUpgrade (native on h1, docker on h2/h3)
@@ -107,7 +108,12 @@ async function runOne(point: string | undefined): Promise<PointResult> {
     await workers[0]!.kill('SIGTERM');
 
     const chaosEnv = point
-      ? { ...env, FRAMEWORKS_CHAOS: point, FRAMEWORKS_CHAOS_LAB: '1', FRAMEWORKS_CHAOS_ONCE: once }
+      ? {
+          ...env,
+          FRAMEWORKS_CHAOS: point,
+          FRAMEWORKS_CHAOS_LAB: '1',
+          FRAMEWORKS_CHAOS_ONCE: once,
+        }
       : env;
     workers.push(await startLabWorker(state.clusterFile!, chaosEnv));
     const startsBefore = nativeStarts(paths);
@@ -115,7 +121,9 @@ async function runOne(point: string | undefined): Promise<PointResult> {
     const start = await cli(['release', '--version', 'v0.2.0', '--yes', '--detach']);
     if (start.code !== 0) throw new Error(`release did not start:\n${start.stdout}\n${start.stderr}`);
 
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const client = new Client({
+      connection: await Connection.connect({ address: server.address }),
+    });
     try {
       // Supervise: a dead worker is restarted (as systemd would), until the run ends.
       let ended = false;
@@ -134,7 +142,9 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         if (Date.now() > deadline) throw new Error(`run not finished in ${RUN_TIMEOUT_MS / 1000} s`);
         await new Promise((r) => setTimeout(r, 500));
       }
-      const final = (await result.catch((err: unknown) => ({ state: `failed: ${String(err)}` }))) as {
+      const final = (await result.catch((err: unknown) => ({
+        state: `failed: ${String(err)}`,
+      }))) as {
         state: string;
       };
       if (final.state !== 'completed') violations.push(`run ended ${final.state}`);
@@ -214,7 +224,10 @@ async function runOne(point: string | undefined): Promise<PointResult> {
 function runLocked(point: string | undefined): Promise<PointResult> {
   return new Promise((done) => {
     const args = ['tsx', join(ROOT, 'bench', 'chaos.ts'), '--one', point ?? 'baseline'];
-    const child = spawn('flock', [LOCK, 'npx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('flock', [LOCK, 'npx', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('close', () => {
@@ -235,15 +248,20 @@ function runLocked(point: string | undefined): Promise<PointResult> {
   });
 }
 
-function matrixMarkdown(results: PointResult[], types: string[], localTypes: string[]): string {
+function matrixMarkdown(results: PointResult[], types: string[], localTypes: string[], planned: string[]): string {
   const cell = (r: PointResult | undefined): string =>
     !r ? '—' : r.outcome === 'ok' ? (r.kill === 'killed' ? 'ok' : 'ok (not reached)') : `**${r.outcome}**`;
+  const runs = results.filter((r) => r.kill !== 'baseline');
+  const all = types.length * CHAOS_POINTS.length;
+  const bad = results.filter((r) => r.outcome !== 'ok');
   const lines = [
     '# Kill-point matrix (bench/chaos.ts)',
     '',
     `Scenario: \`frameworks cluster release --version v0.2.0\` on a fresh lab. Generated ${new Date().toISOString()} at ` +
       `${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).stdout.toString().trim()}.`,
-    '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
+    `${runs.length} of the ${all} kill-points (${types.length} activity types × ${CHAOS_POINTS.length} points) ran in ` +
+      `this result${planned.length > runs.length ? `; ${planned.length - runs.length} more were planned and did not run` : ''}. ` +
+      '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
     '',
     `| activity type | ${CHAOS_POINTS.join(' | ')} |`,
     `| --- | ${CHAOS_POINTS.map(() => '---').join(' | ')} |`,
@@ -254,8 +272,20 @@ function matrixMarkdown(results: PointResult[], types: string[], localTypes: str
       `| ${name} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`,
     );
   }
-  const bad = results.filter((r) => r.outcome !== 'ok');
-  lines.push('', bad.length ? '## Failures' : 'Every kill-point run ended with the invariants holding.');
+  lines.push('', '## Runs', '', '| run | kill | outcome | worker restarts | seconds | where the worker died |');
+  lines.push('| --- | --- | --- | ---: | ---: | --- |');
+  for (const r of results) {
+    const at = r.killedAt?.replace(/^\d+ /, '').replace(/ \S+$/, '') ?? '';
+    lines.push(`| ${r.point} | ${r.kill} | ${r.outcome} | ${r.workerRestarts} | ${r.seconds} | ${at} |`);
+  }
+  lines.push(
+    '',
+    bad.length
+      ? '## Failures'
+      : runs.length
+        ? `Every kill-point that ran (${runs.length}) ended with the invariants holding.`
+        : 'No kill-point ran.',
+  );
   for (const r of bad) lines.push(`- ${r.point}: ${r.violations.join('; ')}`);
   return `${lines.join('\n')}\n`;
 }
@@ -273,6 +303,19 @@ async function main(): Promise<void> {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  if (argv.includes('--render')) {
+    // Rewrites chaos.md from chaos.json (no lab run).
+    const saved = JSON.parse(readFileSync(join(RESULTS, 'chaos.json'), 'utf8')) as {
+      activityTypes: string[];
+      localActivityTypes?: string[];
+      planned?: string[];
+      results: PointResult[];
+    };
+    const md = matrixMarkdown(saved.results, saved.activityTypes, saved.localActivityTypes ?? [], saved.planned ?? []);
+    writeFileSync(join(RESULTS, 'chaos.md'), md);
+    process.stdout.write(md);
+    return;
+  }
   const points = (opt('--points') ?? CHAOS_POINTS.join(',')).split(',');
   log('baseline run (no chaos): which activity types the scenario schedules');
   const baseline = await runLocked(undefined);
@@ -288,9 +331,14 @@ async function main(): Promise<void> {
   // Written after every point, so a run cut short (or a deadline) still leaves what did run; `—` marks the rest.
   const save = (): string => {
     mkdirSync(RESULTS, { recursive: true });
-    const json = { activityTypes: types, localActivityTypes: baseline.localActivityTypes, planned: matrix, results };
+    const json = {
+      activityTypes: types,
+      localActivityTypes: baseline.localActivityTypes,
+      planned: matrix,
+      results,
+    };
     writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify(json, null, 2)}\n`);
-    const md = matrixMarkdown(results, types, baseline.localActivityTypes ?? []);
+    const md = matrixMarkdown(results, types, baseline.localActivityTypes ?? [], matrix);
     writeFileSync(join(RESULTS, 'chaos.md'), md);
     return md;
   };
