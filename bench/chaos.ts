@@ -1,5 +1,5 @@
 // The kill-point matrix (issue 15 item 1): `npx tsx bench/chaos.ts [--only <type:point>,…] [--points before,after,wft]`
-// (`--render`: rewrite chaos.md from chaos.json).
+// (`--render`: rewrite chaos.md from chaos.json; `--keep`: add this run's points to the saved matrix).
 //
 // The scenario is one `frameworks cluster release --version v0.2.0` on a fresh lab (v0.1.0 with 3,000 invoices):
 // release → schemaMigrate (expand, postdeploy) → clusterUpgrade → serviceUpgrade (native on h1, docker on h2/h3)
@@ -252,6 +252,7 @@ function matrixMarkdown(results: PointResult[], types: string[], localTypes: str
   const cell = (r: PointResult | undefined): string =>
     !r ? '—' : r.outcome === 'ok' ? (r.kill === 'killed' ? 'ok' : 'ok (not reached)') : `**${r.outcome}**`;
   const runs = results.filter((r) => r.kill !== 'baseline');
+  const missed = planned.filter((p) => !runs.some((r) => r.point === p)).length;
   const all = types.length * CHAOS_POINTS.length;
   const bad = results.filter((r) => r.outcome !== 'ok');
   const lines = [
@@ -260,7 +261,7 @@ function matrixMarkdown(results: PointResult[], types: string[], localTypes: str
     `Scenario: \`frameworks cluster release --version v0.2.0\` on a fresh lab. Generated ${new Date().toISOString()} at ` +
       `${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).stdout.toString().trim()}.`,
     `${runs.length} of the ${all} kill-points (${types.length} activity types × ${CHAOS_POINTS.length} points) ran in ` +
-      `this result${planned.length > runs.length ? `; ${planned.length - runs.length} more were planned and did not run` : ''}. ` +
+      `this result${missed ? `; ${missed} more were planned and did not run` : ''}. ` +
       '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
     '',
     `| activity type | ${CHAOS_POINTS.join(' | ')} |`,
@@ -328,6 +329,16 @@ async function main(): Promise<void> {
   const only = opt('--only')?.split(',');
   const matrix = only ?? types.flatMap((t) => points.map((p) => `${t}:${p}`));
   const results: PointResult[] = [baseline];
+  // --keep: a partial run adds to the saved matrix (same activity types) instead of replacing it.
+  if (argv.includes('--keep') && existsSync(join(RESULTS, 'chaos.json'))) {
+    const saved = JSON.parse(readFileSync(join(RESULTS, 'chaos.json'), 'utf8')) as {
+      activityTypes: string[];
+      results: PointResult[];
+    };
+    if (saved.activityTypes.join() === types.join()) {
+      results.push(...saved.results.filter((r) => r.kill !== 'baseline' && !matrix.includes(r.point)));
+    }
+  }
   // Written after every point, so a run cut short (or a deadline) still leaves what did run; `—` marks the rest.
   const save = (): string => {
     mkdirSync(RESULTS, { recursive: true });
