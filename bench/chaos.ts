@@ -131,6 +131,8 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         .getHandle(CHANGE_ID)
         .result()
         .finally(() => (ended = true));
+      // A failed run is a finding, read after the loop: never an unhandled rejection that kills the harness.
+      result.catch(() => {});
       const deadline = Date.now() + RUN_TIMEOUT_MS;
       while (!ended) {
         const w = workers[workers.length - 1]!;
