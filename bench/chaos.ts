@@ -1,4 +1,5 @@
-// The kill-point matrix (issue 15 item 1): `npx tsx bench/chaos.ts [--only <type:point>,…] [--points before,after,wft]`.
+// The kill-point matrix (issue 15 item 1): `npx tsx bench/chaos.ts [--only <type:point>,…] [--points before,after,wft]`
+// (`--render`: rewrite chaos.md from chaos.json; `--keep`: add this run's points to the saved matrix).
 //
 // The scenario is one `frameworks cluster release --version v0.2.0` on a fresh lab (v0.1.0 with 3,000 invoices):
 // release → schemaMigrate (expand, postdeploy) → clusterUpgrade → serviceUpgrade (native on h1, docker on h2/h3)
@@ -51,7 +52,11 @@ export interface PointResult {
   violations: string[];
   workerRestarts: number;
   seconds: number;
+  /** What the dying worker wrote into the once-file: `<pid> <type>:<point> (<attempt or workflow>) <time>`. */
+  killedAt?: string;
   activityTypes?: string[];
+  /** The subset of activityTypes run as local activities (recorded as markers, no task-queue round trip). */
+  localActivityTypes?: string[];
 }
 
 async function query<T extends pg.QueryResultRow>(url: string, db: string, sql: string): Promise<T[]> {
@@ -103,7 +108,12 @@ async function runOne(point: string | undefined): Promise<PointResult> {
     await workers[0]!.kill('SIGTERM');
 
     const chaosEnv = point
-      ? { ...env, FRAMEWORKS_CHAOS: point, FRAMEWORKS_CHAOS_LAB: '1', FRAMEWORKS_CHAOS_ONCE: once }
+      ? {
+          ...env,
+          FRAMEWORKS_CHAOS: point,
+          FRAMEWORKS_CHAOS_LAB: '1',
+          FRAMEWORKS_CHAOS_ONCE: once,
+        }
       : env;
     workers.push(await startLabWorker(state.clusterFile!, chaosEnv));
     const startsBefore = nativeStarts(paths);
@@ -111,7 +121,9 @@ async function runOne(point: string | undefined): Promise<PointResult> {
     const start = await cli(['release', '--version', 'v0.2.0', '--yes', '--detach']);
     if (start.code !== 0) throw new Error(`release did not start:\n${start.stdout}\n${start.stderr}`);
 
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const client = new Client({
+      connection: await Connection.connect({ address: server.address }),
+    });
     try {
       // Supervise: a dead worker is restarted (as systemd would), until the run ends.
       let ended = false;
@@ -119,6 +131,8 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         .getHandle(CHANGE_ID)
         .result()
         .finally(() => (ended = true));
+      // A failed run is a finding, read after the loop: never an unhandled rejection that kills the harness.
+      result.catch(() => {});
       const deadline = Date.now() + RUN_TIMEOUT_MS;
       while (!ended) {
         const w = workers[workers.length - 1]!;
@@ -130,7 +144,9 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         if (Date.now() > deadline) throw new Error(`run not finished in ${RUN_TIMEOUT_MS / 1000} s`);
         await new Promise((r) => setTimeout(r, 500));
       }
-      const final = (await result.catch((err: unknown) => ({ state: `failed: ${String(err)}` }))) as {
+      const final = (await result.catch((err: unknown) => ({
+        state: `failed: ${String(err)}`,
+      }))) as {
         state: string;
       };
       if (final.state !== 'completed') violations.push(`run ended ${final.state}`);
@@ -175,6 +191,7 @@ async function runOne(point: string | undefined): Promise<PointResult> {
       if (scanned!.n !== INVOICES) violations.push(`data migration scanned ${scanned!.n} != ${INVOICES} invoices`);
 
       const types = [...new Set(acts.map((a) => a.activityType))].sort();
+      const localTypes = [...new Set(acts.filter((a) => a.local).map((a) => a.activityType))].sort();
       return {
         point: point ?? 'baseline',
         kill: point ? (existsSync(once) ? 'killed' : 'not-reached') : 'baseline',
@@ -182,7 +199,8 @@ async function runOne(point: string | undefined): Promise<PointResult> {
         violations,
         workerRestarts: restarts,
         seconds: Math.round((Date.now() - started) / 1000),
-        ...(point ? {} : { activityTypes: types }),
+        ...(existsSync(once) ? { killedAt: readFileSync(once, 'utf8').trim() } : {}),
+        ...(point ? {} : { activityTypes: types, localActivityTypes: localTypes }),
       };
     } finally {
       await client.connection.close();
@@ -208,7 +226,10 @@ async function runOne(point: string | undefined): Promise<PointResult> {
 function runLocked(point: string | undefined): Promise<PointResult> {
   return new Promise((done) => {
     const args = ['tsx', join(ROOT, 'bench', 'chaos.ts'), '--one', point ?? 'baseline'];
-    const child = spawn('flock', [LOCK, 'npx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('flock', [LOCK, 'npx', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('close', () => {
@@ -229,24 +250,45 @@ function runLocked(point: string | undefined): Promise<PointResult> {
   });
 }
 
-function matrixMarkdown(results: PointResult[], types: string[]): string {
+function matrixMarkdown(results: PointResult[], types: string[], localTypes: string[], planned: string[]): string {
   const cell = (r: PointResult | undefined): string =>
     !r ? '—' : r.outcome === 'ok' ? (r.kill === 'killed' ? 'ok' : 'ok (not reached)') : `**${r.outcome}**`;
+  const runs = results.filter((r) => r.kill !== 'baseline');
+  const missed = planned.filter((p) => !runs.some((r) => r.point === p)).length;
+  const all = types.length * CHAOS_POINTS.length;
+  const bad = results.filter((r) => r.outcome !== 'ok');
   const lines = [
     '# Kill-point matrix (bench/chaos.ts)',
     '',
     `Scenario: \`frameworks cluster release --version v0.2.0\` on a fresh lab. Generated ${new Date().toISOString()} at ` +
       `${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).stdout.toString().trim()}.`,
-    '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
+    `${runs.length} of the ${all} kill-points (${types.length} activity types × ${CHAOS_POINTS.length} points) ran in ` +
+      `this result${missed ? `; ${missed} more were planned and did not run` : ''}. ` +
+      '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
     '',
     `| activity type | ${CHAOS_POINTS.join(' | ')} |`,
     `| --- | ${CHAOS_POINTS.map(() => '---').join(' | ')} |`,
   ];
   for (const t of types) {
-    lines.push(`| ${t} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`);
+    const name = localTypes.includes(t) ? `${t} (local)` : t;
+    lines.push(
+      `| ${name} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`,
+    );
   }
-  const bad = results.filter((r) => r.outcome !== 'ok');
-  lines.push('', bad.length ? '## Failures' : 'Every kill-point run ended with the invariants holding.');
+  lines.push('', '## Runs', '', '| run | kill | outcome | worker restarts | seconds | where the worker died |');
+  lines.push('| --- | --- | --- | ---: | ---: | --- |');
+  for (const r of results) {
+    const at = r.killedAt?.replace(/^\d+ /, '').replace(/ \S+$/, '') ?? '';
+    lines.push(`| ${r.point} | ${r.kill} | ${r.outcome} | ${r.workerRestarts} | ${r.seconds} | ${at} |`);
+  }
+  lines.push(
+    '',
+    bad.length
+      ? '## Failures'
+      : runs.length
+        ? `Every kill-point that ran (${runs.length}) ended with the invariants holding.`
+        : 'No kill-point ran.',
+  );
   for (const r of bad) lines.push(`- ${r.point}: ${r.violations.join('; ')}`);
   return `${lines.join('\n')}\n`;
 }
@@ -264,6 +306,19 @@ async function main(): Promise<void> {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  if (argv.includes('--render')) {
+    // Rewrites chaos.md from chaos.json (no lab run).
+    const saved = JSON.parse(readFileSync(join(RESULTS, 'chaos.json'), 'utf8')) as {
+      activityTypes: string[];
+      localActivityTypes?: string[];
+      planned?: string[];
+      results: PointResult[];
+    };
+    const md = matrixMarkdown(saved.results, saved.activityTypes, saved.localActivityTypes ?? [], saved.planned ?? []);
+    writeFileSync(join(RESULTS, 'chaos.md'), md);
+    process.stdout.write(md);
+    return;
+  }
   const points = (opt('--points') ?? CHAOS_POINTS.join(',')).split(',');
   log('baseline run (no chaos): which activity types the scenario schedules');
   const baseline = await runLocked(undefined);
@@ -276,17 +331,39 @@ async function main(): Promise<void> {
   const only = opt('--only')?.split(',');
   const matrix = only ?? types.flatMap((t) => points.map((p) => `${t}:${p}`));
   const results: PointResult[] = [baseline];
+  // --keep: a partial run adds to the saved matrix (same activity types) instead of replacing it.
+  if (argv.includes('--keep') && existsSync(join(RESULTS, 'chaos.json'))) {
+    const saved = JSON.parse(readFileSync(join(RESULTS, 'chaos.json'), 'utf8')) as {
+      activityTypes: string[];
+      results: PointResult[];
+    };
+    if (saved.activityTypes.join() === types.join()) {
+      results.push(...saved.results.filter((r) => r.kill !== 'baseline' && !matrix.includes(r.point)));
+    }
+  }
+  // Written after every point, so a run cut short (or a deadline) still leaves what did run; `—` marks the rest.
+  const save = (): string => {
+    mkdirSync(RESULTS, { recursive: true });
+    const json = {
+      activityTypes: types,
+      localActivityTypes: baseline.localActivityTypes,
+      planned: matrix,
+      results,
+    };
+    writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify(json, null, 2)}\n`);
+    const md = matrixMarkdown(results, types, baseline.localActivityTypes ?? [], matrix);
+    writeFileSync(join(RESULTS, 'chaos.md'), md);
+    return md;
+  };
+  save();
   for (const p of matrix) {
     log(`── ${p}`);
     const r = await runLocked(p);
     log(`${p}: ${r.kill}, ${r.outcome} in ${r.seconds} s${r.violations.length ? `: ${r.violations.join('; ')}` : ''}`);
     results.push(r);
+    save();
   }
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify({ activityTypes: types, results }, null, 2)}\n`);
-  const md = matrixMarkdown(results, types);
-  writeFileSync(join(RESULTS, 'chaos.md'), md);
-  process.stdout.write(md);
+  process.stdout.write(save());
   process.exit(results.every((r) => r.outcome === 'ok') ? 0 : 1);
 }
 

@@ -8,6 +8,14 @@
 //   wft    — between workflow tasks: the workflow task that schedules the activity completes (its commands reach
 //            the server), then the worker dies before it runs the next one (a sink called from the workflow
 //            interceptor in src/workflows/chaos-interceptor.ts, which runs outside the sandbox).
+// Local activities (transactional migrations: `applyMigrations`) have the same three points. They run on the
+// worker that runs the workflow task which schedules them, inside that task, and are recorded as a marker when
+// the workflow gets their result, so: `before` = the local activity started, nothing applied; `after` = its
+// side effect is committed (the migrations and their ledger rows), the result not yet handed back to the
+// workflow, so no marker exists — the workflow task times out and the next worker runs the local activity again,
+// which must find the ledger rows and change nothing; `wft` = the workflow received the result and the
+// activation carrying its marker (with the commands after it) was sent, then the worker dies before the next
+// task. In every case the task is replayed elsewhere; nothing but the database's ledger makes apply exactly-once.
 // FRAMEWORKS_CHAOS_ONCE=<file>: the kill happens once across all workers sharing the file (the first to create it
 // dies; a restarted or second worker with the same setting carries on), so a test can restart a worker with the
 // same environment and let the run finish.
@@ -105,18 +113,17 @@ const WFT_KILL_DELAY_MS = 50;
 
 /** Sinks for the `wft` point (always registered when chaos is on, so the interceptor's calls are never orphans). */
 export function chaosSinks(cfg: ChaosConfig): InjectedSinks<ChaosSinks> {
+  const arm = (info: { workflowType: string; workflowId: string }, activityType: string): void => {
+    if (cfg.point !== 'wft' || !matches(cfg, activityType)) return;
+    const what = `${activityType}:wft (${info.workflowType} ${info.workflowId})`;
+    if (!claim(cfg, what)) return;
+    // The sink runs before this activation's completion is sent; the kill waits for it to go out.
+    setTimeout(() => die(what), WFT_KILL_DELAY_MS);
+  };
   return {
     fwChaos: {
-      scheduled: {
-        fn: (info, activityType: string) => {
-          if (cfg.point !== 'wft' || !matches(cfg, activityType)) return;
-          const what = `${activityType}:wft (${info.workflowType} ${info.workflowId})`;
-          if (!claim(cfg, what)) return;
-          // The sink runs before this activation's completion is sent; the kill waits for it to go out.
-          setTimeout(() => die(what), WFT_KILL_DELAY_MS);
-        },
-        callDuringReplay: false,
-      },
+      scheduled: { fn: arm, callDuringReplay: false },
+      localResolved: { fn: arm, callDuringReplay: false },
     },
   };
 }

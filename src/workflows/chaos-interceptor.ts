@@ -1,12 +1,21 @@
 // Workflow interceptor module bundled only by a worker started with FRAMEWORKS_CHAOS (src/worker/chaos.ts): it
-// tells the worker, through a sink, each time a workflow task schedules an activity (or a local one), so the worker can die
-// "between workflow tasks" right after that task's commands are sent. A sink call is not a command and is skipped
-// while replaying: histories are the same with or without this module.
+// tells the worker, through a sink, when a workflow task schedules an activity and when the workflow receives a
+// local activity's result, so the worker can die "between workflow tasks" right after that activation's
+// commands are sent. A sink call is not a command and is skipped while replaying: histories are the same with or
+// without this module.
 import { proxySinks, type Next, type Sinks, type WorkflowOutboundCallsInterceptor } from '@temporalio/workflow';
 import type { ActivityInput, LocalActivityInput, WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 export interface ChaosSinks extends Sinks {
-  fwChaos: { scheduled(activityType: string): void };
+  fwChaos: {
+    /** An activity was scheduled: the activation's completion carries its ScheduleActivityTask command. */
+    scheduled(activityType: string): void;
+    /**
+     * A local activity's result reached the workflow: the activation's completion carries its marker. (A local
+     * activity runs inside the workflow task that scheduled it, so "between tasks" for it is after its marker.)
+     */
+    localResolved(activityType: string): void;
+  };
 }
 
 const { fwChaos } = proxySinks<ChaosSinks>();
@@ -21,8 +30,9 @@ class ChaosOutbound implements WorkflowOutboundCallsInterceptor {
     input: LocalActivityInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
   ) {
-    fwChaos.scheduled(input.activityType);
-    return next(input);
+    const result = await next(input);
+    fwChaos.localResolved(input.activityType);
+    return result;
   }
 }
 

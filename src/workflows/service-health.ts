@@ -8,9 +8,14 @@ import { healthBackoffMs } from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
 import { decide } from './util';
 
+// probeServiceHealth answers every outcome of the service (healthy or not) as its result and never throws, so an
+// activity failure here is the worker lost mid-probe (a crash, a kill): that attempt times out and is retried on a
+// live worker rather than counted as the service's verdict — a worker SIGKILLed during a short health deadline
+// otherwise failed (and rolled back) a healthy upgrade (bench/chaos.ts, probeServiceHealth:before). Retry options
+// are not part of the history's commands: no patch.
 const probe = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 1 },
+  retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
 
 /**
