@@ -181,9 +181,13 @@ describe('worker metrics: a real worker process with FRAMEWORKS_METRICS_ADDRESS'
   }, 180_000);
 });
 
+// Digests in the pinned form (`sha256:` + 64 hex), as the image-reference parser accepts them.
+const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+const [OLD, NEW1, NEW2] = [digest('0'), digest('1'), digest('2')];
+
 describe('worker metrics: upgrades and rollbacks (production worker in this process, hosts stubbed)', () => {
   const upgrade = async (service: string, opts: { id: string; unhealthy?: boolean }): Promise<ServiceUpgradeResult> => {
-    hosts.set(`${service}@h1`, 'sha256:old');
+    hosts.set(`${service}@h1`, OLD);
     if (opts.unhealthy) unhealthyUntilRollback.add(`${service}@h1`);
     const input: ServiceUpgradeInput = {
       cluster: UP_CLUSTER,
@@ -207,11 +211,11 @@ describe('worker metrics: upgrades and rollbacks (production worker in this proc
   };
 
   it('counts started / succeeded / failed by service and outcome, and rollbacks', async () => {
-    const upgraded = await upgrade('commodore', { id: 'sha256:new1' });
+    const upgraded = await upgrade('commodore', { id: NEW1 });
     expect(upgraded.outcome).toBe('upgraded');
-    const skipped = await upgrade('commodore', { id: 'sha256:old' });
+    const skipped = await upgrade('commodore', { id: OLD });
     expect(skipped.outcome).toBe('skipped');
-    const rolled = await upgrade('foghorn', { id: 'sha256:new2', unhealthy: true });
+    const rolled = await upgrade('foghorn', { id: NEW2, unhealthy: true });
     expect(rolled.outcome).toBe('rolled-back');
     expect(rolledBack).toEqual(['foghorn@h1']);
 
