@@ -96,6 +96,9 @@ export function chaosActivityInterceptor(cfg: ChaosConfig): ActivityInterceptors
   return (ctx: Context) => ({
     inbound: {
       async execute(input, next) {
+        // An armed `wft` kill: the completion that scheduled this activity reached the server (it was dispatched),
+        // so the worker dies now, before the next step's work, whatever the timer below would have done.
+        if (pendingWft !== undefined && !ctx.info.isLocal) die(pendingWft);
         const type = ctx.info.activityType;
         if (!matches(cfg, type)) return next(input);
         const what = `${type}:${cfg.point} (attempt ${ctx.info.attempt})`;
@@ -108,8 +111,14 @@ export function chaosActivityInterceptor(cfg: ChaosConfig): ActivityInterceptors
   });
 }
 
-/** How long after the sink call the worker dies: long enough for the workflow task's completion to be sent. */
+/**
+ * How long after the sink call the worker dies if nothing else comes first: long enough for the workflow task's
+ * completion to be sent. An ordinary activity delivered to this worker in the meantime proves the completion went
+ * out, and kills it at once (the interceptor above): on a quiet machine the rest of a short run can finish within
+ * the delay, which would turn the kill-point into "after the run" (seen in a CI rehearsal).
+ */
 const WFT_KILL_DELAY_MS = 50;
+let pendingWft: string | undefined;
 
 /** Sinks for the `wft` point (always registered when chaos is on, so the interceptor's calls are never orphans). */
 export function chaosSinks(cfg: ChaosConfig): InjectedSinks<ChaosSinks> {
@@ -118,6 +127,7 @@ export function chaosSinks(cfg: ChaosConfig): InjectedSinks<ChaosSinks> {
     const what = `${activityType}:wft (${info.workflowType} ${info.workflowId})`;
     if (!claim(cfg, what)) return;
     // The sink runs before this activation's completion is sent; the kill waits for it to go out.
+    pendingWft = what;
     setTimeout(() => die(what), WFT_KILL_DELAY_MS);
   };
   return {
