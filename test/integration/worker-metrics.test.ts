@@ -20,6 +20,7 @@ import { find, freePort, scrape, total } from '../helpers/prometheus';
 import { seedPurser, type PurserSeed } from '../../lab/purser-seed';
 import { databaseUrl, temporalAddress } from '../helpers/servers';
 import type { serviceUpgrade } from '../../src/workflows/service-upgrade';
+import { waitFor } from '../helpers/wait';
 import { startWorkers, type RunningWorkers } from '../helpers/worker';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -219,7 +220,16 @@ describe('worker metrics: upgrades and rollbacks (production worker in this proc
     expect(rolled.outcome).toBe('rolled-back');
     expect(rolledBack).toEqual(['foghorn@h1']);
 
-    const samples = await scrape(inProcessMetrics);
+    // The SDK counts a completed workflow once the server acknowledged the worker's last task, which can be just
+    // after the client got the result: scrape until it has counted the three runs (the counts are checked below).
+    const samples = await waitFor(
+      'the SDK to count the third completed serviceUpgrade',
+      async () => {
+        const s = await scrape(inProcessMetrics);
+        return total(s, 'temporal_workflow_completed', { workflow_type: 'serviceUpgrade' }) >= 3 && s;
+      },
+      { timeoutMs: 15_000 },
+    );
     const at = (service: string, extra: Record<string, string> = {}) => ({
       cluster: UP_CLUSTER,
       service,
