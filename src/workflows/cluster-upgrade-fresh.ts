@@ -6,8 +6,8 @@ import { NON_RETRYABLE_FAILURES } from '../errors';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import type { UpgradeRunPlan } from './cluster-upgrade-run';
 
-// The same options as the rest of the run's activities (cluster-upgrade-run.ts).
-const act = proxyActivities<Activities>({
+/** The activities of a `clusterUpgrade` run (planning, gates and this detection) with their one set of options. */
+export const upgradeActivities = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
@@ -40,7 +40,7 @@ export async function freshDetections(
   ) {
     return plan.detections;
   }
-  return act.detectServices({
+  return upgradeActivities.detectServices({
     cluster: input.cluster,
     services: p.services,
     ...(known(p.hostArchs) ? { archs: p.hostArchs } : {}),

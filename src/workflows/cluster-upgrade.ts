@@ -3,8 +3,7 @@
 // the dependency order (at most --parallel at once; cluster-upgrade-run.ts); the first failure stops new starts and
 // the result lists succeeded / failed / rolled back / remaining.
 // Runs on the cluster's change lock fw/<cluster>/change.
-import { patched, proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { ClusterUpgradeInputSchema, type ClusterUpgradeInput, type ClusterUpgradeProgress } from '../contracts/upgrade';
 import { serviceDatabase } from '../domain/catalog';
 import { catalogRequirements, preDeployWindow, requirementKey } from '../domain/data-migrations/gates';
@@ -15,19 +14,16 @@ import { ledgersAfterExpand } from '../domain/migrations/project';
 import { artifactsCheck } from '../domain/upgrade-plan';
 import { hostArchs, previewLines, registryCheck, selectServices } from '../domain/upgrade-run';
 import { scheduleWaves } from '../domain/waves';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
 import { FwServices } from '../temporal/search-attributes';
 import { changeRun, type ChangeRun } from './change-run';
+import { upgradeActivities } from './cluster-upgrade-fresh';
 import { runUpgrades, type UpgradeRunPlan } from './cluster-upgrade-run';
 import { clusterUpgradeMessages } from './messages';
 import { gatherAndPlan } from './plan-steps';
 import { parseInput } from './util';
 
-const act = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const act = upgradeActivities;
 
 /**
  * Patch: `upgrade <service>` is judged by the artifact gate on that service's own targets, so another service the

@@ -5,10 +5,9 @@
 import type { LoadedCluster } from '../cluster-config';
 import type { RollbackHostFacts } from '../../contracts/rollback';
 import { identityHex, nativePaths } from '../../domain/hosts/commands';
-import { errorMessage } from '../../errors';
 import { detectNativeAny } from './provisioner';
 import { withHostSsh } from './ssh-session';
-import { detectOnHost, serviceRoot } from './upgrade';
+import { detectOnHost, notDetected, serviceRoot } from './upgrade';
 
 export interface RollbackReplicaQuery {
   service: string;
@@ -47,7 +46,7 @@ async function inspectOne(cluster: LoadedCluster, q: RollbackReplicaQuery): Prom
         };
       });
     } catch (err) {
-      return unreachable(q, errorMessage(err), release);
+      return unreachable(q, err, release);
     }
   }
   // Detection and the image lookup are independent reads, each over its own connection: both at once. A host that
@@ -74,22 +73,8 @@ async function inspectOne(cluster: LoadedCluster, q: RollbackReplicaQuery): Prom
   };
 }
 
-function unreachable(q: RollbackReplicaQuery, error: string, where: string): RollbackHostFacts {
-  return {
-    service: q.service,
-    host: q.host,
-    detection: {
-      host: q.host,
-      present: false,
-      identity: null,
-      version: null,
-      configHash: null,
-      running: false,
-      arch: null,
-      error,
-    },
-    artifact: { present: false, where },
-  };
+function unreachable(q: RollbackReplicaQuery, err: unknown, where: string): RollbackHostFacts {
+  return { service: q.service, host: q.host, detection: notDetected(q.host, err), artifact: { present: false, where } };
 }
 
 export async function inspectRollbackHosts(

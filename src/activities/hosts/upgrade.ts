@@ -83,7 +83,7 @@ async function hostArch(
   return detected ?? declared ?? null;
 }
 
-const notDetected = (host: string, err: unknown): HostDetection => ({
+export const notDetected = (host: string, err: unknown): HostDetection => ({
   host,
   present: false,
   identity: null,
