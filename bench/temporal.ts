@@ -8,6 +8,7 @@ import { loadClusterConfig } from '../src/activities/cluster-config';
 import { errorMessage } from '../src/errors';
 import { taskQueueFor } from '../src/temporal/ids';
 import { createClusterWorkers } from '../src/worker/create';
+import { closeHostSessions } from '../src/activities/hosts/ssh-session';
 import { installWorkerLogging } from '../src/worker/logging';
 import { locateOrInstallTemporal } from '../temporal-dev/locate';
 import { startDevServer } from '../temporal-dev/server';
@@ -49,6 +50,7 @@ function supervise(
     stopped = true;
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.all(running);
+    await closeHostSessions();
     await native.close();
     if (crashed) throw crashed;
   };

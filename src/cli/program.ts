@@ -359,7 +359,7 @@ export function buildProgram(): Command {
         '  catalog_dir, databases.url_env, hosts.<name>.arch\n' +
         "Cluster name: orchestrator.yaml cluster, else $FRAMEWORKS_CLUSTER, else the manifest's folder name.\n" +
         'Environment: FRAMEWORKS_SSH_KEY, FRAMEWORKS_KNOWN_HOSTS, FRAMEWORKS_GITOPS_DIR, SOPS_AGE_KEY_FILE,\n' +
-        '  FRAMEWORKS_METRICS_ADDRESS.\n' +
+        '  FRAMEWORKS_METRICS_ADDRESS, FRAMEWORKS_SSH_IDLE_SECONDS (host sessions kept between steps; 30, 0 = off).\n' +
         "\nMetrics (with --metrics): the Temporal SDK's own (temporal_*: workflow/activity tasks, latencies, polls) and\n" +
         "the orchestrator's counters, labelled by cluster and service: frameworks_upgrades_{started,succeeded,failed},\n" +
         'frameworks_rollbacks, frameworks_gate_refusals{gate}, frameworks_data_migration_rows{migration,kind} and the\n' +

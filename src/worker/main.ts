@@ -3,6 +3,8 @@
 import { loadClusterConfig } from '../activities/cluster-config';
 import { closePools } from '../activities/postgres/connect';
 import { closeTunnels } from '../activities/postgres/tunnel';
+import { closeHostSessions } from '../activities/hosts/ssh-session';
+import { sshIdleMs } from '../activities/ssh/pool';
 import { connectWorker } from '../temporal/connection';
 import { taskQueueFor } from '../temporal/ids';
 import { chaosConfig } from './chaos';
@@ -35,6 +37,11 @@ function installRuntime(logLevel: string, metrics: string | undefined): ReturnTy
 
 export async function workerCommand(opts: WorkerOptions): Promise<void> {
   const metrics = metricsAddress(opts.metrics);
+  try {
+    sshIdleMs(); // a bad FRAMEWORKS_SSH_IDLE_SECONDS is refused here, before any work is taken
+  } catch (err) {
+    throw new ExitError(errorMessage(err));
+  }
   const logger = installRuntime(opts.logLevel, metrics);
   const clusters = await Promise.all(
     opts.manifest.map((m) =>
@@ -83,6 +90,7 @@ export async function workerCommand(opts: WorkerOptions): Promise<void> {
   } finally {
     await closePools();
     await closeTunnels();
+    await closeHostSessions();
     await connection.close();
   }
 }

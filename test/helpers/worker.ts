@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
 import { createClusterWorkers, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker/create';
+import { closeHostSessions } from '../../src/activities/hosts/ssh-session';
 import { temporalAddress } from './servers';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -75,6 +76,7 @@ export async function startWorkers(
     stop: async () => {
       for (const w of workers) w.shutdown();
       await Promise.all(running);
+      await closeHostSessions(); // the idle SSH sessions the steps left (as the worker's shutdown does)
       await connection.close();
     },
   };

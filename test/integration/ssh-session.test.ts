@@ -7,9 +7,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadClusterConfig, type LoadedCluster } from '../../src/activities/cluster-config';
-import { serviceHost, withHostSsh } from '../../src/activities/hosts/ssh-session';
+import { closeHostSessions, serviceHost, withHostSsh } from '../../src/activities/hosts/ssh-session';
+import { idleSshCount, poolKey, setSshIdleMs, SSH_IDLE_ENV, sshIdleMs } from '../../src/activities/ssh/pool';
 import { exec, type SshConnection } from '../../src/activities/ssh/client';
 import { FailureType } from '../../src/errors';
 import { writeFwCluster } from '../helpers/fixtures';
@@ -21,6 +22,11 @@ let work: string;
 beforeAll(async () => {
   sshd = await startSshd();
   work = mkdtempSync(join(tmpdir(), 'fw-ssh-session-'));
+});
+afterEach(async () => {
+  setSshIdleMs(undefined);
+  delete process.env[SSH_IDLE_ENV];
+  await closeHostSessions();
 });
 afterAll(async () => {
   await sshd?.stop();
@@ -67,17 +73,51 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   return err as Error;
 }
 
+/** The client port sshd reports for the session a step runs on (same port: same TCP connection). */
+async function clientPort(c: LoadedCluster): Promise<string> {
+  const r = await withHostSsh(c, 'edge1', (conn) =>
+    exec(conn, ['sh', '-c', 'echo "$SSH_CONNECTION"'], { timeoutMs: 10_000 }),
+  );
+  const port = r.stdout.trim().split(' ')[1];
+  expect(port).toMatch(/^\d+$/);
+  return port!;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(cond()).toBe(true);
+}
+
 const KEY_MATERIAL = /PRIVATE KEY|b3BlbnNzaC1rZXktdjE/;
 
 describe('withHostSsh', () => {
-  it('connects with the settings of cluster.yaml, runs fn, and closes the session afterwards', async () => {
+  it('connects with the settings of cluster.yaml, runs fn, and keeps the session for the next step to the host', async () => {
     let kept: SshConnection | undefined;
     const out = await withHostSsh(await cluster(), 'edge1', async (conn) => {
       kept = conn;
       return exec(conn, ['echo', 'from', 'edge1'], { timeoutMs: 10_000 });
     });
     expect(out).toMatchObject({ code: 0, stdout: 'from edge1\n' });
-    // Closed: the session cannot start another command.
+    expect(idleSshCount()).toBe(1);
+    // The next step (another activity, another cluster load of the same settings) runs on the same TCP connection:
+    // sshd reports the same client port.
+    const first = await clientPort(await cluster());
+    expect(await clientPort(await cluster())).toBe(first);
+    // The worker's shutdown closes what is idle: the session cannot start another command.
+    await closeHostSessions();
+    expect(idleSshCount()).toBe(0);
+    await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
+    expect(await clientPort(await cluster())).not.toBe(first);
+  });
+
+  it(`closes after every step when ${SSH_IDLE_ENV}=0 (no reuse)`, async () => {
+    process.env[SSH_IDLE_ENV] = '0';
+    let kept: SshConnection | undefined;
+    await withHostSsh(await cluster(), 'edge1', (conn) => {
+      kept = conn;
+      return exec(conn, ['true'], { timeoutMs: 10_000 });
+    });
+    expect(idleSshCount()).toBe(0);
     await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
   });
 
@@ -91,7 +131,65 @@ describe('withHostSsh', () => {
       }),
     );
     expect(err).toBe(boom);
+    expect(idleSshCount()).toBe(0);
     await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
+  });
+
+  it('closes an idle session after the idle time', async () => {
+    setSshIdleMs(300);
+    let kept: SshConnection | undefined;
+    await withHostSsh(await cluster(), 'edge1', (conn) => {
+      kept = conn;
+      return exec(conn, ['true'], { timeoutMs: 10_000 });
+    });
+    expect(idleSshCount()).toBe(1);
+    await until(() => idleSshCount() === 0);
+    await expect(exec(kept!, ['true'], { timeoutMs: 5_000 })).rejects.toThrow();
+  });
+
+  it('never hands out a session whose transport ended while it was idle', async () => {
+    let kept: SshConnection | undefined;
+    await withHostSsh(await cluster(), 'edge1', (conn) => {
+      kept = conn;
+      return exec(conn, ['true'], { timeoutMs: 10_000 });
+    });
+    const before = await clientPort(await cluster());
+    kept!.client.destroy(); // as when the host drops the connection (reboot, sshd restart, network cut)
+    await until(() => idleSshCount() === 0);
+    const after = await clientPort(await cluster());
+    expect(after).not.toBe(before);
+  });
+
+  it('reuses nothing once known_hosts or the identity changed: the host key is verified again', async () => {
+    const port = await clientPort(await cluster());
+    expect(idleSshCount()).toBe(1);
+    // A session is idle, yet known_hosts no longer pins the host: refused, fn never runs.
+    let ran = false;
+    const err = await rejection(
+      withHostSsh(await cluster({ knownHostsText: '# nothing pinned yet\n' }), 'edge1', () => {
+        ran = true;
+        return Promise.resolve();
+      }),
+    );
+    expect(ran).toBe(false);
+    expect((err as ApplicationFailure).type).toBe(FailureType.HostKeyMismatch);
+    // Edited (still pinning the host): a new connection, verified against the new text.
+    const edited = await cluster({ knownHostsText: `# re-pinned\n${sshd.knownHostsLine}\n` });
+    expect(await clientPort(edited)).not.toBe(port);
+    expect(idleSshCount()).toBe(2);
+    // The pool keeps digests of the settings, never the key itself.
+    expect(poolKey({ host: 'h', port: 22, username: 'u', privateKey: sshd.privateKey, knownHosts: '' })).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+  });
+
+  it(`refuses a bad ${SSH_IDLE_ENV} with the setting named`, () => {
+    process.env[SSH_IDLE_ENV] = 'soon';
+    expect(() => sshIdleMs()).toThrow(`${SSH_IDLE_ENV}=soon: expected seconds from 0 (no reuse) to 3600`);
+    process.env[SSH_IDLE_ENV] = '-1';
+    expect(() => sshIdleMs()).toThrow(SSH_IDLE_ENV);
+    process.env[SSH_IDLE_ENV] = '2.5';
+    expect(sshIdleMs()).toBe(2500);
   });
 
   it('expands ~ in ssh.identity_file to the home directory of the worker', async () => {

@@ -1,7 +1,8 @@
 // One SSH session to a cluster host, as the reference reaches it: the hosts file's external_ip and user on port 22,
 // or the ssh_config alias named after the host (config/cluster.ts resolved which); the identity file and
-// known_hosts from flags, environment or orchestrator.yaml. Both files are read at connect time (not when the worker
-// starts), so an operator who fixes a key or pins a re-keyed host needs no worker restart.
+// known_hosts from flags, environment or orchestrator.yaml. Both files are read by every step (not when the worker
+// starts), so an operator who fixes a key or pins a re-keyed host needs no worker restart: a session kept from an
+// earlier step is reused only while both are unchanged (src/activities/ssh/pool.ts).
 //
 // Paths were made absolute when the cluster was loaded. Settings problems are non-retryable InvalidInput failures
 // that name the setting to fix; an unknown or
@@ -12,7 +13,8 @@ import { FailureType } from '../../errors';
 import type { LoadedCluster } from '../cluster-config';
 import { failure } from '../failures';
 import { activitySignal } from '../heartbeat';
-import { connectSsh, type ConnectOptions, type SshConnection } from '../ssh/client';
+import { type ConnectOptions, type SshConnection } from '../ssh/client';
+import { checkinSsh, checkoutSsh, drainSshPool } from '../ssh/pool';
 
 /** How long close() may wait for the peer: a connection that already died never emits 'close' again. */
 const CLOSE_WAIT_MS = 5_000;
@@ -81,9 +83,11 @@ async function closeBounded(conn: SshConnection): Promise<void> {
 }
 
 /**
- * Connects to `hostName` with its pinned host key, runs fn, and always closes the session. When the activity is
- * cancelled (the run was cancelled, or the server gave up on this attempt) the session is torn down at once: every
- * command and upload on it fails, so a cancelled step stops instead of running on beside the next attempt.
+ * Runs fn on a session to `hostName` verified against its pinned host key: an idle one kept from an earlier step
+ * (src/activities/ssh/pool.ts; same address, user, key and known_hosts) or a new one. After fn succeeds the session
+ * goes back to the pool; after fn fails it is closed. When the activity is cancelled (the run was cancelled, or the
+ * server gave up on this attempt) the session is torn down at once: every command and upload on it fails, so a
+ * cancelled step stops instead of running on beside the next attempt.
  */
 export async function withHostSsh<T>(
   cluster: LoadedCluster,
@@ -91,16 +95,26 @@ export async function withHostSsh<T>(
   fn: (conn: SshConnection) => Promise<T>,
 ): Promise<T> {
   const signal = activitySignal();
-  const conn = await connectSsh(hostConnectOptions(cluster, hostName));
+  const opts = hostConnectOptions(cluster, hostName);
+  const { conn } = await checkoutSsh(opts);
   const cancel = (): void => {
     conn.client.destroy();
   };
   if (signal.aborted) cancel();
   signal.addEventListener('abort', cancel);
+  let ok = false;
   try {
-    return await fn(conn);
+    const out = await fn(conn);
+    ok = !signal.aborted;
+    return out;
   } finally {
     signal.removeEventListener('abort', cancel);
-    await closeBounded(conn);
+    if (ok) await checkinSsh(opts, conn, closeBounded);
+    else await closeBounded(conn);
   }
+}
+
+/** Closes the idle host sessions (worker shutdown). */
+export function closeHostSessions(): Promise<void> {
+  return drainSshPool(closeBounded);
 }
