@@ -9,7 +9,7 @@ import { CANARY_PATCH } from './cluster-upgrade-canary';
 import { canaryReplicas } from './service-canary';
 import { upgradeReplicas, type Moves } from './service-replicas';
 
-export { HEALTH_BACKOFF_PATCH, START_STOPPED_PATCH } from './service-replicas';
+export { HEALTH_BACKOFF_PATCH, PRESTAGE_PATCH, START_STOPPED_PATCH } from './service-replicas';
 
 /**
  * Patch (issue 11 item 11): the child carries FwState like every other run — `running` from its first task, then

@@ -77,6 +77,18 @@ describe('fetchArtifact', () => {
     expect(requests - before).toBe(1);
   });
 
+  it('downloads once for calls made at the same time (replicas staged at once), the others use the cache', async () => {
+    served.set('/same.tar.gz', body);
+    const cache = join(work, 'cache-concurrent');
+    const before = requests;
+    const all = await Promise.all(
+      [1, 2, 3].map(() => fetchArtifact(`${baseUrl}/same.tar.gz`, cache, { checksum, sizeBytes: body.length })),
+    );
+    expect(requests - before).toBe(1);
+    expect(all.map((a) => a.cached).sort()).toEqual([false, true, true]);
+    for (const a of all) expect(a).toMatchObject({ identity: checksum, sizeBytes: body.length });
+  });
+
   it('copies file:// URLs and re-fetches a corrupted cache entry', async () => {
     const src = join(work, 'local.tar.gz');
     writeFileSync(src, body);

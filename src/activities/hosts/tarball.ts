@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -110,15 +110,54 @@ function mismatch(url: string, wantHex: string, wantSize: number | undefined, go
   );
 }
 
-/** Downloads `url` once into `<cacheDir>/artifacts/sha256/<hex>`, verified; later calls reuse the cached file. */
+/** This worker's downloads in flight, by cache file. */
+const downloading = new Map<string, Promise<FetchedArtifact>>();
+
+/** Settles when `p` settles (either way), or rejects with the reason once `signal` aborts. */
+function settledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+  });
+}
+
+/**
+ * Downloads `url` once into `<cacheDir>/artifacts/sha256/<hex>`, verified; later calls reuse the cached file. The
+ * replicas of a service are staged at once (src/workflows/service-prestage.ts): a call for an artifact this worker
+ * is already downloading waits for that download (its own cancellation still ends the wait), then takes the
+ * verified file from the cache — or downloads it itself if that download failed — instead of fetching it again.
+ */
 export async function fetchArtifact(
   url: string,
   cacheDir: string,
   opts: FetchArtifactOptions,
 ): Promise<FetchedArtifact> {
   const hex = expectedHex(opts.checksum);
-  const dir = join(cacheDir, 'artifacts', 'sha256');
-  const path = join(dir, hex);
+  const path = join(cacheDir, 'artifacts', 'sha256', hex);
+  for (let other = downloading.get(path); other; other = downloading.get(path)) {
+    await settledOrAborted(other, activitySignal());
+  }
+  const mine = fetchOnce(url, hex, path, opts);
+  downloading.set(path, mine);
+  try {
+    return await mine;
+  } finally {
+    if (downloading.get(path) === mine) downloading.delete(path);
+  }
+}
+
+async function fetchOnce(url: string, hex: string, path: string, opts: FetchArtifactOptions): Promise<FetchedArtifact> {
+  const dir = dirname(path);
   const cached = await hashFile(path).catch(() => undefined);
   if (cached && cached.hex === hex && (opts.sizeBytes === undefined || cached.size === opts.sizeBytes)) {
     return { path, identity: `sha256:${hex}`, sizeBytes: cached.size, cached: true };
