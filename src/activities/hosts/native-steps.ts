@@ -103,11 +103,12 @@ export async function runScript(
   const r = parseHostScript(ran);
   if (r.kind === 'done') return r.outcome;
   const cmd = commands[r.index];
+  const output = r.output.slice(0, 2000);
   const msg =
     r.kind === 'failed'
-      ? `${conn.target}: ${cmd?.what ?? 'host script'} failed (exit ${r.code}): ${r.output}`
+      ? `${conn.target}: ${cmd?.what ?? 'host script'} failed (exit ${r.code}): ${output}`
       : `${conn.target}: the host script did not finish${cmd ? ` (in: ${cmd.what})` : ''} ` +
-        `(exit ${ran.code ?? ran.signal}): ${r.output}`;
+        `(exit ${ran.code ?? ran.signal}): ${output}`;
   const diag = cmd?.restart && manager.type === 'systemd' ? `\n${await nativeDiagnostics(conn, svc, manager)}` : '';
   throw failure(FailureType.HostCommandFailed, msg + diag);
 }

@@ -95,7 +95,7 @@ export function renderHostScript(items: readonly ScriptItem[]): HostScript {
 
 export type ScriptResult =
   | { kind: 'done'; outcome: string }
-  /** Command `index` exited `code`; `output` is its stderr, else its stdout (trimmed, at most 2000 chars). */
+  /** Command `index` exited `code`; `output` is its stderr, else its stdout (trimmed; callers cut it). */
   | { kind: 'failed'; index: number; code: number; output: string }
   /** The script ended without either marker (killed, cut off): `index` is the last command it began, or -1. */
   | { kind: 'unfinished'; index: number; output: string };
@@ -112,7 +112,7 @@ function chunks(stream: string): Map<number, string> {
 }
 
 const outputOf = (stdout: string | undefined, stderr: string | undefined): string =>
-  ((stderr ?? '').trim() || (stdout ?? '').trim()).slice(0, 2000) || '(no output)';
+  (stderr ?? '').trim() || (stdout ?? '').trim() || '(no output)';
 
 export function parseHostScript(r: { stdout: string; stderr: string; code: number | null }): ScriptResult {
   const done = new RegExp(`(?:^|\\n)${DONE} (\\S*)\\n`).exec(r.stdout);
