@@ -252,9 +252,9 @@ function report(
       `${perReplicaMs('probeServiceHealth')} ms, finalize ${perReplicaMs('finalizeServiceOnHost')} ms, against ` +
       `${round(ownSum / replicas, 0)} ms for the replica's own restart → healthy. Every host step is its own activity ` +
       `with its own SSH connection (${stepsPerReplica} per replica; one connect + \`true\` + close measured ` +
-      `${m.sshMs} ms here), and activation is several remote commands in sequence (read the install state, mark ` +
-      'pending, write the env file, switch `current`, write installed.json, restart through the service manager, ' +
-      'clear the mark), each a channel round trip; staging downloads (file://), verifies, uploads over SFTP, ' +
+      `${m.sshMs} ms here), and activation is two remote commands (read the install state, then ONE script that ` +
+      'marks pending, writes the env file, switches `current`, writes installed.json, restarts through the service ' +
+      'manager and clears the mark); staging downloads (file://), verifies, uploads over SFTP, ' +
       'checksums and unpacks. Those fixed costs, not the restart, are what a replica costs beyond its own restart.',
     where(m.parallel, `--parallel ${m.parallel.parallel}`),
     `--parallel ${m.parallel.parallel} took ${round(m.parallel.wallMs / m.sequential.wallMs, 2)}× the sequential ` +

@@ -1,11 +1,22 @@
 // The native host driver end to end over a REAL sshd: releases of a tiny Node service (test/fixtures/host/
 // fixture-service.js) are packed into tarballs here, staged and activated under a temp base dir, and run by the
 // pid-file supervisor of test/fixtures/host/supervisor through the `command` service manager. Pids prove what
-// happened: same pid ⇒ nothing restarted (or a SIGHUP reload), new pid ⇒ a restart.
+// happened: same pid ⇒ nothing restarted (or a SIGHUP reload), new pid ⇒ a restart. The sshd records every command
+// a session runs (a ForceCommand wrapper, as in test/workflows/host-arch-once.test.ts), so the tests count the
+// remote commands an activation costs and check that no command line carries the env file.
 import { ApplicationFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +70,26 @@ function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  sshd = await startSshd();
+  work = mkdtempSync(join(tmpdir(), 'fw-native-'));
+  // Records the command, then runs it as sshd would have (stdin passes through). Staging's SFTP subsystem comes
+  // through ForceCommand too (as its Subsystem command): handed to the sftp-server program, not recorded.
+  const wrapper = join(work, 'record-command');
+  writeFileSync(
+    wrapper,
+    [
+      '#!/bin/sh',
+      'case $SSH_ORIGINAL_COMMAND in sftp | internal-sftp)',
+      '  for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/libexec/sftp-server; do',
+      '    [ -x "$s" ] && exec "$s"',
+      '  done',
+      'esac',
+      'printf \'%s\\0\' "$SSH_ORIGINAL_COMMAND" >> "$1"',
+      'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(wrapper, 0o755);
+  sshd = await startSshd({ extraConfig: [`ForceCommand ${wrapper} ${join(work, 'commands')}`] });
   conn = await connectSsh({
     host: sshd.host,
     port: sshd.port,
@@ -67,7 +97,6 @@ beforeAll(async () => {
     privateKey: sshd.privateKey,
     knownHosts: sshd.knownHostsLine,
   });
-  work = mkdtempSync(join(tmpdir(), 'fw-native-'));
   base = join(work, 'opt');
   port = await freePort();
   const sup = `${join(FIXTURES, 'supervisor')} ${base}`;
@@ -87,6 +116,19 @@ afterAll(async () => {
   await sshd?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
+
+/** Every command the sshd ran so far (NUL-separated records of SSH_ORIGINAL_COMMAND). */
+function commands(): string[] {
+  const log = join(work, 'commands');
+  return existsSync(log) ? readFileSync(log, 'utf8').split('\0').slice(0, -1) : [];
+}
+
+/** The remote commands `fn` ran, and its result. */
+async function counted<T>(fn: () => Promise<T>): Promise<{ ran: string[]; result: T }> {
+  const from = commands().length;
+  const result = await fn();
+  return { ran: commands().slice(from), result };
+}
 
 const env = (greeting: string): string => renderEnvFile({ PORT: String(port), GREETING: greeting });
 
@@ -201,6 +243,73 @@ describe('native driver over ssh', () => {
     expect((await activate('v0.2.0', env('hej'))).action).toBe('restarted');
     expect((await served({ version: 'v0.2.0', greeting: 'hej' })).pid).not.toBe(running.pid);
     expect(existsSync(join(base, SVC, '.fw-pending'))).toBe(false);
+  });
+
+  it('activates with ONE remote script after the one read, and no command line carries the env file', async () => {
+    const before = await served({ version: 'v0.2.0', greeting: 'hej' });
+    // Step by step this was 7 commands: read, keep the previous env file, mark, write the env file, record,
+    // restart, clear the mark.
+    const { ran, result } = await counted(() => activate('v0.2.0', env('s3cr3t-greeting')));
+    expect(result.action).toBe('restarted');
+    expect(ran).toHaveLength(2);
+    expect(ran[1]).toBe('sh -s');
+    expect(ran.join('\n')).not.toContain('s3cr3t');
+    const after = await served({ version: 'v0.2.0', greeting: 's3cr3t-greeting' });
+    expect(after.pid).not.toBe(before.pid);
+    // Converged: the read and the status, as before.
+    const again = await counted(() => activate('v0.2.0', env('s3cr3t-greeting')));
+    expect(again.result.action).toBe('none');
+    expect(again.ran).toHaveLength(2);
+    expect((await served({ version: 'v0.2.0', greeting: 's3cr3t-greeting' })).pid).toBe(after.pid);
+  });
+
+  it('reports a failed restart by name with its stderr, leaves what the steps left, and a retry converges', async () => {
+    const running = await served({ version: 'v0.2.0', greeting: 's3cr3t-greeting' });
+    const r1 = releases['v0.1.0']!;
+    const hex1 = r1.identity.slice('sha256:'.length);
+    const broken: ServiceManager = {
+      ...(manager as Extract<ServiceManager, { type: 'command' }>),
+      restart: 'echo "cannot restart {service}" >&2; exit 7',
+    };
+    const f = await failureOf(
+      activateNative(conn, SVC, base, {
+        identity: r1.identity,
+        version: 'v0.1.0',
+        envText: env('hush'),
+        manager: broken,
+        reloadOnSighup: false,
+      }),
+    );
+    expect(f.type).toBe(FailureType.HostCommandFailed);
+    expect(f.message).toContain(`restart ${SVC} failed (exit 7): cannot restart ${SVC}`);
+    expect(f.message).not.toContain('hush');
+    // Every step before the restart ran, the mark stays for the retry, the old process still runs.
+    const dir = join(base, SVC);
+    expect(readFileSync(join(dir, '.fw-pending'), 'utf8')).toBe('restart');
+    expect(readFileSync(join(dir, 'env'), 'utf8')).toBe(env('hush'));
+    expect(readlinkSync(join(dir, 'current'))).toBe(`releases/${hex1}`);
+    expect(JSON.parse(readFileSync(join(dir, 'installed.json'), 'utf8'))).toMatchObject({
+      identity: r1.identity,
+      previous: { identity: releases['v0.2.0']!.identity },
+    });
+    expect((await served({ version: 'v0.2.0', greeting: 's3cr3t-greeting' })).pid).toBe(running.pid);
+
+    // The retried activity finishes the job (one restart, the mark cleared, the previous record kept) …
+    const retry = await counted(() => activate('v0.1.0', env('hush')));
+    expect(retry.result).toMatchObject({ action: 'restarted', previous: { identity: releases['v0.2.0']!.identity } });
+    expect(retry.ran).toHaveLength(2);
+    const restarted = await served({ version: 'v0.1.0', greeting: 'hush' });
+    expect(restarted.pid).not.toBe(running.pid);
+    expect(existsSync(join(dir, '.fw-pending'))).toBe(false);
+    // … and running it once more changes nothing: no second restart.
+    expect((await activate('v0.1.0', env('hush'))).action).toBe('none');
+    expect((await served({ version: 'v0.1.0', greeting: 'hush' })).pid).toBe(restarted.pid);
+
+    // Rollback is the same shape: the read, then one script.
+    const back = await counted(() => rollbackNative(conn, SVC, base, manager));
+    expect(back.result).toMatchObject({ action: 'rolled-back', identity: releases['v0.2.0']!.identity });
+    expect(back.ran).toHaveLength(2);
+    expect((await served({ version: 'v0.2.0', greeting: 's3cr3t-greeting' })).pid).not.toBe(restarted.pid);
   });
 
   it('refuses to activate a release that was never staged', async () => {

@@ -2,7 +2,8 @@
 // docker-compose.yml (one service <svc>, container_name frameworks-<svc>) and .env. Detected, upgraded and rolled
 // back IN the stack with the host's own compose, over the host's SSH session, so the provisioner's view keeps
 // working (`docker compose ps` / `docker-compose ps` in the folder lists the one service, running). The commands
-// and why they are safe are in src/domain/hosts/compose.ts; this module runs them and decides between them.
+// and why they are safe are in src/domain/hosts/compose.ts; this module runs them and decides between them. An
+// activation's steps run as one remote script after the one read (two round trips, not five).
 //
 // A host whose service folder has no docker-compose.yml is not a compose stack: every entry point returns null and
 // the caller uses the dockerode driver (docker.ts) as before.
@@ -21,6 +22,7 @@ import {
   planComposeActivation,
   type ComposeFiles,
 } from '../../domain/hosts/compose';
+import { parseHostScript, renderHostScript } from '../../domain/hosts/host-script';
 import type { HostDetection } from '../../contracts/upgrade';
 import { exec, type SshConnection } from '../ssh/client';
 
@@ -92,7 +94,18 @@ export async function activateCompose(
     await run(conn, plan.up.argv, plan.up.what);
     return { action: plan.replaced ? 'replaced' : 'started' };
   }
-  for (const step of plan.steps) await run(conn, step.argv, step.what, step.stdin);
+  // The steps as ONE remote script (domain/hosts/host-script.ts): one round trip, the failing step still named.
+  const { argv, script, commands } = renderHostScript(plan.steps.map((step) => ({ kind: 'step', step })));
+  const ran = await exec(conn, argv, { timeoutMs: STEP_MS * commands.length, stdin: script });
+  const r = parseHostScript(ran);
+  if (r.kind !== 'done') {
+    const what = commands[r.index]?.what ?? 'the host script';
+    const code = r.kind === 'failed' ? r.code : (ran.code ?? ran.signal);
+    throw failure(
+      FailureType.HostCommandFailed,
+      `${conn.target}: ${what} failed (exit ${code}): ${r.output.slice(-2000)}`,
+    );
+  }
   return { action: 'replaced' };
 }
 

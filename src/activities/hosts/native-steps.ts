@@ -6,13 +6,12 @@ import {
   parseInstalledJson,
   parseNativeProbe,
   probeNativeCommand,
-  reloadCommand,
-  restartCommand,
   statusCommand,
   type Argv,
   type InstalledRecord,
 } from '../../domain/hosts/commands';
-import type { HostStep, NativeState } from '../../domain/hosts/native-plan';
+import { parseHostScript, renderHostScript, type ScriptItem } from '../../domain/hosts/host-script';
+import type { NativeState } from '../../domain/hosts/native-plan';
 import { formatDiagnostics, systemdDiagnosticsCommand } from '../../domain/hosts/provisioner';
 import { errorMessage, FailureType } from '../../errors';
 import { failure } from '../failures';
@@ -40,11 +39,6 @@ export async function run(
     throw failure(FailureType.HostCommandFailed, `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`);
   }
   return r;
-}
-
-/** The steps of a plan (domain/hosts/native-plan.ts), in order; the first that fails stops the rest. */
-export async function runSteps(conn: SshConnection, steps: readonly HostStep[]): Promise<void> {
-  for (const step of steps) await run(conn, step.argv, step.what, STEP_MS, step.stdin);
 }
 
 /** installed.json of a probe, parsed; a malformed file is an unknown install state (refuse, change nothing). */
@@ -92,28 +86,29 @@ export async function nativeDiagnostics(conn: SshConnection, svc: string, manage
   }
 }
 
-/** Restart via the service manager; a systemd failure carries the unit's state and last journal lines. */
-export async function restartService(conn: SshConnection, svc: string, manager: ServiceManager, what: string) {
-  try {
-    await run(conn, restartCommand(manager, svc), what, RESTART_MS);
-  } catch (err) {
-    if (manager.type !== 'systemd') throw err;
-    const diag = await nativeDiagnostics(conn, svc, manager);
-    throw failure(FailureType.HostCommandFailed, `${errorMessage(err)}\n${diag}`);
-  }
-}
-
-export async function restartOrReload(
+/**
+ * Runs the items as ONE remote script (domain/hosts/host-script.ts) and returns its outcome. The command that
+ * failed is reported as a command of its own was: `<what> failed (exit N): <its output>`; a failed restart under
+ * systemd also carries the unit's state and last journal lines.
+ */
+export async function runScript(
   conn: SshConnection,
   svc: string,
-  base: string | undefined,
   manager: ServiceManager,
-  mode: 'restart' | 'reload',
-): Promise<'restarted' | 'reloaded'> {
-  if (mode === 'reload' && (await isRunning(conn, svc, manager))) {
-    const r = await exec(conn, reloadCommand(manager, svc, base), { timeoutMs: STEP_MS });
-    if (r.code === 0) return 'reloaded';
-  }
-  await restartService(conn, svc, manager, `restart ${svc}`);
-  return 'restarted';
+  items: readonly ScriptItem[],
+): Promise<string> {
+  const { argv, script, commands } = renderHostScript(items);
+  const timeoutMs = commands.reduce((ms, c) => ms + (c.restart ? RESTART_MS : STEP_MS), 0);
+  const ran = await exec(conn, argv, { timeoutMs, stdin: script });
+  const r = parseHostScript(ran);
+  if (r.kind === 'done') return r.outcome;
+  const cmd = commands[r.index];
+  const output = r.output.slice(0, 2000);
+  const msg =
+    r.kind === 'failed'
+      ? `${conn.target}: ${cmd?.what ?? 'host script'} failed (exit ${r.code}): ${output}`
+      : `${conn.target}: the host script did not finish${cmd ? ` (in: ${cmd.what})` : ''} ` +
+        `(exit ${ran.code ?? ran.signal}): ${output}`;
+  const diag = cmd?.restart && manager.type === 'systemd' ? `\n${await nativeDiagnostics(conn, svc, manager)}` : '';
+  throw failure(FailureType.HostCommandFailed, msg + diag);
 }

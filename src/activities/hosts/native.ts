@@ -1,9 +1,10 @@
 // Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect, stage, activate, rollback.
 // Every remote command comes from src/domain/hosts/commands.ts (data), and what activation and rollback run, in
 // which order, from the plans of src/domain/hosts/native-plan.ts (data too, with the reasons for each step): this
-// module reads the host, executes a plan, and restarts or reloads the service. `current` is switched to a RELATIVE
-// `releases/<hex>` (the on-host layout contract, lab/README.md): an absolute target breaks as soon as the folder is
-// seen through another mount (the lab's root namespace, a rescue shell).
+// module reads the host, then executes a plan with its restart or reload as ONE remote script
+// (domain/hosts/native-script.ts, host-script.ts): two SSH round trips per activation or rollback, not one per step.
+// `current` is switched to a RELATIVE `releases/<hex>` (the on-host layout contract, lab/README.md): an absolute
+// target breaks as soon as the folder is seen through another mount (the lab's root namespace, a rescue shell).
 //
 // A SIGHUP reload that cannot be delivered (no pid file, no ExecReload, the service is not running) falls back to a
 // restart: a config change must take effect.
@@ -28,6 +29,7 @@ import {
   type NativeState,
   type RollbackTarget,
 } from '../../domain/hosts/native-plan';
+import { activationScript, rollbackScript, type ActivationOutcome } from '../../domain/hosts/native-script';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
 import { exec, uploadFile, type SshConnection } from '../ssh/client';
@@ -35,18 +37,7 @@ import { shellCommand } from '../../domain/hosts/shell-quote';
 import { batchableProbePaths, parseNativeBatchProbe, probeNativeBatchCommand } from '../../domain/hosts/probe-batch';
 import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
-import {
-  STEP_MS,
-  EXTRACT_MS,
-  run,
-  runSteps,
-  observed,
-  observe,
-  isRunning,
-  nativeDiagnostics,
-  restartService,
-  restartOrReload,
-} from './native-steps';
+import { STEP_MS, EXTRACT_MS, run, runScript, observed, observe, isRunning, nativeDiagnostics } from './native-steps';
 
 export { nativeDiagnostics };
 export type { RollbackTarget };
@@ -244,7 +235,7 @@ export interface ActivateNativeInput {
 }
 
 export interface ActivateNativeResult {
-  action: 'none' | 'started' | 'restarted' | 'reloaded';
+  action: ActivationOutcome;
   identity: string;
   configHash: string;
   previous: InstalledEntry | null;
@@ -268,15 +259,9 @@ export async function activateNative(
     configHash: plan.target.config_hash,
     previous: plan.previous,
   });
-  await runSteps(conn, plan.steps);
-  if (plan.kind === 'converged') {
-    if (await isRunning(conn, svc, input.manager)) return done('none');
-    await restartService(conn, svc, input.manager, `start ${svc}`);
-    return done('started');
-  }
-  const action = await restartOrReload(conn, svc, base, input.manager, plan.restart);
-  await runSteps(conn, plan.after);
-  return done(action);
+  // One remote script after the read: the plan's steps, the restart or reload, clearing the mark.
+  const items = activationScript(plan, svc, base, input.manager);
+  return done((await runScript(conn, svc, input.manager, items)) as ActivationOutcome);
 }
 
 export interface RollbackNativeResult {
@@ -308,9 +293,6 @@ export async function rollbackNative(
     version: plan.dest.version,
     configHash: plan.dest.config_hash,
   });
-  if (plan.converged && (await isRunning(conn, svc, manager))) return result('none');
-  await runSteps(conn, plan.steps);
-  await restartService(conn, svc, manager, `restart ${svc}`);
-  await runSteps(conn, plan.after);
-  return result('rolled-back');
+  // One remote script after the read (nothing at all when converged and running).
+  return result((await runScript(conn, svc, manager, rollbackScript(plan, svc, manager))) as 'none' | 'rolled-back');
 }

@@ -1,6 +1,7 @@
 // Activation and rollback of a native service PLANNED as data (Kamal style): from what one probe read (NativeState)
 // and the target, a pure function returns the host commands to run, in order, and the restart they end with; the
-// driver (activities/hosts/native.ts) only executes a plan and turns a refusal into its failure. Tested by value in
+// driver (activities/hosts/native.ts) only executes a plan — rendered as one host script by native-script.ts — and
+// turns a refusal into its failure. Tested by value in
 // test/unit/native-plan.test.ts; the commands themselves run against a real sshd in
 // test/integration/native-driver.test.ts.
 //
