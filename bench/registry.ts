@@ -31,7 +31,7 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   {
     name: 'upgrade-lab',
     summary:
-      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path',
+      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path, rollback of that upgrade ≤ 1.3× Σ restart-to-healthy',
     needs: ['temporal'],
     load: async () => (await import('./upgrade-lab')).upgradeLabBenchmark,
   },
