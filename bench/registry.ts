@@ -37,7 +37,8 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   },
   {
     name: 'rollback',
-    summary: 'cluster rollback of a lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (≤ 1.3×)',
+    summary:
+      'diagnostic on the demo lab: cluster rollback of v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (the issue’s target row: upgrade-lab)',
     needs: ['temporal'],
     load: async () => (await import('./rollback')).rollbackBenchmark,
   },
