@@ -125,7 +125,12 @@ export function rollbackReport(
   };
   const t = rb.timings;
   const perReplica = (type: string) => round((t.activities[type]?.ms ?? 0) / rb.replicas, 0);
-  const steps = ROLLBACK_STEPS.map((type) => `${type} ${t.activities[type]?.n ?? 0}× ${perReplica(type)} ms`);
+  // inspectRollbackHosts runs once for every replica of the plan; the others once (probes: a few times) per replica.
+  const steps = ROLLBACK_STEPS.map((type) =>
+    type === 'inspectRollbackHosts'
+      ? `${type} ${t.activities[type]?.n ?? 0}× ${t.activities[type]?.ms ?? 0} ms in all (every host in one)`
+      : `${type} ${t.activities[type]?.n ?? 0}× ${perReplica(type)} ms per replica`,
+  );
   const hostSteps = sum(ROLLBACK_STEPS.map((type) => t.activities[type]?.n ?? 0));
   const top = Object.entries(t.activities)
     .sort((a, b) => b[1].ms - a[1].ms)
@@ -180,7 +185,15 @@ export function rollbackReport(
         `by type: ${top}.`,
     ],
     runs: [
-      { variant: rb.variant, version: rb.version, of: rb.of, runId: rb.runId, wallMs: rb.wallMs, ...t },
+      {
+        variant: rb.variant,
+        version: rb.version,
+        of: rb.of,
+        runId: rb.runId,
+        replicas: rb.replicas,
+        wallMs: rb.wallMs,
+        ...t,
+      },
       { variant: 'restart-to-healthy by hand after the rollback, per host and service (ms)', own, sumMs: ownSum },
     ],
     method: [
