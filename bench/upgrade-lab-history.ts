@@ -30,14 +30,30 @@ export function runCli(
 const at = (e: temporal.api.history.v1.IHistoryEvent): number =>
   Number(e.eventTime!.seconds ?? 0) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
 
+/** A probeServiceHealth result as recorded (the default converter's json/plain payload): did it answer healthy? */
+function answeredHealthy(done: temporal.api.history.v1.IActivityTaskCompletedEventAttributes): boolean {
+  const data = done.result?.payloads?.[0]?.data;
+  if (!data) return false;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { healthy?: unknown }).healthy === true;
+  } catch {
+    return false;
+  }
+}
+
 export interface RunTimings {
   workflowMs: number;
   /** Parent start → first child started (planning, gates, the pre-deploy detection). */
   beforeChildrenMs: number;
   /** Per activity type over the parent and every child: count and summed duration (scheduled → completed). */
   activities: Record<string, { n: number; ms: number }>;
-  /** Per child: activateServiceOnHost scheduled → the next healthy probe completed, summed. */
+  /**
+   * Per replica: activateServiceOnHost scheduled → the next probe that answered healthy completed (its result read
+   * from the history), summed: the restart, every probe and every backoff wait until the replica was declared healthy.
+   */
   activateToHealthyMs: number;
+  /** How many activations that sum covers (one per replica moved when every probe result was read). */
+  declaredHealthy: number;
   children: number;
 }
 
@@ -45,6 +61,7 @@ export async function timings(client: Client, runId: string): Promise<RunTimings
   const parent = (await client.workflow.getHandle(CHANGE, runId).fetchHistory()).events ?? [];
   const activities: Record<string, { n: number; ms: number }> = {};
   let activateToHealthyMs = 0;
+  let declaredHealthy = 0;
   let children = 0;
   let firstChild: number | undefined;
   const scan = (events: temporal.api.history.v1.IHistoryEvent[]) => {
@@ -61,8 +78,9 @@ export async function timings(client: Client, runId: string): Promise<RunTimings
       a.n++;
       a.ms += at(ev) - from.at;
       if (from.type === 'activateServiceOnHost') activated = from.at;
-      if (from.type === 'probeServiceHealth' && activated !== undefined) {
+      if (from.type === 'probeServiceHealth' && activated !== undefined && answeredHealthy(done)) {
         activateToHealthyMs += at(ev) - activated;
+        declaredHealthy++;
         activated = undefined;
       }
     }
@@ -81,6 +99,7 @@ export async function timings(client: Client, runId: string): Promise<RunTimings
     beforeChildrenMs: (firstChild ?? start) - start,
     activities,
     activateToHealthyMs,
+    declaredHealthy,
     children,
   };
 }

@@ -74,7 +74,10 @@ async function upgrade(
   const runId = (await handle.describe()).runId;
   const t = await timings(ctx.temporal!.client, runId);
   const variant = parallel > 1 ? `upgrade --all --parallel ${parallel}` : 'upgrade --all (sequential)';
-  ctx.log(`${variant} → ${version}: ${round(r.wallMs, 0)} ms (workflow ${t.workflowMs} ms, ${t.children} children)`);
+  ctx.log(
+    `${variant} → ${version}: ${round(r.wallMs, 0)} ms (workflow ${t.workflowMs} ms, ${t.children} children, ` +
+      `${t.declaredHealthy} activations declared healthy)`,
+  );
   return { variant, version, parallel, runId, wallMs: round(r.wallMs, 1), timings: t };
 }
 
