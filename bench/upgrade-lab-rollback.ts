@@ -180,8 +180,9 @@ export function rollbackReport(
       `Rollback per replica (${hostSteps} host activities, ${round(hostSteps / rb.replicas, 1)} per replica, each ` +
         `with its own SSH session): ${steps.join(', ')}; activation alone ${perReplica('activateServiceOnHost')} ms ` +
         `against ${round(ownSum / rb.replicas, 0)} ms for the replica's own restart → healthy. Nothing is staged ` +
-        `(the previous release folder is still on the host), so the rollback took ` +
-        `${round(rb.wallMs / upgrade.sequentialWallMs, 2)}× the sequential upgrade of the same replicas. Activity time summed ` +
+        `(the previous release folder is still on the host); the rollback took ` +
+        `${round(rb.wallMs / upgrade.sequentialWallMs, 2)}× the sequential upgrade of the same replicas, which ` +
+        `staged (${round(upgrade.sequentialWallMs / 1000, 2)} s). Activity time summed ` +
         `by type: ${top}.`,
     ],
     runs: [
