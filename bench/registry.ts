@@ -31,13 +31,14 @@ export const BENCHMARKS: BenchmarkEntry[] = [
   {
     name: 'upgrade-lab',
     summary:
-      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path',
+      'real upgrade, N services × 3 lab hosts healthy after d: sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path, rollback of that upgrade ≤ 1.3× Σ restart-to-healthy',
     needs: ['temporal'],
     load: async () => (await import('./upgrade-lab')).upgradeLabBenchmark,
   },
   {
     name: 'rollback',
-    summary: 'cluster rollback of a lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (≤ 1.3×)',
+    summary:
+      'diagnostic on the demo lab: cluster rollback of v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (the issue’s target row: upgrade-lab)',
     needs: ['temporal'],
     load: async () => (await import('./rollback')).rollbackBenchmark,
   },

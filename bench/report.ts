@@ -21,7 +21,11 @@ export function readResults(dir = RESULTS_DIR): BenchResult[] {
   } catch {
     return [];
   }
-  return names.sort().map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as BenchResult);
+  // Other JSON files live here too (chaos.json, the chaos matrix with its own chaos.md): only results of bench/run.ts.
+  return names
+    .sort()
+    .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as Partial<BenchResult>)
+    .filter((r): r is BenchResult => typeof r.name === 'string' && Array.isArray(r.comparisons));
 }
 
 export function formatValue(value: number, unit: string): string {

@@ -1,9 +1,11 @@
-// Issue 12's rollback benchmark: `frameworks cluster rollback <run>` of a real v0.1.0 → v0.2.0 upgrade on the lab
-// (h1 real systemd, two dockerds), through the real CLI process, the Temporal dev server and a real worker in this
-// process, against the sum of the same replicas' own restart-to-healthy times measured side by side: each replica
-// the rollback moved is restarted by hand (`systemctl restart` / `docker restart` over SSH) and /health polled until
-// 200, minus one bare SSH round trip. Target: rollback wall time ≤ 1.3× that sum. Also reported: the orchestrator's
-// own activate → healthy time per replica from the children's histories (server timestamps).
+// A DIAGNOSTIC rollback benchmark on the demo lab (issue 12's target row is upgrade-lab's rollback step, on the
+// upgrade-lab world: bench/upgrade-lab-rollback.ts): `frameworks cluster rollback <run>` of a real v0.1.0 → v0.2.0
+// upgrade of the demo lab's services (5 replicas healthy ~300 ms after a restart; h1 real systemd, two dockerds),
+// through the real CLI process, the Temporal dev server and a real worker in this process, against the sum of the
+// same replicas' own restart-to-healthy times measured side by side: each replica the rollback moved is restarted by
+// hand (`systemctl restart` / `docker restart` over SSH) and /health polled until 200, minus one bare SSH round trip.
+// Target: rollback wall time ≤ 1.3× that sum. Also reported: the orchestrator's own activate → healthy time per
+// replica from the children's histories (server timestamps).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -203,8 +205,17 @@ function report(
   const sum = own.reduce((a, b) => a + b.ms, 0);
   const toolsSum = tools.reduce((a, b) => a + b.ms, 0);
   const internalSum = internal.reduce((a, b) => a + b, 0);
-  const metric = 'wall time, cluster rollback of v0.1.0 → v0.2.0 vs sum of the replicas’ restart-to-healthy times';
-  const target: Target = { metric, op: '<=', value: 1.3, text: 'rollback wall time ≤ 1.3× the replicas’ own restarts' };
+  const metric =
+    'demo lab diagnostic (the issue’s target row is upgrade-lab’s rollback): wall time, cluster rollback of ' +
+    'v0.1.0 → v0.2.0 vs sum of the replicas’ restart-to-healthy times';
+  const target: Target = {
+    metric,
+    op: '<=',
+    value: 1.3,
+    text:
+      'diagnostic on the demo lab: rollback wall time ≤ 1.3× the replicas’ own restarts (issue 12’s target is judged ' +
+      'on the upgrade-lab world, benchmark upgrade-lab)',
+  };
   return {
     params: { replicas, healthInterval: '5 seconds', lab: 'h1 systemd (native), h2/h3 docker' },
     runs: [
@@ -311,7 +322,8 @@ const hostActivities = (b: RollbackBreakdown): number =>
 
 export const rollbackBenchmark: Benchmark = {
   name: 'rollback',
-  summary: 'cluster rollback of a lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (target ≤ 1.3×)',
+  summary:
+    'diagnostic: cluster rollback of a demo-lab upgrade v0.1.0 → v0.2.0 vs the replicas’ own restart-to-healthy (≤ 1.3×)',
   needs: ['temporal'],
   run,
 };

@@ -1,29 +1,27 @@
 // Issue 12's upgrade benchmark: a REAL upgrade on the lab, N services × 3 hosts (bench/upgrade-lab-world.ts) whose
 // fixture programs answer /health 200 only `d` ms after they start, through the real CLI process, the Temporal dev
-// server and a real worker in this process. Two runs on the same installs:
+// server and a real worker in this process. Three runs on the same installs:
 //   - sequential: `upgrade --all --version v1.1.0 --yes` (one service at a time, replicas one by one);
-//   - parallel:   `upgrade --all --version v1.2.0 --yes --parallel <wave width>`.
+//   - parallel:   `upgrade --all --version v1.2.0 --yes --parallel <wave width>`;
+//   - rollback:   `rollback <the parallel run> --yes` (every replica back to v1.1.0; bench/upgrade-lab-rollback.ts).
 // Baseline, measured side by side right after on the same replicas: each replica's own restart-to-healthy time,
-// measured ON its host (fw-svc restart, then GET /health every 20 ms until 200; no SSH inside the timing).
+// measured ON its host (fw-svc restart, then GET /health every 20 ms until 200; no SSH inside the timing); once
+// after the upgrades, once after the rollback.
 // Targets (issue 12): sequential wall time ≤ 1.3× the sum of those times; parallel wall time ≤ 1.3× the critical
-// path of the dependency waves (per wave, the slowest service's replicas one after another; waves one after another).
-import { spawn } from 'node:child_process';
+// path of the dependency waves (per wave, the slowest service's replicas one after another; waves one after another);
+// rollback wall time ≤ 1.3× the sum of those times.
 import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { HOSTS, labPaths } from '../lab/config';
 import { labDown, labStatus, labUp } from '../lab/lab';
 import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
 import { loadClusterConfig } from '../src/activities/cluster-config';
 import { withHostSsh } from '../src/activities/hosts/ssh-session';
 import { exec } from '../src/activities/ssh/client';
+import { CHANGE, runCli, timings, type RunTimings } from './upgrade-lab-history';
+import { installedStates, rollBack, rollbackReport, type RollbackRun } from './upgrade-lab-rollback';
 import { removeWorld } from './upgrade-noop-world';
-import { LAB_CLUSTER, VERSIONS, allHealthy, buildLabWorld, restartToHealthy, type LabWorld } from './upgrade-lab-world';
+import { VERSIONS, allHealthy, buildLabWorld, restartToHealthy, type LabWorld } from './upgrade-lab-world';
 import { median, round, sum, type BenchContext, type Benchmark, type BenchOutcome, type Target } from './types';
-
-const CLI = resolve(__dirname, '..', 'bin', 'frameworks');
-const CHANGE = `fw/${LAB_CLUSTER}/change`;
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -31,78 +29,6 @@ function intFromEnv(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${raw} is not a positive integer`);
   return n;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; wallMs: number }> {
-  return new Promise((done) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => done({ code, out, wallMs: performance.now() - started }));
-  });
-}
-
-const at = (e: temporal.api.history.v1.IHistoryEvent): number =>
-  Number(e.eventTime!.seconds ?? 0) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
-
-interface RunTimings {
-  workflowMs: number;
-  /** Parent start → first child started (planning, gates, the pre-deploy detection). */
-  beforeChildrenMs: number;
-  /** Per activity type over the parent and every child: count and summed duration (scheduled → completed). */
-  activities: Record<string, { n: number; ms: number }>;
-  /** Per child: activateServiceOnHost scheduled → the next healthy probe completed, summed. */
-  activateToHealthyMs: number;
-  children: number;
-}
-
-async function timings(client: Client, runId: string): Promise<RunTimings> {
-  const parent = (await client.workflow.getHandle(CHANGE, runId).fetchHistory()).events ?? [];
-  const activities: Record<string, { n: number; ms: number }> = {};
-  let activateToHealthyMs = 0;
-  let children = 0;
-  let firstChild: number | undefined;
-  const scan = (events: temporal.api.history.v1.IHistoryEvent[]) => {
-    const scheduled = new Map<string, { type: string; at: number }>();
-    let activated: number | undefined;
-    for (const ev of events) {
-      const s = ev.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(String(ev.eventId), { type: s.activityType?.name ?? '', at: at(ev) });
-      const done = ev.activityTaskCompletedEventAttributes;
-      if (!done) continue;
-      const from = scheduled.get(String(done.scheduledEventId));
-      if (!from) continue;
-      const a = (activities[from.type] ??= { n: 0, ms: 0 });
-      a.n++;
-      a.ms += at(ev) - from.at;
-      if (from.type === 'activateServiceOnHost') activated = from.at;
-      if (from.type === 'probeServiceHealth' && activated !== undefined) {
-        activateToHealthyMs += at(ev) - activated;
-        activated = undefined;
-      }
-    }
-  };
-  scan(parent);
-  for (const e of parent) {
-    const c = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-    if (!c?.workflowId) continue;
-    children++;
-    firstChild ??= at(e);
-    scan((await client.workflow.getHandle(c.workflowId, c.runId ?? undefined).fetchHistory()).events ?? []);
-  }
-  const start = at(parent[0]!);
-  return {
-    workflowMs: at(parent[parent.length - 1]!) - start,
-    beforeChildrenMs: (firstChild ?? start) - start,
-    activities,
-    activateToHealthyMs,
-    children,
-  };
 }
 
 /** One activity's SSH session to a host: connect with the pinned key, `true`, close (what every host step opens). */
@@ -123,6 +49,7 @@ interface UpgradeRun {
   variant: string;
   version: string;
   parallel: number;
+  runId: string;
   wallMs: number;
   timings: RunTimings;
 }
@@ -144,10 +71,14 @@ async function upgrade(
   if (result.state !== 'completed' || upgraded !== world.services.length) {
     throw new Error(`upgrade to ${version}: state ${result.state}, ${upgraded}/${world.services.length} upgraded`);
   }
-  const t = await timings(ctx.temporal!.client, (await handle.describe()).runId);
+  const runId = (await handle.describe()).runId;
+  const t = await timings(ctx.temporal!.client, runId);
   const variant = parallel > 1 ? `upgrade --all --parallel ${parallel}` : 'upgrade --all (sequential)';
-  ctx.log(`${variant} → ${version}: ${round(r.wallMs, 0)} ms (workflow ${t.workflowMs} ms, ${t.children} children)`);
-  return { variant, version, parallel, wallMs: round(r.wallMs, 1), timings: t };
+  ctx.log(
+    `${variant} → ${version}: ${round(r.wallMs, 0)} ms (workflow ${t.workflowMs} ms, ${t.children} children, ` +
+      `${t.declaredHealthy} activations declared healthy)`,
+  );
+  return { variant, version, parallel, runId, wallMs: round(r.wallMs, 1), timings: t };
 }
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
@@ -174,13 +105,30 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       const load1 = round(loadavg()[0]!, 2);
       const sequential = await upgrade(ctx, world, VERSIONS[1], 1, env);
       await allHealthy(world);
+      const beforeParallel = await installedStates(world);
       const parallel = await upgrade(ctx, world, VERSIONS[2], width, env);
       await allHealthy(world);
       const own = await restartToHealthy(world);
       ctx.log(`baseline: ${JSON.stringify(own)}`);
+      const load1Rollback = round(loadavg()[0]!, 2);
+      // The last run is the one a rollback may revert (a later run changed the same replicas otherwise).
+      const rollback = await rollBack(ctx, world, parallel.runId, beforeParallel, env);
+      await allHealthy(world);
+      const rollbackOwn = await restartToHealthy(world);
+      ctx.log(`baseline after the rollback: ${JSON.stringify(rollbackOwn)}`);
       const sshMs = await sshTrips(world);
       await workers.stop();
-      return report(world, { sequential, parallel, own, sshMs, load1, load1After: round(loadavg()[0]!, 2) });
+      return report(world, {
+        sequential,
+        parallel,
+        own,
+        rollback,
+        rollbackOwn,
+        sshMs,
+        load1,
+        load1Rollback,
+        load1After: round(loadavg()[0]!, 2),
+      });
     } catch (err) {
       await workers.stop();
       throw err;
@@ -198,11 +146,18 @@ function report(
     sequential: UpgradeRun;
     parallel: UpgradeRun;
     own: Record<string, Record<string, number>>;
+    rollback: RollbackRun;
+    rollbackOwn: Record<string, Record<string, number>>;
     sshMs: number;
     load1: number;
+    load1Rollback: number;
     load1After: number;
   },
 ): BenchOutcome {
+  const rb = rollbackReport(world, m.rollback, m.rollbackOwn, {
+    from: m.parallel.version,
+    sequentialWallMs: m.sequential.wallMs,
+  });
   const replicaMs = (svc: string) => sum(world.hosts.map((h) => m.own[h]![svc]!));
   const ownSum = round(sum(world.services.map(replicaMs)), 1);
   const waveMs = world.waves.map((w) => Math.max(...w.map(replicaMs)));
@@ -261,6 +216,7 @@ function report(
       `run (${world.waves.length} waves of ${m.parallel.parallel}: the ideal is ${round(1 / m.parallel.parallel, 2)}×), ` +
       'so the waves do overlap as planned; its distance to the critical path is the same per-replica overhead, ' +
       'paid along the critical path.',
+    ...rb.findings,
   ];
   return {
     params: {
@@ -273,6 +229,7 @@ function report(
       versions: VERSIONS.join(' → '),
       mode: 'native, service_manager command (fw-svc on every host; h1 a systemd-nspawn host), Node fixture programs',
       load1: m.load1,
+      load1BeforeRollback: m.load1Rollback,
       load1After: m.load1After,
     },
     runs: [
@@ -284,6 +241,7 @@ function report(
       },
       { variant: m.parallel.variant, version: m.parallel.version, wallMs: m.parallel.wallMs, ...m.parallel.timings },
       { variant: 'restart-to-healthy by hand, per host and service (ms)', own: m.own, sumMs: ownSum, waveMs },
+      ...rb.runs,
     ],
     comparisons: [
       {
@@ -306,6 +264,7 @@ function report(
         ratio: round(m.parallel.wallMs / criticalPath, 2),
         target: parTarget,
       },
+      ...rb.comparisons,
       {
         metric: 'orchestrator activate → healthy (history), sequential run, vs the replicas’ own restart-to-healthy',
         unit: 'ms',
@@ -326,6 +285,7 @@ function report(
       parallelActivateToHealthyMs: m.parallel.timings.activateToHealthyMs,
       sshTripMedianMs: m.sshMs,
       hostStepsPerReplica: stepsPerReplica,
+      ...rb.metrics,
     },
     findings,
     method: [
@@ -343,6 +303,7 @@ function report(
         'That is what an upgrade cannot avoid: one restart and one wait for health per replica. The critical path ' +
         'takes, per wave, the slowest service’s replicas in sequence (a service upgrades its replicas one by one) ' +
         'and adds the waves up.',
+      ...rb.method,
       'One run of each (a real upgrade changes the installs; the next run needs the next release), so the numbers ' +
         'carry the noise of a shared, loaded machine: load1 is recorded before and after.',
     ],
@@ -352,7 +313,7 @@ function report(
 export const upgradeLabBenchmark: Benchmark = {
   name: 'upgrade-lab',
   summary:
-    'real upgrade of N services × 3 lab hosts (healthy after d): sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path',
+    'real upgrade of N services × 3 lab hosts (healthy after d): sequential ≤ 1.3× Σ restart-to-healthy, --parallel ≤ 1.3× critical path, rollback of the last run ≤ 1.3× Σ restart-to-healthy',
   needs: ['temporal'],
   run,
 };
