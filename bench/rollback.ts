@@ -18,6 +18,7 @@ import { sshTry } from '../lab/ssh';
 import type { ClusterRollbackProgress } from '../src/contracts/rollback';
 import { loadClusterConfig } from '../src/activities/cluster-config';
 import { withHostSsh } from '../src/activities/hosts/ssh-session';
+import { bareSshTrip } from './ssh-trip';
 import { exec } from '../src/activities/ssh/client';
 import { composeUpCommand } from '../src/domain/hosts/compose';
 import { shellCommand } from '../src/domain/hosts/shell-quote';
@@ -167,7 +168,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       for (const host of [...new Set(replicas.map((r) => r.host))]) {
         for (let i = 0; i < 10; i++) {
           const t0 = performance.now();
-          await withHostSsh(loaded, host, (c) => exec(c, ['true'], { timeoutMs: 10_000 }));
+          await bareSshTrip(loaded, host);
           session.push(performance.now() - t0);
         }
         await withHostSsh(loaded, host, async (c) => {

@@ -15,8 +15,7 @@ import { HOSTS, labPaths } from '../lab/config';
 import { labDown, labStatus, labUp } from '../lab/lab';
 import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
 import { loadClusterConfig } from '../src/activities/cluster-config';
-import { withHostSsh } from '../src/activities/hosts/ssh-session';
-import { exec } from '../src/activities/ssh/client';
+import { bareSshTrip } from './ssh-trip';
 import { CHANGE, runCli, timings, type RunTimings } from './upgrade-lab-history';
 import { installedStates, rollBack, rollbackReport, type RollbackRun } from './upgrade-lab-rollback';
 import { removeWorld } from './upgrade-noop-world';
@@ -38,8 +37,7 @@ async function sshTrips(world: LabWorld, n = 10): Promise<number> {
   for (let i = 0; i < n; i++) {
     const host = world.hosts[i % world.hosts.length]!;
     const t = performance.now();
-    const r = await withHostSsh(cluster, host, (conn) => exec(conn, ['true'], { timeoutMs: 15_000 }));
-    if (r.code !== 0) throw new Error(`ssh ${host} true exited ${r.code}`);
+    await bareSshTrip(cluster, host);
     ms.push(performance.now() - t);
   }
   return round(median(ms), 1);

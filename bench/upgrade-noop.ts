@@ -11,8 +11,7 @@ import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { loadClusterConfig } from '../src/activities/cluster-config';
-import { withHostSsh } from '../src/activities/hosts/ssh-session';
-import { exec } from '../src/activities/ssh/client';
+import { bareSshTrip } from './ssh-trip';
 import { HOSTS, labPaths } from '../lab/config';
 import { labDown, labStatus, labUp } from '../lab/lab';
 import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
@@ -112,8 +111,7 @@ async function sshBaseline(world: World): Promise<{ totalMs: number; perTripMs: 
   for (const host of world.hosts) {
     for (let i = 0; i < world.services.length; i++) {
       const t = performance.now();
-      const r = await withHostSsh(cluster, host, (conn) => exec(conn, ['true'], { timeoutMs: 15_000 }));
-      if (r.code !== 0) throw new Error(`ssh ${host} true exited ${r.code}`);
+      await bareSshTrip(cluster, host);
       perTripMs.push(performance.now() - t);
     }
   }
@@ -326,7 +324,7 @@ function report(
         `pinned SSH. One warm-up run, then ${reps} recorded; each run is checked to be a no-op: state completed, ` +
         'every service skipped, every replica still the same pid.',
       'baselines: the 10 s budget of the issue (the target), and the same number of bare SSH round trips to the ' +
-        'same hosts with the same library and keys (ssh2 via withHostSsh: connect, exec `true`, close), sequential.',
+        'same hosts with the same library and keys (ssh2, a new connection each: connect, exec `true`, close — bench/ssh-trip.ts), sequential.',
     ],
   };
 }

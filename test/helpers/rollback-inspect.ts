@@ -3,6 +3,7 @@
 // Usage: node -r tsx/cjs test/helpers/rollback-inspect.ts <manifest> '<{"cluster":…,"replicas":[…]}>'
 import { createActivities } from '../../src/activities';
 import { loadClusterConfig } from '../../src/activities/cluster-config';
+import { closeHostSessions } from '../../src/activities/hosts/ssh-session';
 
 async function main(): Promise<void> {
   const [manifest, json] = process.argv.slice(2);
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     cacheDir: '/tmp',
   });
   process.stdout.write(JSON.stringify(await acts.inspectRollbackHosts(input)));
+  await closeHostSessions(); // the sessions the activity left idle would keep this process alive
 }
 
 main().catch((err: unknown) => {

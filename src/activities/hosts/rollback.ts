@@ -6,6 +6,7 @@ import type { LoadedCluster } from '../cluster-config';
 import type { RollbackHostFacts } from '../../contracts/rollback';
 import { identityHex, nativePaths } from '../../domain/hosts/commands';
 import { detectNativeAny } from './provisioner';
+import type { SshConnection } from '../ssh/client';
 import { withHostSsh } from './ssh-session';
 import { detectOnHost, notDetected, serviceRoot } from './upgrade';
 
@@ -22,33 +23,60 @@ function localImage(cluster: LoadedCluster, host: string, digest: string): Promi
   return m.findLocalImage(cluster, host, digest);
 }
 
-async function inspectOne(cluster: LoadedCluster, q: RollbackReplicaQuery): Promise<RollbackHostFacts> {
-  const mode = cluster.manifest.services[q.service]?.mode;
-  if (mode === 'native') {
-    const release = nativePaths(q.service, serviceRoot()).release(q.identity);
-    try {
-      return await withHostSsh(cluster, q.host, async (conn) => {
-        const d = await detectNativeAny(conn, q.service, serviceRoot(), cluster.manifest.service_manager);
-        const present = d.staged.includes(identityHex(q.identity)) || d.identity === q.identity;
-        return {
-          service: q.service,
-          host: q.host,
-          detection: {
-            host: q.host,
-            present: d.present,
-            identity: d.identity,
-            version: d.version,
-            configHash: d.configHash,
-            running: d.running,
-            arch: null,
-          },
-          artifact: { present, where: `${release} ${present ? 'is there' : 'is missing'}` },
-        };
-      });
-    } catch (err) {
-      return unreachable(q, err, release);
-    }
+/** One native replica's facts, read on a session the caller holds to its host. */
+async function inspectNative(
+  cluster: LoadedCluster,
+  conn: SshConnection,
+  q: RollbackReplicaQuery,
+): Promise<RollbackHostFacts> {
+  const release = nativePaths(q.service, serviceRoot()).release(q.identity);
+  const d = await detectNativeAny(conn, q.service, serviceRoot(), cluster.manifest.service_manager);
+  const present = d.staged.includes(identityHex(q.identity)) || d.identity === q.identity;
+  return {
+    service: q.service,
+    host: q.host,
+    detection: {
+      host: q.host,
+      present: d.present,
+      identity: d.identity,
+      version: d.version,
+      configHash: d.configHash,
+      running: d.running,
+      arch: null,
+    },
+    artifact: { present, where: `${release} ${present ? 'is there' : 'is missing'}` },
+  };
+}
+
+/**
+ * The native replicas of one host, one after another on ONE session (a run moving 6 services on a host used to
+ * open 6 sessions at once to it); a host that cannot be reached, or a replica whose detection fails, is reported
+ * unreachable with the reason, as before.
+ */
+async function inspectNativeHost(
+  cluster: LoadedCluster,
+  host: string,
+  qs: readonly RollbackReplicaQuery[],
+): Promise<RollbackHostFacts[]> {
+  const releaseOf = (q: RollbackReplicaQuery) => nativePaths(q.service, serviceRoot()).release(q.identity);
+  try {
+    return await withHostSsh(cluster, host, async (conn) => {
+      const out: RollbackHostFacts[] = [];
+      for (const q of qs) {
+        try {
+          out.push(await inspectNative(cluster, conn, q));
+        } catch (err) {
+          out.push(unreachable(q, err, releaseOf(q)));
+        }
+      }
+      return out;
+    });
+  } catch (err) {
+    return qs.map((q) => unreachable(q, err, releaseOf(q)));
   }
+}
+
+async function inspectDocker(cluster: LoadedCluster, q: RollbackReplicaQuery): Promise<RollbackHostFacts> {
   // Detection and the image lookup are independent reads, each over its own connection: both at once. A host that
   // cannot be detected is reported as such whatever the lookup did; otherwise a failed lookup fails the activity.
   const [detection, image] = await Promise.all([
@@ -81,5 +109,21 @@ export async function inspectRollbackHosts(
   cluster: LoadedCluster,
   replicas: readonly RollbackReplicaQuery[],
 ): Promise<RollbackHostFacts[]> {
-  return Promise.all(replicas.map((q) => inspectOne(cluster, q)));
+  const nativeByHost = new Map<string, RollbackReplicaQuery[]>();
+  const docker: RollbackReplicaQuery[] = [];
+  for (const q of replicas) {
+    if (cluster.manifest.services[q.service]?.mode === 'native') {
+      nativeByHost.set(q.host, [...(nativeByHost.get(q.host) ?? []), q]);
+    } else docker.push(q);
+  }
+  const found = (
+    await Promise.all([
+      ...[...nativeByHost].map(([host, qs]) => inspectNativeHost(cluster, host, qs)),
+      ...docker.map(async (q) => [await inspectDocker(cluster, q)]),
+    ])
+  ).flat();
+  // In the order asked for (the plan lists replicas as the run recorded them).
+  const key = (f: { service: string; host: string }) => `${f.service}\0${f.host}`;
+  const byKey = new Map(found.map((f) => [key(f), f]));
+  return replicas.map((q) => byKey.get(key(q))!);
 }
