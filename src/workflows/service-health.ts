@@ -1,10 +1,10 @@
 // The health wait of a service upgrade (moved whole from service-upgrade.ts): probes on durable timers until
 // healthy or the deadline passes, and the duration parser of runs recorded before START_STOPPED_PATCH.
 import type { Duration } from '@temporalio/common';
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ServiceUpgradeInput } from '../contracts/upgrade';
-import { healthBackoffMs } from '../domain/health-backoff';
+import { healthBackoffMs, healthQuickBackoffMs } from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
 import { decide } from './util';
 
@@ -19,8 +19,15 @@ const probe = proxyActivities<Activities>({
 });
 
 /**
- * Probes right away, then (with `backoff`) after 250 ms, 500 ms, … up to the interval, else every interval, until
- * healthy or the deadline passes; the LAST error is reported (reference item 2). The waits are durable timers.
+ * Patch (issue 12, upgrade speed): the backoff keeps 250 ms waits for the first 3 s before doubling
+ * (healthQuickBackoffMs); runs recorded before double from the first wait (healthBackoffMs).
+ */
+export const HEALTH_QUICK_PATCH = 'service-upgrade-health-quick-v1';
+
+/**
+ * Probes right away, then (with `backoff`) after 250 ms waits for the first 3 s (runs before HEALTH_QUICK_PATCH:
+ * 250 ms, 500 ms, … doubling) up to the interval, else every interval, until healthy or the deadline passes; the
+ * LAST error is reported (reference item 2). The waits are durable timers.
  */
 export async function waitHealthy(
   input: ServiceUpgradeInput,
@@ -29,6 +36,7 @@ export async function waitHealthy(
   backoff: boolean,
 ): Promise<{ healthy: boolean; error?: string }> {
   const deadline = Date.now() + parse(input.healthDeadline);
+  const schedule = backoff && patched(HEALTH_QUICK_PATCH) ? healthQuickBackoffMs : healthBackoffMs;
   let last: string;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -38,7 +46,7 @@ export async function waitHealthy(
     } catch (err) {
       last = failureMessage(err);
     }
-    const wait = backoff ? decide(() => healthBackoffMs(attempt, parse(input.healthInterval))) : undefined;
+    const wait = backoff ? decide(() => schedule(attempt, parse(input.healthInterval))) : undefined;
     if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
     await sleep(wait ?? (input.healthInterval as Duration));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { healthBackoffMs } from '../../src/domain/health-backoff';
+import { HEALTH_QUICK_WAITS, healthBackoffMs, healthQuickBackoffMs } from '../../src/domain/health-backoff';
 
 describe('healthBackoffMs', () => {
   it('doubles from 250 ms and stops at the configured interval', () => {
@@ -16,5 +16,28 @@ describe('healthBackoffMs', () => {
   it('refuses a nonsensical attempt or interval', () => {
     expect(() => healthBackoffMs(0, 5000)).toThrow(/attempt must be ≥ 1, got 0/);
     expect(() => healthBackoffMs(1, Number.NaN)).toThrow(/interval must be ≥ 0 ms/);
+  });
+});
+
+describe('healthQuickBackoffMs', () => {
+  it('waits 250 ms for the first 3 s of probes, then doubles from 500 ms to the interval', () => {
+    const waits = Array.from({ length: HEALTH_QUICK_WAITS + 6 }, (_, i) => healthQuickBackoffMs(i + 1, 5000));
+    expect(waits.slice(0, HEALTH_QUICK_WAITS)).toEqual(Array<number>(HEALTH_QUICK_WAITS).fill(250));
+    expect(waits.slice(HEALTH_QUICK_WAITS)).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
+    expect(waits.slice(0, HEALTH_QUICK_WAITS).reduce((a, b) => a + b, 0)).toBe(3000);
+  });
+  it('a service healthy 1 s after activation is seen by the probe after the 4th wait (the doubling: 1.75 s)', () => {
+    const probeTimes = (f: (a: number, i: number) => number) => {
+      const t = [0];
+      for (let a = 1; a < 8; a++) t.push(t[a - 1]! + f(a, 5000));
+      return t;
+    };
+    expect(probeTimes(healthQuickBackoffMs).find((t) => t >= 1000)).toBe(1000);
+    expect(probeTimes(healthBackoffMs).find((t) => t >= 1000)).toBe(1750);
+  });
+  it('is capped by a short interval and never overflows', () => {
+    expect([1, 13, 14].map((a) => healthQuickBackoffMs(a, 100))).toEqual([100, 100, 100]);
+    expect(healthQuickBackoffMs(5000, 90_000)).toBe(90_000);
+    expect(() => healthQuickBackoffMs(0, 5000)).toThrow(/attempt must be ≥ 1, got 0/);
   });
 });

@@ -20,6 +20,8 @@ const NEW = 'sha256:' + 'b'.repeat(64);
 /** One docker replica per key `service@host`; healthy WARMUP_MS after its last (re)start, unless broken. */
 const replicas = new Map<string, { identity: string; startedAt: number }>();
 const broken = new Set<string>();
+/** Replicas that take longer than WARMUP_MS to become healthy. */
+const slow = new Map<string, number>();
 
 // The stubs are synchronous bodies behind the activity's async signature.
 /* eslint-disable @typescript-eslint/require-await */
@@ -42,7 +44,8 @@ const overrides = {
   probeServiceHealth: async (i: Step) => {
     const r = replicas.get(`${i.service}@${i.host}`)!;
     if (broken.has(`${i.service}@${i.host}`) && r.identity === NEW) return { healthy: false, error: 'HTTP 500' };
-    return Date.now() - r.startedAt >= WARMUP_MS ? { healthy: true } : { healthy: false, error: 'HTTP 503 warming up' };
+    const warmup = slow.get(`${i.service}@${i.host}`) ?? WARMUP_MS;
+    return Date.now() - r.startedAt >= warmup ? { healthy: true } : { healthy: false, error: 'HTTP 503 warming up' };
   },
   finalizeServiceOnHost: async () => undefined,
   rollbackServiceOnHost: async (i: Step & { to: { identity: string } }) => {
@@ -65,6 +68,7 @@ afterAll(async () => {
 beforeEach(() => {
   replicas.clear();
   broken.clear();
+  slow.clear();
 });
 
 let seq = 0;
@@ -139,6 +143,16 @@ describe('health without idle waiting', () => {
     // Waits back off from 250 ms; none is the full 5 s interval.
     expect(h.timersMs[0]).toBe(250);
     expect(Math.max(...h.timersMs)).toBeLessThan(5000);
+  });
+
+  it('a replica healthy after 1.2 s is probed every 250 ms meanwhile (the doubling waited 250, 500, then 1000 ms)', async () => {
+    slow.set('quartermaster@h2', 1200);
+    const { handle, result } = await run('quartermaster', ['h2'], '90 seconds');
+    expect(result.outcome).toBe('upgraded');
+    const h = await history(handle);
+    // At least 4 waits were needed before 1.2 s had passed; every one of them was 250 ms (server timer durations).
+    expect(h.timersMs.length).toBeGreaterThanOrEqual(4);
+    expect(h.timersMs.every((t) => t === 250)).toBe(true);
   });
 
   it('rollback health backs off too: the previous identity, healthy after 300 ms, is declared so in < 1 s', async () => {
