@@ -148,6 +148,7 @@ describe('health without idle waiting', () => {
   it('a replica healthy after 1.2 s is probed every 250 ms meanwhile (the doubling waited 250, 500, then 1000 ms)', async () => {
     slow.set('quartermaster@h2', 1200);
     const { handle, result } = await run('quartermaster', ['h2'], '90 seconds');
+    await captureHistory(client, handle.workflowId, 'service-upgrade-health-quick');
     expect(result.outcome).toBe('upgraded');
     const h = await history(handle);
     // At least 4 waits were needed before 1.2 s had passed; every one of them was 250 ms (server timer durations).
