@@ -177,8 +177,8 @@ export function rollbackReport(
         `the later runs from Temporal, starting the run, following it); ${round(t.beforeChildrenMs / 1000, 2)} s of ` +
         `facts, gates and plan (inspectRollbackHosts, ledgers, release manifest) before the first of ${t.children} ` +
         `children; inside the children, activate → healthy summed to ${round(t.activateToHealthyMs / 1000, 2)} s.`,
-      `Rollback per replica (${hostSteps} host activities, ${round(hostSteps / rb.replicas, 1)} per replica, each ` +
-        `with its own SSH session): ${steps.join(', ')}; activation alone ${perReplica('activateServiceOnHost')} ms ` +
+      `Rollback per replica (${hostSteps} host activities, ${round(hostSteps / rb.replicas, 1)} per replica, over ` +
+        `the SSH sessions the worker keeps per host): ${steps.join(', ')}; activation alone ${perReplica('activateServiceOnHost')} ms ` +
         `against ${round(ownSum / rb.replicas, 0)} ms for the replica's own restart → healthy. Nothing is staged ` +
         `(the previous release folder is still on the host); the rollback took ` +
         `${round(rb.wallMs / upgrade.sequentialWallMs, 2)}× the sequential upgrade of the same replicas, which ` +

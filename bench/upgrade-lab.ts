@@ -204,8 +204,9 @@ function report(
       `${perReplicaMs('stageServiceOnHost')} ms, activate ${perReplicaMs('activateServiceOnHost')} ms, health probes ` +
       `${perReplicaMs('probeServiceHealth')} ms, finalize ${perReplicaMs('finalizeServiceOnHost')} ms, against ` +
       `${round(ownSum / replicas, 0)} ms for the replica's own restart → healthy. Every host step is its own activity ` +
-      `with its own SSH connection (${stepsPerReplica} per replica; one connect + \`true\` + close measured ` +
-      `${m.sshMs} ms here), and activation is two remote commands (read the install state, then ONE script that ` +
+      `(${stepsPerReplica} per replica) over an SSH session the worker keeps per host between steps (a new ` +
+      `connect + \`true\` + close measured ${m.sshMs} ms here, now paid about once per host), a service's ` +
+      `replicas are detected and staged at once before its first activation, and activation is two remote commands (read the install state, then ONE script that ` +
       'marks pending, writes the env file, switches `current`, writes installed.json, restarts through the service ' +
       'manager and clears the mark); staging downloads (file://), verifies, uploads over SFTP, ' +
       'checksums and unpacks. Those fixed costs, not the restart, are what a replica costs beyond its own restart.',
