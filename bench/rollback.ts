@@ -6,11 +6,8 @@
 // hand (`systemctl restart` / `docker restart` over SSH) and /health polled until 200, minus one bare SSH round trip.
 // Target: rollback wall time ≤ 1.3× that sum. Also reported: the orchestrator's own activate → healthy time per
 // replica from the children's histories (server timestamps).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { HOSTS, SERVICES, labPaths } from '../lab/config';
 import { labDown, labUp } from '../lab/lab';
 import { acquireLabForTest, releaseLabForTest } from '../lab/lock';
@@ -19,31 +16,14 @@ import type { ClusterRollbackProgress } from '../src/contracts/rollback';
 import { loadClusterConfig } from '../src/activities/cluster-config';
 import { withHostSsh } from '../src/activities/hosts/ssh-session';
 import { bareSshTrip } from './ssh-trip';
+import { at, runCli } from './upgrade-lab-history';
 import { exec } from '../src/activities/ssh/client';
 import { composeUpCommand } from '../src/domain/hosts/compose';
 import { shellCommand } from '../src/domain/hosts/shell-quote';
 import { describeBreakdown, rollbackBreakdown, type RollbackBreakdown } from './rollback-breakdown';
 import { round, type BenchContext, type Benchmark, type BenchOutcome, type Target } from './types';
 
-const CLI = resolve(__dirname, '..', 'bin', 'frameworks');
 const CHANGE = 'fw/lab/change';
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; wallMs: number }> {
-  return new Promise((done) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [CLI, 'cluster', ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => done({ code, out, wallMs: performance.now() - started }));
-  });
-}
-
-const at = (e: temporal.api.history.v1.IHistoryEvent): number =>
-  Number(e.eventTime!.seconds ?? 0) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
 
 /** Per child of the rollback run: activateServiceOnHost scheduled → the next healthy probe completed. */
 async function activateToHealthy(client: Client, runId: string): Promise<number[]> {
@@ -107,11 +87,11 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         ['migrate', '--phase', 'expand', '--to-version', 'v0.2.0', '--yes'],
         ['upgrade', '--all', '--version', 'v0.2.0', '--yes'],
       ]) {
-        const r = await runCli(args, env);
+        const r = await runCli(['cluster', ...args], env);
         if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.out}`);
       }
       const upgradeRun = (await ctx.temporal.client.workflow.getHandle(CHANGE).describe()).runId;
-      const rb = await runCli(['rollback', upgradeRun, '--yes'], env);
+      const rb = await runCli(['cluster', 'rollback', upgradeRun, '--yes'], env);
       if (rb.code !== 0) throw new Error(`rollback exited ${rb.code}: ${rb.out}`);
       const handle = ctx.temporal.client.workflow.getHandle(CHANGE);
       const result = (await handle.result()) as ClusterRollbackProgress;

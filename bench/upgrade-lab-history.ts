@@ -27,7 +27,8 @@ export function runCli(
   });
 }
 
-const at = (e: temporal.api.history.v1.IHistoryEvent): number =>
+/** An event's server timestamp in ms. */
+export const at = (e: temporal.api.history.v1.IHistoryEvent): number =>
   Number(e.eventTime!.seconds ?? 0) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
 
 /** A probeServiceHealth result as recorded (the default converter's json/plain payload): did it answer healthy? */
