@@ -93,3 +93,15 @@ export async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
     reporters.delete(ctx);
   }
 }
+
+/**
+ * The body of a read (planning facts, gates, status): heartbeats while it runs when the activity was scheduled with
+ * a heartbeat timeout (the workflows' read options, src/workflows/util.ts), so a worker that dies mid-read is noticed
+ * within that timeout instead of the read's start-to-close. Without one (the health loop's many quick probes) it just
+ * runs the body: no heartbeat traffic. A synchronous throw becomes a rejection either way.
+ */
+export async function reading<T>(fn: () => Promise<T> | T): Promise<T> {
+  const ctx = currentContext();
+  if (!ctx?.info.heartbeatTimeoutMs) return fn();
+  return heartbeating(async () => fn());
+}

@@ -7,7 +7,7 @@ import { FailureType } from '../errors';
 import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
-import { heartbeating } from './heartbeat';
+import { heartbeating, reading } from './heartbeat';
 import { countedBatch } from './metrics';
 import { fetchReleaseSliceWith } from './release';
 import { findReleasesPinning } from './release-pins';
@@ -82,17 +82,20 @@ export function createActivities(deps: ActivityDeps) {
     return r;
   };
 
+  /** A read (planning facts, gates, status): heartbeats when scheduled with a heartbeat timeout (`reading`). */
+  const read = <T>(body: () => Promise<T> | T): Promise<T> => asActivity(() => reading(body));
+
   return {
     async describeCluster(input: { cluster: string }): Promise<ClusterTopology> {
-      return asActivity(() => topologyOf(clusterOf(input.cluster)));
+      return read(() => topologyOf(clusterOf(input.cluster)));
     },
 
     async loadCatalog(input: { cluster: string }): Promise<CatalogLoadResult> {
-      return asActivity(() => loadCatalogFor(clusterOf(input.cluster)));
+      return read(() => loadCatalogFor(clusterOf(input.cluster)));
     },
 
     async fetchReleaseSlice(input: FetchReleaseSliceInput): Promise<ReleaseSlice> {
-      return asActivity(async () => {
+      return read(async () => {
         const cluster = clusterOf(input.cluster);
         try {
           return await fetchReleaseSliceWith(
@@ -127,7 +130,7 @@ export function createActivities(deps: ActivityDeps) {
       /** Release versions of the catalog the run loaded: the candidates of a repository that cannot be listed. */
       catalogVersions: string[];
     }): Promise<ReleasePins> {
-      return asActivity(() =>
+      return read(() =>
         findReleasesPinning(
           deps.fetcher,
           clusterOf(input.cluster).releaseRepositories,
@@ -141,12 +144,12 @@ export function createActivities(deps: ActivityDeps) {
     async discoverMigrations(input: {
       cluster: string;
     }): Promise<{ items: MigrationItem[]; problems: string[]; unconfigured?: string }> {
-      return asActivity(() => discoverFor(clusterOf(input.cluster)));
+      return read(() => discoverFor(clusterOf(input.cluster)));
     },
 
     /** Ledger and baseline marker per database; unreadable databases are reported, not thrown (read-only). */
     async readDatabaseStates(input: { cluster: string; databases: string[] }): Promise<DatabaseState[]> {
-      return asActivity(() => databaseStatesFor(clusterOf(input.cluster), input.databases));
+      return read(() => databaseStatesFor(clusterOf(input.cluster), input.databases));
     },
 
     /** `_data_migrations` status per requirement in its owning database (read-only). */
@@ -154,11 +157,11 @@ export function createActivities(deps: ActivityDeps) {
       cluster: string;
       requirements: { key: string; id: string; database: string | null }[];
     }): Promise<Record<string, LiveState>> {
-      return asActivity(() => dataMigrationStatesFor(clusterOf(input.cluster), input.requirements));
+      return read(() => dataMigrationStatesFor(clusterOf(input.cluster), input.requirements));
     },
 
     async previewMigrations(input: { cluster: string; relPaths: string[] }): Promise<Record<string, string[]>> {
-      return asActivity(() => {
+      return read(() => {
         const cluster = clusterOf(input.cluster);
         return previewsFor(cluster, input.relPaths, discoverFor(cluster).items);
       });
@@ -185,17 +188,17 @@ export function createActivities(deps: ActivityDeps) {
 
     // ---- data migrations (SPEC §7) ----
     async dmPrepare(input: dm.MigrationRef & { scope?: Scope }): Promise<PrepareResult> {
-      return asActivity(() => dm.prepare(clusterOf(input.cluster), input, input.scope));
+      return read(() => dm.prepare(clusterOf(input.cluster), input, input.scope));
     },
     /** One batch + checkpoint advance in one transaction, compare-and-set on the expected checkpoint. */
     async dmRunBatch(input: RunBatchInput): Promise<RunBatchResult> {
       return asActivity(() => countedBatch(input, () => dm.batch(clusterOf(input.cluster), input)));
     },
     async dmSetStatus(input: dm.MigrationRef & { status: DataMigrationStatus; error?: string }): Promise<JobState> {
-      return asActivity(() => dm.setStatus(clusterOf(input.cluster), input, input.status, input.error));
+      return read(() => dm.setStatus(clusterOf(input.cluster), input, input.status, input.error));
     },
     async dmStatus(input: dm.MigrationRef): Promise<JobState> {
-      return asActivity(() => dm.status(clusterOf(input.cluster), input));
+      return read(() => dm.status(clusterOf(input.cluster), input));
     },
     async dmVerify(input: dm.MigrationRef): Promise<VerifyCheck[]> {
       return asActivity(() => heartbeating(() => dm.verifyMigration(clusterOf(input.cluster), input)));
@@ -227,14 +230,14 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** The hash of each service's rendered config (what activate will write). */
     async describeServiceConfigs(input: { cluster: string; services: string[] }): Promise<Record<string, string>> {
-      return asActivity(() => {
+      return read(() => {
         const cluster = clusterOf(input.cluster);
         return up.configHashes(cluster, input.services);
       });
     },
     /** Registry digest checks; returns the problems (empty = every digest resolves). */
     async checkImageDigests(input: { cluster: string; refs: string[] }): Promise<string[]> {
-      return asActivity(() => up.digestProblems(input.refs));
+      return read(() => up.digestProblems(input.refs));
     },
     async detectServiceOnHost(input: up.HostStepInput): Promise<HostDetection> {
       return asActivity(() =>
@@ -250,7 +253,7 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
     async probeServiceHealth(input: up.HostStepInput): Promise<{ healthy: boolean; error?: string }> {
-      return asActivity(() => up.probeOnHost(clusterOf(input.cluster), input));
+      return read(() => up.probeOnHost(clusterOf(input.cluster), input));
     },
     async finalizeServiceOnHost(input: Parameters<typeof up.finalizeOnHost>[1]): Promise<void> {
       return asActivity(() => heartbeating(() => up.finalizeOnHost(clusterOf(input.cluster), input)));
@@ -267,13 +270,13 @@ export function createActivities(deps: ActivityDeps) {
       cluster: string;
       replicas: RollbackReplicaQuery[];
     }): Promise<RollbackHostFacts[]> {
-      return asActivity(() => inspectRollbackHosts(clusterOf(input.cluster), input.replicas));
+      return read(() => inspectRollbackHosts(clusterOf(input.cluster), input.replicas));
     },
 
     // ---- doctor (SPEC §8) ----
     /** SSH reachability per host and, per replica, the command that shows its state (read-only). */
     async checkHostAccess(input: { cluster: string }): Promise<HostAccess> {
-      return asActivity(() => hostAccessFor(clusterOf(input.cluster)));
+      return read(() => hostAccessFor(clusterOf(input.cluster)));
     },
   };
 }

@@ -24,19 +24,15 @@ import { ownedDatabases } from '../domain/gates/upgrade-gates';
 import { fingerprint } from '../domain/hash';
 import { movedReplicas, planRollback } from '../domain/rollback-plan';
 import { resolveSelector } from '../domain/selector';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwServices, FwTargetVersion } from '../temporal/search-attributes';
 import { changeRun } from './change-run';
 import { clusterRollbackMessages } from './messages';
 import { serviceUpgrade } from './service-upgrade';
-import { decide, parseInput } from './util';
+import { decide, parseInput, readOptions } from './util';
 
-const act = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const act = proxyActivities<Activities>(readOptions('5 minutes', 5));
 
 type Input = ReturnType<typeof ClusterRollbackInputSchema.parse>;
 

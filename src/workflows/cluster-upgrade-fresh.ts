@@ -2,15 +2,12 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostDetection } from '../contracts/upgrade';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import type { UpgradeRunPlan } from './cluster-upgrade-run';
+import { readOptions } from './util';
 
 /** The activities of a `clusterUpgrade` run (planning, gates and this detection) with their one set of options. */
-export const upgradeActivities = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+export const upgradeActivities = proxyActivities<Activities>(readOptions('5 minutes', 5));
 
 /** Host architectures as an optional input field: absent when none is known (inputs as before for such runs). */
 export const known = (archs: Record<string, string>) => (Object.keys(archs).length > 0 ? archs : undefined);

@@ -25,11 +25,9 @@ import { NON_RETRYABLE_FAILURES } from '../errors';
 import { FwState } from '../temporal/search-attributes';
 import type { dataMigration } from './data-migration';
 import { dataStatusQuery, pauseUpdate, resumeUpdate } from './messages';
+import { readOptions } from './util';
 
-export const control = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+export const control = proxyActivities<Activities>(readOptions('2 minutes', 10));
 const { dmRunBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '10 seconds',

@@ -24,15 +24,11 @@ import {
 } from '../domain/doctor/cluster-checks';
 import { summarize } from '../domain/doctor/local-checks';
 import { resolveSelector } from '../domain/selector';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
-import { decide } from './util';
+import { decide, readOptions } from './util';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const acts = proxyActivities<Activities>(readOptions('2 minutes', 3));
 
 export async function clusterDoctor(rawInput: ClusterDoctorInput): Promise<ClusterDoctorResult> {
   const input = decide(() => ClusterDoctorInputSchema.parse(rawInput));

@@ -5,15 +5,11 @@ import { proxyActivities, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NoopInputSchema, type NoopInput, type NoopProgress } from '../contracts/noop';
 import { fingerprint } from '../domain/hash';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { changeRun } from './change-run';
 import { noopMessages } from './messages';
-import { parseInput } from './util';
+import { parseInput, readOptions } from './util';
 
-const reads = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const reads = proxyActivities<Activities>(readOptions('1 minute', 3));
 
 export async function noop(rawInput: NoopInput): Promise<NoopProgress> {
   const input = parseInput(NoopInputSchema, rawInput, 'noop');

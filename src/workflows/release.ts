@@ -20,19 +20,15 @@ import { catalogRequirements, requirementKey, type LiveState } from '../domain/d
 import { fingerprint } from '../domain/hash';
 import { judgeLiveState, releasePlanText, releaseStateValue } from '../domain/release-run';
 import { resolveSelector } from '../domain/selector';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { dataMigrationWorkflowId } from '../temporal/ids';
 import { changeRun, type ChangeRun } from './change-run';
 import { clusterUpgrade } from './cluster-upgrade';
 import { releaseMessages } from './messages';
 import { releaseContext, runReleaseSteps, type ParsedReleaseInput } from './release-steps';
 import { schemaMigrate } from './schema-migrate';
-import { decide, parseInput } from './util';
+import { decide, parseInput, readOptions } from './util';
 
-const reads = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const reads = proxyActivities<Activities>(readOptions('2 minutes', 5));
 
 export async function release(rawInput: ReleaseInput): Promise<ReleaseProgress> {
   const input = parseInput(ReleaseInputSchema, rawInput, 'release');

@@ -26,12 +26,9 @@ import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
 import { changeRun, type ChangeRun } from './change-run';
 import { schemaMigrateMessages } from './messages';
-import { decide } from './util';
+import { decide, readOptions } from './util';
 
-const reads = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const reads = proxyActivities<Activities>(readOptions('2 minutes', 5));
 const REMOTE_APPLY = {
   // DDL can take long; liveness comes from heartbeats, so a killed worker is noticed in seconds.
   startToCloseTimeout: '6 hours',

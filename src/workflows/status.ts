@@ -7,15 +7,11 @@ import type { ReleaseSlice } from '../contracts/plan';
 import { ClusterStatusInputSchema, type ClusterStatusInput, type ClusterStatusResult } from '../contracts/status';
 import { resolveSelector } from '../domain/selector';
 import { attentionLines, replicaStatus } from '../domain/status/replicas';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { failureMessage } from '../temporal/failures';
 import { FwState, FwTargetVersion } from '../temporal/search-attributes';
-import { decide } from './util';
+import { decide, readOptions } from './util';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const acts = proxyActivities<Activities>(readOptions('2 minutes', 3));
 
 export async function clusterStatus(rawInput: ClusterStatusInput): Promise<ClusterStatusResult> {
   const input = decide(() => ClusterStatusInputSchema.parse(rawInput));

@@ -3,15 +3,11 @@
 import { proxyActivities, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { UpgradePlanInputSchema, type UpgradePlan, type UpgradePlanInput } from '../contracts/plan';
-import { NON_RETRYABLE_FAILURES } from '../errors';
 import { FwServices, FwState, FwTargetVersion } from '../temporal/search-attributes';
 import { gatherAndPlan } from './plan-steps';
-import { decide } from './util';
+import { decide, readOptions } from './util';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const acts = proxyActivities<Activities>(readOptions('2 minutes', 3));
 
 export async function upgradePlan(rawInput: UpgradePlanInput): Promise<UpgradePlan> {
   const input = decide(() => UpgradePlanInputSchema.parse(rawInput));

@@ -1,6 +1,7 @@
 // Small deterministic helpers shared by workflows.
-import { ApplicationFailure } from '@temporalio/workflow';
-import { FailureType } from '../errors';
+import type { Duration } from '@temporalio/common';
+import { ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../errors';
 
 /**
  * Runs a pure decision. A domain error thrown in workflow code would otherwise fail the workflow *task* and be
@@ -36,4 +37,20 @@ export function parseInput<T>(
 interface Issue {
   path: readonly PropertyKey[];
   message: string;
+}
+
+/**
+ * How long a read activity (planning facts, gates, status) may go without a heartbeat. The reads heartbeat while
+ * they work (src/activities/heartbeat.ts `reading`), so this only catches a worker that died mid-read: another worker
+ * retries the read after this long, not after the read's whole start-to-close (minutes, for a large cluster's reads).
+ */
+export const READ_HEARTBEAT_TIMEOUT = '20 seconds';
+
+/** Options of a proxy for read activities: every activity called through it must heartbeat (it reads). */
+export function readOptions(startToCloseTimeout: string, maximumAttempts: number): ActivityOptions {
+  return {
+    startToCloseTimeout: startToCloseTimeout as Duration,
+    heartbeatTimeout: READ_HEARTBEAT_TIMEOUT,
+    retry: { maximumAttempts, initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  };
 }

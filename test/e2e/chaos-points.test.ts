@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { decodeTimeoutType } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataMigrationStatusView } from '../../src/contracts/data-migrate';
 import type { SchemaMigrateProgress } from '../../src/contracts/schema-migrate';
@@ -61,6 +62,20 @@ async function underChaos<T>(
   return { result: r, killed: existsSync(once), deaths };
 }
 
+/** For each retried attempt of this activity type: which timeout ended the attempt before it (from history). */
+async function retriedAfter(handle: WorkflowHandle, activityType: string): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const ids = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType)
+      .map((e) => String(e.eventId)),
+  );
+  return events
+    .map((e) => e.activityTaskStartedEventAttributes)
+    .filter((a) => a && ids.has(String(a.scheduledEventId)) && (a.attempt ?? 1) > 1)
+    .map((a) => decodeTimeoutType(a!.lastFailure?.timeoutFailureInfo?.timeoutType) ?? String(a!.lastFailure?.message));
+}
+
 const MIGRATIONS: Record<string, string> = {
   'v0.1.0/expand/001_t1.sql': 'CREATE TABLE t1 (id int);\nINSERT INTO t1 VALUES (1);\n',
   'v0.1.0/expand/002_t2.sql': 'CREATE TABLE t2 (id int);\nINSERT INTO t2 VALUES (1);\n',
@@ -72,7 +87,11 @@ describe('kill-points (a representative subset of bench/chaos.ts)', () => {
   // the ordinary activity `applyMigration` (src/workflows/schema-migrate.ts): both kinds, at the three points.
   // `statuses` is what the run reports per file: `already-applied` proves the killed attempt's side effect was
   // committed and the retry found it in the ledger (and changed nothing).
-  const cases: { point: string; statuses: string[] }[] = [
+  // A planning read (discoverMigrations) killed before its work: the worker died without a word, and the read
+  // heartbeats under a short heartbeat timeout (src/workflows/util.ts readOptions), so the server notices by the
+  // missing heartbeat — not by the read's whole start-to-close, as before — and the retry says so.
+  const cases: { point: string; statuses: string[]; read?: string }[] = [
+    { point: 'discoverMigrations:before', statuses: ['applied', 'applied', 'applied'], read: 'discoverMigrations' },
     { point: 'applyMigrations:before', statuses: ['applied', 'applied', 'applied'] },
     { point: 'applyMigrations:after', statuses: ['already-applied', 'already-applied', 'applied'] },
     { point: 'applyMigrations:wft', statuses: ['applied', 'applied', 'applied'] },
@@ -80,7 +99,7 @@ describe('kill-points (a representative subset of bench/chaos.ts)', () => {
     { point: 'applyMigration:after', statuses: ['applied', 'applied', 'already-applied'] },
     { point: 'applyMigration:wft', statuses: ['applied', 'applied', 'applied'] },
   ];
-  for (const { point, statuses } of cases) {
+  for (const { point, statuses, read } of cases) {
     it(`schemaMigrate (tx and notx), worker SIGKILLed at ${point}: completes, one ledger row and one effect each`, async () => {
       const tag = point.replace(':', '_').toLowerCase();
       const db = `chaos_${tag}`;
@@ -128,6 +147,8 @@ describe('kill-points (a representative subset of bench/chaos.ts)', () => {
         .filter((a) => a.activityType.startsWith('applyMigration') && a.outcome === 'completed')
         .map((a) => `${a.activityType}${a.local ? ' (local)' : ''}`);
       expect(kinds).toEqual(['applyMigrations (local)', 'applyMigration']);
+      if (read)
+        expect(await retriedAfter(client.workflow.getHandle(`fw/${cluster}/change`), read)).toEqual(['HEARTBEAT']);
     }, 180_000);
   }
 
