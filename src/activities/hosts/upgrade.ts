@@ -13,7 +13,7 @@ import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
 import { exec, type SshConnection } from '../ssh/client';
-import { probeHealth } from './health';
+import { probeHealthPolling } from './health';
 import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
 import { activateNativeAdopting, detectNativeAny, rollbackNativeAny, type NativeDetectionAny } from './provisioner';
 import type { BinaryOriginResolver } from './binary-identity';
@@ -330,15 +330,17 @@ export async function activateOnHost(
   });
 }
 
+/** `pollForMs`: keep probing on the host until healthy or that long (probeHealthPolling); absent, one probe. */
 export async function probeOnHost(
   cluster: LoadedCluster,
-  input: HostStepInput,
+  input: HostStepInput & { pollForMs?: number },
+  signal?: AbortSignal,
 ): Promise<{ healthy: boolean; error?: string }> {
   const def = definition(cluster, input.service);
   if (!def) return { healthy: false, error: `no service definition for ${input.service}` };
   try {
     return await withHostSsh(cluster, input.host, async (conn) => {
-      const r = await probeHealth(conn, healthProbeTarget(def), 10_000);
+      const r = await probeHealthPolling(conn, healthProbeTarget(def), 10_000, input.pollForMs ?? 0, signal);
       if (r.healthy) return { healthy: true };
       const error = r.error ?? `HTTP ${r.status ?? '?'}`;
       // An unhealthy systemd service: its unit state and last journal lines explain why (reference §6.6).
