@@ -219,4 +219,17 @@ describe('serviceUpgrade detects and stages every replica before the first activ
     );
     for (const h of HOSTS) expect(replicas.get(`quartermaster@${h}`)!.identity).toBe(OLD);
   });
+
+  it('native replicas are not finalized (a no-op on the host): activate → health, then the next replica', async () => {
+    for (const h of HOSTS) replicas.set(`commodore@${h}`, { identity: OLD, running: true });
+    const artifacts = [{ arch: 'linux-amd64', url: 'https://releases.test/commodore.tar.gz', checksum: NEW }];
+    const { handle, result } = await run('commodore', { mode: 'native', imageRef: undefined, artifacts });
+    await captureHistory(client, handle.workflowId, 'service-upgrade-native-no-finalize');
+    expect(result.outcome).toBe('upgraded');
+    expect(journal.filter((j) => !j.startsWith('detect ') && !j.startsWith('stage '))).toEqual(
+      HOSTS.map((h) => `activate commodore@${h}`),
+    );
+    expect((await steps(handle))('finalize')).toEqual([]);
+    for (const h of HOSTS) expect(replicas.get(`commodore@${h}`)!.identity).toBe(NEW);
+  });
 });
