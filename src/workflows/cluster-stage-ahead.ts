@@ -49,10 +49,13 @@ export function stageAheadServices(
   fresh: Record<string, HostDetection[]> | undefined,
   atTarget: ReadonlyMap<string, ServiceUpgradeResult>,
 ): ServiceStages[] | undefined {
-  if (fresh === undefined || !p.waved || !patched(STAGE_AHEAD_PATCH)) return undefined;
+  const order = p.schedule.waves.flat().filter((s) => !atTarget.has(s));
+  // The first child stages its own service: a run with fewer than two children has nothing to stage ahead, and
+  // records no marker.
+  if (fresh === undefined || !p.waved || order.length < 2 || !patched(STAGE_AHEAD_PATCH)) return undefined;
   return stageAheadPlan({
     cluster: input.cluster,
-    order: p.schedule.waves.flat().filter((s) => !atTarget.has(s)),
+    order,
     targets: p.targets,
     fresh,
     configs: p.configs,
