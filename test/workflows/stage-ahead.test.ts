@@ -291,6 +291,19 @@ describe('clusterUpgrade stages upcoming services ahead of their children', () =
     expect(stagedBy('child')).toEqual(['quartermaster@h1']);
   });
 
+  it('a failure while the stage-ahead waits for its turn ends it there: the run ends, nothing more is staged', async () => {
+    unhealthy.add('quartermaster@h1');
+    // commodore and purser are staged ahead; bridge (a third service ahead) waits for commodore to start.
+    gate = { key: 'quartermaster@h1', until: () => aheadSettled('purser@h1') };
+    const run = await upgrade();
+    const err = await run.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/Failed: \[quartermaster\]/);
+    expect(stagedBy('parent')).toEqual(['commodore@h2', 'commodore@h3', 'purser@h1']);
+    expect(await cancelRequestedStages(run.handle)).toBe(0);
+    expect(stages.some((s) => s.input.service === 'bridge')).toBe(false);
+  });
+
   it('a cancelled run cancels its stage-ahead and starts no further child', async () => {
     aheadBlocks.add('purser@h1');
     let cancelSent = false;
