@@ -8,6 +8,7 @@ import type { Artifact } from '../contracts/plan';
 import type { HostDetection, HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { imageDigest } from '../domain/image-ref';
+import { stageStep } from '../domain/stage-ahead';
 import { failureMessage } from '../temporal/failures';
 import { hostSteps } from './service-host-steps';
 
@@ -95,12 +96,7 @@ export function planReplica(run: ReplicaRun, hostName: string, detected: HostDet
 
 /** The stage step input of a planned replica (a rollback stages nothing: its identity is already on the host). */
 export function stageInput(run: ReplicaRun, plan: ReplicaPlan) {
-  const { input } = run;
-  const pin = {
-    ...(input.imageRef ? { imageRef: input.imageRef } : {}),
-    ...(plan.artifact ? { artifact: plan.artifact } : {}),
-  };
-  return { ...ref(input), host: plan.hostName, mode: input.mode, ...pin };
+  return stageStep(run.input, plan.hostName, plan.artifact);
 }
 
 const activation = (run: ReplicaRun, hostName: string, identity: string) => ({
