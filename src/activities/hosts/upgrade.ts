@@ -12,10 +12,12 @@ import { healthProbeTarget } from '../../domain/catalog';
 import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
-import { exec, type SshConnection } from '../ssh/client';
+import type { SshConnection } from '../ssh/client';
 import { probeHealth } from './health';
 import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
 import { activateNativeAdopting, detectNativeAny, rollbackNativeAny, type NativeDetectionAny } from './provisioner';
+import { detectNativeHost } from './native-detect';
+import { archOf, hostArch } from './host-arch';
 import type { BinaryOriginResolver } from './binary-identity';
 import { activateCompose, detectCompose, finalizeCompose, rollbackCompose } from './compose';
 import { withHostSsh } from './ssh-session';
@@ -61,28 +63,6 @@ export function configHashes(cluster: LoadedCluster, services: readonly string[]
   return Object.fromEntries(services.map((s) => [s, renderServiceConfig(s, clusterService(cluster, s), defs[s]).hash]));
 }
 
-const ARCH: Record<string, string> = {
-  x86_64: 'linux-amd64',
-  amd64: 'linux-amd64',
-  aarch64: 'linux-arm64',
-  arm64: 'linux-arm64',
-};
-
-/**
- * The host's architecture: what the run already read for it (`known`), else `uname -m` on the host, else the arch
- * orchestrator.yaml declares for it. Read once per host per run: the run's first detection reads it and passes it on.
- */
-async function hostArch(
-  conn: SshConnection,
-  declared: string | undefined,
-  known: string | undefined,
-): Promise<string | null> {
-  if (known) return known;
-  const r = await exec(conn, ['uname', '-m'], { timeoutMs: 15_000 });
-  const detected = r.code === 0 ? ARCH[r.stdout.trim()] : undefined;
-  return detected ?? declared ?? null;
-}
-
 export const notDetected = (host: string, err: unknown): HostDetection => ({
   host,
   present: false,
@@ -112,19 +92,27 @@ async function originOf(
   return origin({ svc: service, version: d.version, arch, binaryIdentity: d.identity });
 }
 
-/** One service on a host whose SSH session (and architecture) the caller already has. */
+/**
+ * One service on a host whose SSH session the caller already has, and its architecture: `known` (the caller has it)
+ * or read here (a native service's in the same remote command as its detection).
+ */
 async function detectWith(
   cluster: LoadedCluster,
   conn: SshConnection,
   host: string,
   service: string,
-  arch: string | null,
+  known: { arch: string | null } | { declared: string | undefined },
   origin?: BinaryOriginResolver,
 ): Promise<HostDetection> {
   const svc = clusterService(cluster, service);
+  const declared = 'declared' in known ? known.declared : undefined;
   if (svc.mode === 'native') {
     // With systemd this also finds services the FrameWorks provisioner installed (adopted on first upgrade).
-    const d = await detectNativeAny(conn, service, serviceRoot(), cluster.manifest.service_manager);
+    const manager = cluster.manifest.service_manager;
+    const read = await detectNativeHost(conn, [service], serviceRoot(), manager, !('arch' in known));
+    const arch = 'arch' in known ? known.arch : archOf(read.arch!, declared);
+    const d = read.found[0]!;
+    if (d instanceof Error) throw d;
     const proven = await originOf(d, service, arch, origin);
     return {
       host,
@@ -136,6 +124,7 @@ async function detectWith(
       arch,
     };
   }
+  const arch = 'arch' in known ? known.arch : await hostArch(conn, declared, undefined);
   // A compose stack the provisioner installed is detected (and upgraded) in its folder with the host's compose.
   const stack = await detectCompose(conn, service);
   if (stack) return { host, ...stack, arch };
@@ -151,8 +140,9 @@ export async function detectOnHost(
   clusterService(cluster, input.service);
   const declaredArch = cluster.manifest.hosts[input.host]?.arch;
   try {
-    return await withHostSsh(cluster, input.host, async (conn) =>
-      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch, input.arch), origin),
+    const known = input.arch ? { arch: input.arch } : { declared: declaredArch };
+    return await withHostSsh(cluster, input.host, (conn) =>
+      detectWith(cluster, conn, input.host, input.service, known, origin),
     );
   } catch (err) {
     if (isRefusal(err)) throw err;
@@ -199,7 +189,7 @@ export async function detectServicesOnHosts(
           const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch, knownArchs[host]);
           const one = async (svc: string): Promise<void> => {
             try {
-              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch, origin));
+              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, { arch }, origin));
             } catch (err) {
               if (isRefusal(err)) throw err;
               found.set(key(svc, host), notDetected(host, err));
