@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClusterConfig, type LoadedCluster } from '../../src/activities/cluster-config';
 import { observed } from '../../src/activities/hosts/native-steps';
+import { inspectRollbackHosts } from '../../src/activities/hosts/rollback';
 import { closeHostSessions } from '../../src/activities/hosts/ssh-session';
 import { detectOnHost, notDetected } from '../../src/activities/hosts/upgrade';
 import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
@@ -193,6 +194,29 @@ describe('native detection in one remote command', () => {
     expect(known.result).toMatchObject({ present: true, running: true, arch: 'linux-arm64' });
   });
 
+  it('inspectRollbackHosts reads every native replica of a host with ONE remote command per host', async () => {
+    const replicas = HOSTS.flatMap((host) =>
+      SERVICES.map((service, i) => ({ service, host, identity: `sha256:${i % 2 === 0 ? OLD : 'ef'.repeat(32)}` })),
+    );
+    const { ran, result } = await counted(() => inspectRollbackHosts(cluster, replicas));
+    expect(ran).toEqual(['sh -s', 'sh -s']);
+    expect(result.map((f) => `${f.service}@${f.host}`)).toEqual(replicas.map((q) => `${q.service}@${q.host}`));
+    for (const [k, f] of result.entries()) {
+      const q = replicas[k]!;
+      const d = await oneByOne(q.host, q.service);
+      const release = `${base}/${q.service}/releases/${q.identity.slice(7)}`;
+      if (d.error) {
+        expect(f.detection.error, q.service).toMatch(/installed\.json is malformed/);
+        expect(f.artifact).toEqual({ present: false, where: release });
+        continue;
+      }
+      expect(f.detection, q.service).toEqual({ ...d, arch: null });
+      // OLD is kept in every installed service's releases/; purser has no releases/ at all.
+      const present = q.identity.endsWith(OLD) && q.service !== 'purser';
+      expect(f.artifact, q.service).toEqual({ present, where: `${release} ${present ? 'is there' : 'is missing'}` });
+    }
+  });
+
   it('with systemd: MainPID and the unit chain in the same command; a provisioner install reads its binary after', async () => {
     const on = (service: string) => ({ cluster: 'detect-once-systemd', service, host: 'h1', arch: 'linux-amd64' });
     const installed = await counted(() => detectOnHost(systemd, on('quartermaster')));
@@ -204,5 +228,16 @@ describe('native detection in one remote command', () => {
     expect(provisioner.ran[1]).toContain('version --json');
     expect(provisioner.result).toMatchObject({ present: true, version: 'v0.0.9', running: true, configHash: null });
     expect(provisioner.result.identity).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const inspect = await counted(() =>
+      inspectRollbackHosts(systemd, [
+        { service: 'quartermaster', host: 'h1', identity: `sha256:${OLD}` },
+        { service: 'commodore', host: 'h1', identity: `sha256:${OLD}` },
+      ]),
+    );
+    expect(inspect.ran).toEqual(['sh -s']);
+    expect(inspect.result.map((f) => [f.detection.running, f.artifact.present])).toEqual([
+      [true, true],
+      [false, true],
+    ]);
   });
 });
