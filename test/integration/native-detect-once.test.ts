@@ -23,7 +23,7 @@ import { loadClusterConfig, type LoadedCluster } from '../../src/activities/clus
 import { observed } from '../../src/activities/hosts/native-steps';
 import { inspectRollbackHosts } from '../../src/activities/hosts/rollback';
 import { closeHostSessions } from '../../src/activities/hosts/ssh-session';
-import { detectOnHost, notDetected } from '../../src/activities/hosts/upgrade';
+import { detectOnHost, detectServicesOnHosts, notDetected } from '../../src/activities/hosts/upgrade';
 import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import type { HostDetection } from '../../src/contracts/upgrade';
@@ -239,5 +239,32 @@ describe('native detection in one remote command', () => {
       [true, true],
       [false, true],
     ]);
+  });
+
+  it('detectServices reads every native replica of a host with ONE remote command after the architecture', async () => {
+    for (const [c, name] of [
+      [cluster, 'detect-once'],
+      [systemd, 'detect-once-systemd'],
+    ] as const) {
+      const { ran, result } = await counted(() => detectServicesOnHosts(c, SERVICES));
+      // Per host: uname -m, the one read (the batch probe or the detection script), and under systemd purser's binary.
+      const perHost = name === 'detect-once' ? 2 : 3;
+      expect(ran, name).toHaveLength(HOSTS.length * perHost);
+      expect(
+        ran.filter((r) => r === 'uname -m'),
+        name,
+      ).toHaveLength(HOSTS.length);
+      expect(
+        ran.filter((r) => r.startsWith('sh -s')),
+        name,
+      ).toHaveLength(HOSTS.length);
+      // The same facts as detectServiceOnHost per replica (which read each on its own).
+      for (const svc of SERVICES) {
+        for (const [i, host] of HOSTS.entries()) {
+          const alone = await detectOnHost(c, { cluster: name, service: svc, host });
+          expect(result[svc]![i], `${name} ${svc}@${host}`).toEqual(alone);
+        }
+      }
+    }
   });
 });
