@@ -129,6 +129,29 @@ export interface StageResult {
   releaseDir: string;
 }
 
+/**
+ * stageNative with the local tarball fetched only when the host lacks the release: a release folder is only ever
+ * created by unpacking a verified tarball (stageNative), so one that exists is that release. An already staged
+ * replica (staged ahead by the cluster run, or a retry) then costs one remote test, not a download, two hashes and a
+ * tar inspection on the worker.
+ */
+export async function stageNativeIfAbsent(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  identity: string,
+  fetchLocal: () => Promise<{ path: string; identity: string }>,
+): Promise<StageResult> {
+  // A malformed pin is left to fetchLocal, which refuses it (InvalidInput) before anything is read.
+  if (/^sha256:[0-9a-f]{64}$/.test(identity)) {
+    const releaseDir = nativePaths(svc, base).release(identityHex(identity));
+    const present = await exec(conn, pathExistsCommand('dir', releaseDir), { timeoutMs: STEP_MS });
+    if (present.code === 0) return { action: 'skipped', releaseDir };
+  }
+  const local = await fetchLocal();
+  return stageNative(conn, svc, base, local.path, local.identity);
+}
+
 /** Verifies and inspects the local tarball, then uploads and unpacks it to `releases/<hex>` (skip if there). */
 export async function stageNative(
   conn: SshConnection,

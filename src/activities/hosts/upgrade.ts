@@ -14,7 +14,7 @@ import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
 import type { SshConnection } from '../ssh/client';
 import { probeHealthPolling } from './health';
-import { detectNativeBatch, nativeDiagnostics, stageNative, type NativeDetection } from './native';
+import { detectNativeBatch, nativeDiagnostics, stageNative, stageNativeIfAbsent, type NativeDetection } from './native';
 import { activateNativeAdopting, detectNativeAny, rollbackNativeAny, type NativeDetectionAny } from './provisioner';
 import { detectNativeHost } from './native-detect';
 import { archOf, hostArch } from './host-arch';
@@ -253,13 +253,15 @@ export async function stageOnHost(
       `${input.service}: ${artifactPinProblems(input.artifact).join('; ')}; nothing was staged on ${input.host}`,
     );
   }
-  // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload.
-  const local = await fetchArtifact(url, cacheDir, {
-    checksum,
-    ...(input.artifact.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
-  });
+  // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload — unless
+  // the host already has this release.
+  const fetchLocal = () =>
+    fetchArtifact(url, cacheDir, {
+      checksum,
+      ...(input.artifact?.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
+    });
   return withHostSsh(cluster, input.host, (conn) =>
-    stageNative(conn, input.service, serviceRoot(), local.path, local.identity),
+    stageNativeIfAbsent(conn, input.service, serviceRoot(), checksum, fetchLocal),
   );
 }
 
