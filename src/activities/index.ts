@@ -7,7 +7,7 @@ import { FailureType } from '../errors';
 import { loadCatalogFor } from './catalog';
 import { topologyOf, type LoadedCluster } from './cluster-config';
 import { asActivity, failure } from './failures';
-import { heartbeating, reading } from './heartbeat';
+import { activitySignal, heartbeating, reading } from './heartbeat';
 import { countedBatch } from './metrics';
 import { fetchReleaseSliceWith } from './release';
 import { findReleasesPinning } from './release-pins';
@@ -252,8 +252,11 @@ export function createActivities(deps: ActivityDeps) {
         heartbeating(() => up.activateOnHost(clusterOf(input.cluster), input, originFor(input.cluster))),
       );
     },
-    async probeServiceHealth(input: up.HostStepInput): Promise<{ healthy: boolean; error?: string }> {
-      return read(() => up.probeOnHost(clusterOf(input.cluster), input));
+    /** `pollForMs` (≤ 5 s): probe again every 50 ms on the host until healthy or that long (the quick phase). */
+    async probeServiceHealth(
+      input: up.HostStepInput & { pollForMs?: number },
+    ): Promise<{ healthy: boolean; error?: string }> {
+      return read(() => up.probeOnHost(clusterOf(input.cluster), input, activitySignal()));
     },
     async finalizeServiceOnHost(input: Parameters<typeof up.finalizeOnHost>[1]): Promise<void> {
       return asActivity(() => heartbeating(() => up.finalizeOnHost(clusterOf(input.cluster), input)));

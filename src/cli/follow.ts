@@ -35,6 +35,20 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
   const asked = new Set<string>();
   // Temporal restarting or out of reach: say so, retry, carry on, or give up with the reattach command.
   const query = reconnecting(opts.query, { reattach: opts.reattach });
+  // The wait between reads ends early when the run closes (a long poll on its result): the last read comes at once
+  // instead of up to a poll interval later. Whatever the result says is read again through the progress query.
+  // Once: a progress read that still is not terminal after the close waits the interval as before (no spinning).
+  const stop = new AbortController();
+  let closedSeen = false;
+  const closed = opts.handle.client
+    .withAbortSignal(stop.signal, () => opts.handle.result())
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .then(() => {
+      closedSeen = true;
+    });
   try {
     for (;;) {
       if (detached) {
@@ -56,9 +70,13 @@ export async function follow<P>(opts: FollowOptions<P>): Promise<P> {
         process.once('SIGINT', onSigint);
         if (!keepGoing) return p;
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 400));
+      let timer: NodeJS.Timeout | undefined;
+      const interval = new Promise((r) => (timer = setTimeout(r, opts.pollMs ?? 400)));
+      await Promise.race(closedSeen ? [interval] : [interval, closed]);
+      clearTimeout(timer);
     }
   } finally {
+    stop.abort();
     process.off('SIGINT', onSigint);
   }
 }

@@ -32,3 +32,22 @@ export function healthQuickBackoffMs(attempt: number, intervalMs: number): numbe
   if (attempt <= HEALTH_QUICK_WAITS) return Math.min(HEALTH_BACKOFF_FIRST_MS, intervalMs);
   return Math.min(HEALTH_BACKOFF_FIRST_MS * 2 ** Math.min(attempt - HEALTH_QUICK_WAITS, 40), intervalMs);
 }
+
+/**
+ * The quick phase of runs with HEALTH_POLL_PATCH: for this long after the first probe, probes poll on the host
+ * (every 50 ms, inside the probe activity) instead of waiting on durable timers between activities — the timers'
+ * 250 ms steps and round trips overshot a replica's healthy moment by ~150 ms on average.
+ */
+export const HEALTH_POLL_WINDOW_MS = 3_000;
+/** The longest one probe activity polls in the quick phase (a lost one costs little; the timeline stays visible). */
+export const HEALTH_POLL_CALL_MS = 1_000;
+
+/**
+ * How long the next probe may poll on the host, `sinceStartMs` after the health wait began and `untilDeadlineMs`
+ * before its deadline: the rest of the quick phase, at most HEALTH_POLL_CALL_MS, never past the deadline; 0 once the
+ * quick phase is over (a single probe, then the doubling timers).
+ */
+export function healthPollForMs(sinceStartMs: number, untilDeadlineMs: number): number {
+  const left = Math.min(HEALTH_POLL_WINDOW_MS - sinceStartMs, untilDeadlineMs);
+  return left > 0 ? Math.min(HEALTH_POLL_CALL_MS, left) : 0;
+}

@@ -1,16 +1,19 @@
 // Execution of a `clusterUpgrade` run (after approval): services already at target are settled without a child,
 // then one `serviceUpgrade` child per service — wave by wave, at most `parallel` at once (PARALLEL_WAVES_PATCH),
-// or strictly one by one for runs recorded before it. The first failure stops new starts.
+// or strictly one by one for runs recorded before it. The first failure stops new starts. Wave runs stage upcoming
+// services' artifacts ahead of their children (STAGE_AHEAD_PATCH, cluster-stage-ahead.ts).
 import { ApplicationFailure, ParentClosePolicy, executeChild, patched } from '@temporalio/workflow';
 import type { ServiceTarget } from '../contracts/plan';
 import type { ClusterUpgradeProgress, HostDetection, ServiceUpgradeResult } from '../contracts/upgrade';
 import { archsFor, settledAtTarget, upgradeFailure } from '../domain/upgrade-run';
+import type { ServiceStages } from '../domain/stage-ahead';
 import { nextStarts, summarizeWaves, type WaveOutcome, type WaveSchedule } from '../domain/waves';
 import { FailureType } from '../errors';
 import { serviceChildWorkflowId } from '../temporal/ids';
 import { FwCluster, FwOperation, FwOperator, FwServices, FwTargetVersion } from '../temporal/search-attributes';
 import type { ChangeRun } from './change-run';
 import { canaryPause } from './cluster-upgrade-canary';
+import { stageAhead, stageAheadServices } from './cluster-stage-ahead';
 import { freshDetections, known } from './cluster-upgrade-fresh';
 import type { ParsedUpgradeInput } from './cluster-upgrade';
 import { serviceUpgrade } from './service-upgrade';
@@ -52,15 +55,9 @@ export async function runUpgrades(
 ): Promise<void> {
   const { target, services, targets, configs } = p;
   const rollbackDisabled = new Set(p.rollbackDisabled);
-  const atTarget = patched(SKIP_AT_TARGET_PATCH)
-    ? settledAtTarget({
-        target,
-        services,
-        targets,
-        fresh: await freshDetections(input, p),
-        configs,
-        proven: p.proven,
-      })
+  const fresh = patched(SKIP_AT_TARGET_PATCH) ? await freshDetections(input, p) : undefined;
+  const atTarget = fresh
+    ? settledAtTarget({ target, services, targets, fresh, configs, proven: p.proven })
     : new Map<string, ServiceUpgradeResult>();
   const canary = canaryPause(input, run);
   const runChild = (svc: string): Promise<ServiceUpgradeResult> => {
@@ -98,7 +95,8 @@ export async function runUpgrades(
       ],
     });
   };
-  if (p.waved) await inWaves(input, p, run, atTarget, runChild);
+  const ahead = stageAheadServices(input, p, fresh, atTarget);
+  if (p.waved) await inWaves(input, p, run, atTarget, runChild, ahead);
   else await inSequence(p, run, atTarget, runChild);
 }
 
@@ -109,12 +107,15 @@ async function inWaves(
   run: ChangeRun<ClusterUpgradeProgress>,
   atTarget: Map<string, ServiceUpgradeResult>,
   runChild: (svc: string) => Promise<ServiceUpgradeResult>,
+  stages: ServiceStages[] | undefined,
 ): Promise<void> {
   const { progress } = run;
   const outcomes = new Map<string, WaveOutcome>();
   const running = new Map<string, Promise<void>>();
   let thrown: Error | undefined;
   const stopped = () => thrown !== undefined || [...outcomes.values()].some((o) => !SUCCESS.has(o));
+  // STAGE_AHEAD_PATCH: a child starts once the parent's stage-ahead of its service settled (never alongside it).
+  const ahead = stages ? stageAhead(stages, stopped) : undefined;
   for (;;) {
     // A service already at target is settled when its turn comes (no child), so it is reported in plan order;
     // the slots it would have taken are filled in the same pass.
@@ -141,7 +142,7 @@ async function inWaves(
         entry.status = 'upgrading';
         running.set(
           svc,
-          runChild(svc).then(
+          (ahead ? ahead.claim(svc).then(() => runChild(svc)) : runChild(svc)).then(
             (result) => {
               entry.result = result;
               entry.status = result.outcome;
@@ -161,6 +162,11 @@ async function inWaves(
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
+    if (stopped()) ahead?.halt();
+  }
+  if (ahead) {
+    ahead.halt();
+    await ahead.finished();
   }
   const summary = summarizeWaves(p.schedule, outcomes);
   progress.summary = summary;

@@ -47,6 +47,7 @@ export const PROVEN_GATES_PATCH = 'cluster-upgrade-proven-gates-v1';
 export const PARALLEL_WAVES_PATCH = 'cluster-upgrade-parallel-waves-v1';
 
 export { REUSE_PLAN_DETECTION_PATCH, SKIP_AT_TARGET_PATCH } from './cluster-upgrade-run';
+export { STAGE_AHEAD_PATCH } from './cluster-stage-ahead';
 
 export type ParsedUpgradeInput = ReturnType<typeof ClusterUpgradeInputSchema.parse>;
 

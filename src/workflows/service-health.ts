@@ -4,7 +4,13 @@ import type { Duration } from '@temporalio/common';
 import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ServiceUpgradeInput } from '../contracts/upgrade';
-import { healthBackoffMs, healthQuickBackoffMs } from '../domain/health-backoff';
+import {
+  HEALTH_BACKOFF_FIRST_MS,
+  HEALTH_QUICK_WAITS,
+  healthBackoffMs,
+  healthPollForMs,
+  healthQuickBackoffMs,
+} from '../domain/health-backoff';
 import { failureMessage } from '../temporal/failures';
 import { decide } from './util';
 
@@ -36,6 +42,7 @@ export async function waitHealthy(
   backoff: boolean,
 ): Promise<{ healthy: boolean; error?: string }> {
   const deadline = Date.now() + parse(input.healthDeadline);
+  if (backoff && patched(HEALTH_POLL_PATCH)) return pollHealthy(input, hostName, parse(input.healthInterval), deadline);
   const schedule = backoff && patched(HEALTH_QUICK_PATCH) ? healthQuickBackoffMs : healthBackoffMs;
   let last: string;
   for (let attempt = 1; ; attempt++) {
@@ -49,6 +56,46 @@ export async function waitHealthy(
     const wait = backoff ? decide(() => schedule(attempt, parse(input.healthInterval))) : undefined;
     if (Date.now() + (wait ?? parse(input.healthInterval)) > deadline) return { healthy: false, error: last };
     await sleep(wait ?? (input.healthInterval as Duration));
+  }
+}
+
+/**
+ * Patch (issue 12, upgrade speed): for the first 3 s the probe activity itself polls the replica every 50 ms (up to
+ * 1 s per activity, back to back), so a replica is declared healthy within ~50 ms of becoming so; after that the
+ * doubling durable timers of HEALTH_QUICK_PATCH (500 ms, 1 s, … up to the interval) until the deadline.
+ */
+export const HEALTH_POLL_PATCH = 'service-upgrade-health-poll-v1';
+
+async function pollHealthy(
+  input: ServiceUpgradeInput,
+  hostName: string,
+  intervalMs: number,
+  deadline: number,
+): Promise<{ healthy: boolean; error?: string }> {
+  const start = Date.now();
+  let last: string;
+  for (let waits = 0; ;) {
+    const began = Date.now();
+    const pollForMs = healthPollForMs(began - start, deadline - began);
+    try {
+      const step = { cluster: input.cluster, service: input.service, host: hostName };
+      const r = await probe.probeServiceHealth(pollForMs > 0 ? { ...step, pollForMs } : step);
+      if (r.healthy) return { healthy: true };
+      last = r.error ?? 'unhealthy';
+    } catch (err) {
+      last = failureMessage(err);
+    }
+    const now = Date.now();
+    if (healthPollForMs(now - start, deadline - now) > 0) {
+      // Still in the quick phase: poll again at once — but not sooner than 250 ms after the last probe began, so a
+      // probe that returned without polling (a lost attempt, an older worker) cannot spin the loop.
+      const gap = HEALTH_BACKOFF_FIRST_MS - (now - began);
+      if (gap > 0) await sleep(gap);
+      continue;
+    }
+    const wait = decide(() => healthQuickBackoffMs(HEALTH_QUICK_WAITS + ++waits, intervalMs));
+    if (now + wait > deadline) return { healthy: false, error: last };
+    await sleep(wait);
   }
 }
 

@@ -8,8 +8,16 @@ import type { Artifact } from '../contracts/plan';
 import type { HostDetection, HostOutcome, ServiceUpgradeInput, ServiceUpgradeResult } from '../contracts/upgrade';
 import { artifactIdentity, artifactPinProblems } from '../domain/artifacts';
 import { imageDigest } from '../domain/image-ref';
+import { stageStep } from '../domain/stage-ahead';
 import { failureMessage } from '../temporal/failures';
 import { hostSteps } from './service-host-steps';
+
+/**
+ * Patch (issue 12, upgrade speed): a native replica's finalize is not scheduled — it does nothing on the host (the
+ * previous release folder stays for rollback; only docker drops the kept container), yet cost an activity and a
+ * workflow task per replica. Runs recorded before still schedule it.
+ */
+export const NATIVE_NO_FINALIZE_PATCH = 'service-upgrade-native-no-finalize-v1';
 
 /** Patch id: a host step failing before activation is "failed, nothing changed", with no rollback activity. */
 const NOTHING_CHANGED_BEFORE_ACTIVATION = 'service-upgrade-no-rollback-before-activation';
@@ -88,12 +96,7 @@ export function planReplica(run: ReplicaRun, hostName: string, detected: HostDet
 
 /** The stage step input of a planned replica (a rollback stages nothing: its identity is already on the host). */
 export function stageInput(run: ReplicaRun, plan: ReplicaPlan) {
-  const { input } = run;
-  const pin = {
-    ...(input.imageRef ? { imageRef: input.imageRef } : {}),
-    ...(plan.artifact ? { artifact: plan.artifact } : {}),
-  };
-  return { ...ref(input), host: plan.hostName, mode: input.mode, ...pin };
+  return stageStep(run.input, plan.hostName, plan.artifact);
 }
 
 const activation = (run: ReplicaRun, hostName: string, identity: string) => ({
@@ -143,7 +146,10 @@ export async function moveReplica(run: ReplicaRun, plan: ReplicaPlan, stage: boo
     const health = await run.healthy(hostName);
     if (health.healthy) {
       // --canary: the canary is finalized once continued (service-canary.ts); its rollback needs what was kept.
-      if (!input.canary) await host.finalizeServiceOnHost({ ...ref(input), host: hostName, mode: input.mode });
+      // Native finalize is a no-op on the host (finalizeOnHost): not scheduled at all since NATIVE_NO_FINALIZE_PATCH.
+      const finalize = input.mode === 'docker' || !patched(NATIVE_NO_FINALIZE_PATCH);
+      if (!input.canary && finalize)
+        await host.finalizeServiceOnHost({ ...ref(input), host: hostName, mode: input.mode });
       return { outcome: { host: hostName, action: act.action === 'reloaded' ? 'reloaded' : 'upgraded', from, to } };
     }
     throw new Error(`health check failed on ${hostName} after ${input.healthDeadline}: ${health.error ?? 'unhealthy'}`);

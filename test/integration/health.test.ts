@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeHealth } from '../../src/activities/hosts/health';
+import { POLL_EVERY_MS, probeHealth, probeHealthPolling } from '../../src/activities/hosts/health';
 import { healthProbeTarget } from '../../src/domain/catalog';
 import { connectSsh, type SshConnection } from '../../src/activities/ssh/client';
 import { startSshd, type TestSshd } from '../helpers/sshd';
@@ -17,6 +17,8 @@ let silentPort: number;
 let closedPort: number;
 const seen: string[] = [];
 const silentConnections = { total: 0, open: 0 };
+const WARMING_MS = 300;
+let warmingSince: number | undefined;
 
 function listen(server: Server | TcpServer): Promise<number> {
   return new Promise((resolve) =>
@@ -39,7 +41,12 @@ beforeAll(async () => {
   http = createServer((req, res) => {
     seen.push(`${req.method} ${req.url} ${req.headers.host}`);
     if (req.url === '/health') res.writeHead(200).end('{"version":"v1"}');
-    else if (req.url === '/ready') res.writeHead(503).end('warming up: 3 of 5 caches loaded');
+    else if (req.url === '/warming') {
+      // Healthy WARMING_MS after the first request of the current warm-up (warmingSince, reset by a test).
+      warmingSince ??= Date.now();
+      if (Date.now() - warmingSince >= WARMING_MS) res.writeHead(200).end('ok');
+      else res.writeHead(503).end('warming up');
+    } else if (req.url === '/ready') res.writeHead(503).end('warming up: 3 of 5 caches loaded');
     else res.writeHead(404).end();
   });
   httpPort = await listen(http);
@@ -120,5 +127,39 @@ describe('probeHealth', () => {
       /invalid path/,
     );
     await expect(probeHealth(conn, { port: 0 }, 1_000)).rejects.toThrow(/invalid port/);
+  });
+});
+
+// The quick phase of a health wait (HEALTH_POLL_PATCH): one probe activity keeps asking on the host.
+describe('probeHealthPolling', () => {
+  const requests = (path: string) => seen.filter((l) => l.startsWith(`GET ${path} `)).length;
+
+  it('keeps probing every 50 ms until healthy: a replica healthy after 300 ms is seen so in one call', async () => {
+    warmingSince = undefined;
+    const before = requests('/warming');
+    const r = await probeHealthPolling(conn, { port: httpPort, path: '/warming' }, 5_000, 1_000);
+    expect(r).toMatchObject({ healthy: true, status: 200 });
+    // Several unhealthy answers before the healthy one, all in this one call (a single probe would have said 503).
+    expect(r.probes).toBeGreaterThan(2);
+    expect(requests('/warming') - before).toBe(r.probes);
+  });
+
+  it('without a poll window probes once (runs before the patch, the slow phase)', async () => {
+    warmingSince = Date.now();
+    const r = await probeHealthPolling(conn, { port: httpPort, path: '/warming' }, 5_000, 0);
+    expect(r).toMatchObject({ healthy: false, status: 503, probes: 1 });
+  });
+
+  it('gives up at the end of the window with the last answer, and stops at once when aborted', async () => {
+    const r = await probeHealthPolling(conn, { port: httpPort, path: '/ready' }, 5_000, 400);
+    expect(r.healthy).toBe(false);
+    expect(r.error).toContain('HTTP 503 warming up: 3 of 5 caches loaded');
+    // ~400 ms / 50 ms (each probe also takes its round trip): more than one, never more than the window allows.
+    expect(r.probes).toBeGreaterThan(1);
+    expect(r.probes).toBeLessThanOrEqual(Math.ceil(400 / POLL_EVERY_MS));
+    const aborted = new AbortController();
+    aborted.abort();
+    const once = await probeHealthPolling(conn, { port: httpPort, path: '/ready' }, 5_000, 2_000, aborted.signal);
+    expect(once.probes).toBe(1);
   });
 });

@@ -22,7 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHealth } from '../../src/activities/hosts/health';
-import { activateNative, detectNative, rollbackNative, stageNative } from '../../src/activities/hosts/native';
+import {
+  activateNative,
+  detectNative,
+  rollbackNative,
+  stageNative,
+  stageNativeIfAbsent,
+} from '../../src/activities/hosts/native';
 import { connectSsh, exec, type SshConnection } from '../../src/activities/ssh/client';
 import type { ServiceManager } from '../../src/contracts/cluster';
 import { configHash, renderEnvFile } from '../../src/domain/hosts/commands';
@@ -170,6 +176,11 @@ describe('native driver over ssh', () => {
     const r1 = releases['v0.1.0']!;
     expect((await stageNative(conn, SVC, base, r1.path, r1.identity)).action).toBe('staged');
     expect((await stageNative(conn, SVC, base, r1.path, r1.identity)).action).toBe('skipped');
+    // Already on the host: nothing is fetched or verified on the worker again (one remote test).
+    let fetched = 0;
+    const fetchLocal = () => Promise.resolve({ path: r1.path, identity: r1.identity }).finally(() => fetched++);
+    expect((await stageNativeIfAbsent(conn, SVC, base, r1.identity, fetchLocal)).action).toBe('skipped');
+    expect(fetched).toBe(0);
     expect(readFileSync(join(base, SVC, 'releases', r1.identity.slice(7), 'VERSION'), 'utf8')).toBe('v0.1.0\n');
 
     expect(await activate('v0.1.0', env('hello'))).toMatchObject({ action: 'restarted', previous: null });
@@ -208,7 +219,10 @@ describe('native driver over ssh', () => {
     const r2 = releases['v0.2.0']!;
     const before = await served({ version: 'v0.1.0', greeting: 'hallo' });
     const was = await detectNative(conn, SVC, base, manager);
-    await stageNative(conn, SVC, base, r2.path, r2.identity);
+    let fetched = 0;
+    const fetchLocal = () => Promise.resolve({ path: r2.path, identity: r2.identity }).finally(() => fetched++);
+    expect((await stageNativeIfAbsent(conn, SVC, base, r2.identity, fetchLocal)).action).toBe('staged');
+    expect(fetched).toBe(1);
     const up = await activate('v0.2.0', env('hej'), true); // new release ⇒ restart even with SIGHUP support
     expect(up).toMatchObject({ action: 'restarted', previous: { identity: releases['v0.1.0']!.identity } });
     const upgraded = await served({ version: 'v0.2.0', greeting: 'hej' });

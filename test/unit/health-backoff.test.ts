@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HEALTH_QUICK_WAITS, healthBackoffMs, healthQuickBackoffMs } from '../../src/domain/health-backoff';
+import {
+  HEALTH_POLL_CALL_MS,
+  HEALTH_POLL_WINDOW_MS,
+  HEALTH_QUICK_WAITS,
+  healthBackoffMs,
+  healthPollForMs,
+  healthQuickBackoffMs,
+} from '../../src/domain/health-backoff';
 
 describe('healthBackoffMs', () => {
   it('doubles from 250 ms and stops at the configured interval', () => {
@@ -39,5 +46,19 @@ describe('healthQuickBackoffMs', () => {
     expect([1, 13, 14].map((a) => healthQuickBackoffMs(a, 100))).toEqual([100, 100, 100]);
     expect(healthQuickBackoffMs(5000, 90_000)).toBe(90_000);
     expect(() => healthQuickBackoffMs(0, 5000)).toThrow(/attempt must be ≥ 1, got 0/);
+  });
+});
+
+describe('healthPollForMs', () => {
+  it('polls up to 1 s per probe for the first 3 s, never past the deadline, then not at all', () => {
+    expect(healthPollForMs(0, 90_000)).toBe(HEALTH_POLL_CALL_MS);
+    expect(healthPollForMs(1_050, 90_000)).toBe(1_000);
+    expect(healthPollForMs(2_400, 90_000)).toBe(HEALTH_POLL_WINDOW_MS - 2_400);
+    expect(healthPollForMs(HEALTH_POLL_WINDOW_MS, 90_000)).toBe(0);
+    expect(healthPollForMs(5_000, 90_000)).toBe(0);
+    // A short deadline caps the poll; a passed one ends it.
+    expect(healthPollForMs(0, 700)).toBe(700);
+    expect(healthPollForMs(100, 0)).toBe(0);
+    expect(healthPollForMs(100, -5)).toBe(0);
   });
 });

@@ -23,6 +23,19 @@ const broken = new Set<string>();
 /** Replicas that take longer than WARMUP_MS to become healthy. */
 const slow = new Map<string, number>();
 
+/** The replica's answer now. */
+function answer(key: string): { healthy: boolean; error?: string } {
+  const r = replicas.get(key)!;
+  if (broken.has(key) && r.identity === NEW) return { healthy: false, error: 'HTTP 500' };
+  const warmup = slow.get(key) ?? WARMUP_MS;
+  return Date.now() - r.startedAt >= warmup ? { healthy: true } : { healthy: false, error: 'HTTP 503 warming up' };
+}
+/** Every probe activity call, and every probe the (stub) host answered. */
+const probeCalls: { key: string; pollForMs?: number }[] = [];
+const hostProbes = new Map<string, number>();
+/** Play a worker from before HEALTH_POLL_PATCH: one probe per call whatever pollForMs says. */
+let ignorePoll = false;
+
 // The stubs are synchronous bodies behind the activity's async signature.
 /* eslint-disable @typescript-eslint/require-await */
 type Step = { service: string; host: string };
@@ -41,11 +54,17 @@ const overrides = {
     replicas.set(`${i.service}@${i.host}`, { identity: i.identity, startedAt: Date.now() });
     return { action: 'restarted' };
   },
-  probeServiceHealth: async (i: Step) => {
-    const r = replicas.get(`${i.service}@${i.host}`)!;
-    if (broken.has(`${i.service}@${i.host}`) && r.identity === NEW) return { healthy: false, error: 'HTTP 500' };
-    const warmup = slow.get(`${i.service}@${i.host}`) ?? WARMUP_MS;
-    return Date.now() - r.startedAt >= warmup ? { healthy: true } : { healthy: false, error: 'HTTP 503 warming up' };
+  // Polls like the real activity (probeHealthPolling) when asked to, unless the test plays an older worker.
+  probeServiceHealth: async (i: Step & { pollForMs?: number }) => {
+    const key = `${i.service}@${i.host}`;
+    probeCalls.push({ key, pollForMs: i.pollForMs });
+    const until = Date.now() + (ignorePoll ? 0 : (i.pollForMs ?? 0));
+    for (;;) {
+      hostProbes.set(key, (hostProbes.get(key) ?? 0) + 1);
+      const r = answer(key);
+      if (r.healthy || Date.now() + 50 >= until) return r;
+      await new Promise((res) => setTimeout(res, 50));
+    }
   },
   finalizeServiceOnHost: async () => undefined,
   rollbackServiceOnHost: async (i: Step & { to: { identity: string } }) => {
@@ -69,6 +88,9 @@ beforeEach(() => {
   replicas.clear();
   broken.clear();
   slow.clear();
+  probeCalls.length = 0;
+  hostProbes.clear();
+  ignorePoll = false;
 });
 
 let seq = 0;
@@ -140,20 +162,42 @@ describe('health without idle waiting', () => {
       expect(healthyAfter, `replica ${i}: activation → declared healthy`).toBeLessThan(1000);
       expect(healthyAfter).toBeGreaterThanOrEqual(WARMUP_MS - 50);
     }
-    // Waits back off from 250 ms; none is the full 5 s interval.
-    expect(h.timersMs[0]).toBe(250);
-    expect(Math.max(...h.timersMs)).toBeLessThan(5000);
+    // The probe polled on the host (the quick phase): no durable timer was needed before healthy.
+    expect(probeCalls.map((c) => c.pollForMs)).toEqual([1000, 1000]);
+    expect(h.timersMs).toEqual([]);
   });
 
-  it('a replica healthy after 1.2 s is probed every 250 ms meanwhile (the doubling waited 250, 500, then 1000 ms)', async () => {
+  it('a replica healthy after 1.2 s is seen so by the second probe, polling on the host, with no timer', async () => {
     slow.set('quartermaster@h2', 1200);
     const { handle, result } = await run('quartermaster', ['h2'], '90 seconds');
-    await captureHistory(client, handle.workflowId, 'service-upgrade-health-quick');
+    await captureHistory(client, handle.workflowId, 'service-upgrade-health-poll');
     expect(result.outcome).toBe('upgraded');
     const h = await history(handle);
-    // At least 4 waits were needed before 1.2 s had passed; every one of them was 250 ms (server timer durations).
-    expect(h.timersMs.length).toBeGreaterThanOrEqual(4);
-    expect(h.timersMs.every((t) => t === 250)).toBe(true);
+    // Two probe activities back to back (1 s of polling each at most); the doubling timers waited 250, 500, then
+    // 1000 ms (healthy seen at 1.75 s) and the 250 ms steps up to 250 ms late plus a timer round trip per step.
+    expect(probeCalls).toEqual([
+      { key: 'quartermaster@h2', pollForMs: 1000 },
+      { key: 'quartermaster@h2', pollForMs: 1000 },
+    ]);
+    expect(h.timersMs).toEqual([]);
+    expect(hostProbes.get('quartermaster@h2')).toBeGreaterThan(10);
+    const healthyAfter = h.scheduled('finalizeServiceOnHost')[0]! - h.completed('activateServiceOnHost')[0]!;
+    expect(healthyAfter).toBeGreaterThanOrEqual(1200 - 50);
+  });
+
+  it('a probe that does not poll (an older worker) cannot spin the loop: probes stay ≥ 250 ms apart', async () => {
+    ignorePoll = true;
+    slow.set('foghorn@h2', 1200);
+    const { handle, result } = await run('foghorn', ['h2'], '90 seconds');
+    expect(result.outcome).toBe('upgraded');
+    const h = await history(handle);
+    const probes = h.scheduled('probeServiceHealth');
+    expect(probes.length).toBeGreaterThanOrEqual(4);
+    // One probe per call, so every call was followed by the rest of a 250 ms step on a durable timer.
+    expect(probeCalls.length).toBe(probes.length);
+    expect(h.timersMs.length).toBe(probes.length - 1);
+    for (const t of h.timersMs) expect(t).toBeLessThanOrEqual(250);
+    for (let i = 1; i < probes.length; i++) expect(probes[i]! - probes[i - 1]!).toBeGreaterThanOrEqual(240);
   });
 
   it('rollback health backs off too: the previous identity, healthy after 300 ms, is declared so in < 1 s', async () => {
@@ -164,7 +208,8 @@ describe('health without idle waiting', () => {
     const h = await history(handle);
     // The new identity was probed several times within the 3 s deadline, not once then abandoned.
     const upgradeProbes = h.scheduled('probeServiceHealth').filter((t) => t < h.scheduled('rollbackServiceOnHost')[0]!);
-    expect(upgradeProbes.length).toBeGreaterThanOrEqual(3);
+    expect(upgradeProbes.length).toBeGreaterThanOrEqual(2);
+    expect(hostProbes.get('bridge@h3')).toBeGreaterThan(20);
     const rolledBack = h.completed('rollbackServiceOnHost')[0]!;
     expect(h.closedMs - rolledBack, 'rollback → declared healthy (run closed)').toBeLessThan(1000);
   });

@@ -209,14 +209,34 @@ describe('serviceUpgrade detects and stages every replica before the first activ
     expect(replicas.get('purser@h3')!.identity).toBe(OLD);
   });
 
-  it('a rollback run (onHost) stages nothing and still moves replica by replica', async () => {
+  it('a rollback run (onHost) detects every replica at once, stages nothing and still moves replica by replica', async () => {
     for (const h of HOSTS) replicas.set(`quartermaster@${h}`, { identity: NEW, running: true });
-    const { result } = await run('quartermaster', { version: 'v0.1.0', onHost: { identity: OLD } });
+    const { handle, result } = await run('quartermaster', { version: 'v0.1.0', onHost: { identity: OLD } });
     expect(result.outcome).toBe('upgraded');
     expect(ofStep('stage')).toEqual([]);
+    // `cluster rollback`'s children are this child with onHost: their detections overlap and all complete before
+    // the first activation, as an upgrade's do.
+    const of = await steps(handle);
+    const [detect, activate] = [of('detect'), of('activate')];
+    expect(detect).toHaveLength(3);
+    expect(Math.max(...detect.map((d) => d.scheduled))).toBeLessThan(Math.min(...detect.map((d) => d.closed)));
+    expect(Math.min(...activate.map((a) => a.scheduled))).toBeGreaterThan(Math.max(...detect.map((d) => d.closed)));
     expect(journal.filter((j) => !j.startsWith('detect '))).toEqual(
       HOSTS.flatMap((h) => [`activate quartermaster@${h}`, `finalize quartermaster@${h}`]),
     );
     for (const h of HOSTS) expect(replicas.get(`quartermaster@${h}`)!.identity).toBe(OLD);
+  });
+
+  it('native replicas are not finalized (a no-op on the host): activate → health, then the next replica', async () => {
+    for (const h of HOSTS) replicas.set(`commodore@${h}`, { identity: OLD, running: true });
+    const artifacts = [{ arch: 'linux-amd64', url: 'https://releases.test/commodore.tar.gz', checksum: NEW }];
+    const { handle, result } = await run('commodore', { mode: 'native', imageRef: undefined, artifacts });
+    await captureHistory(client, handle.workflowId, 'service-upgrade-native-no-finalize');
+    expect(result.outcome).toBe('upgraded');
+    expect(journal.filter((j) => !j.startsWith('detect ') && !j.startsWith('stage '))).toEqual(
+      HOSTS.map((h) => `activate commodore@${h}`),
+    );
+    expect((await steps(handle))('finalize')).toEqual([]);
+    for (const h of HOSTS) expect(replicas.get(`commodore@${h}`)!.identity).toBe(NEW);
   });
 });

@@ -106,3 +106,33 @@ export async function probeHealth(conn: SshConnection, target: HealthTarget, tim
     channel?.destroy();
   }
 }
+
+/** How often a polling probe asks again on the host (HTTP over the same SSH session). */
+export const POLL_EVERY_MS = 50;
+/** The longest poll one probe activity runs (a caller's larger `pollForMs` is cut to this). */
+export const POLL_MAX_MS = 5_000;
+
+/**
+ * Probes, and while unhealthy probes again every POLL_EVERY_MS until healthy or `pollForMs` has passed since the
+ * first probe (0: one probe, as before): the quick phase of a health wait watched from the host instead of by durable
+ * timers between activities, so a replica is seen healthy within ~50 ms of becoming so. Stops polling when `signal`
+ * aborts (the activity was cancelled). Every probe after the first gets the rest of the window as its timeout (at
+ * least 250 ms), so a hung service cannot stretch the poll far past it. Returns the last probe's result.
+ */
+export async function probeHealthPolling(
+  conn: SshConnection,
+  target: HealthTarget,
+  timeoutMs: number,
+  pollForMs: number,
+  signal?: AbortSignal,
+): Promise<HealthResult & { probes: number }> {
+  const until = Date.now() + Math.max(0, Math.min(pollForMs, POLL_MAX_MS));
+  let probes = 1;
+  let r = await probeHealth(conn, target, timeoutMs);
+  while (!r.healthy && !signal?.aborted && Date.now() + POLL_EVERY_MS < until) {
+    await new Promise((res) => setTimeout(res, POLL_EVERY_MS));
+    probes++;
+    r = await probeHealth(conn, target, Math.min(timeoutMs, Math.max(250, until - Date.now())));
+  }
+  return { ...r, probes };
+}

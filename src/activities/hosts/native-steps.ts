@@ -1,12 +1,11 @@
 // The low-level native host steps (moved whole from native.ts): one remote command with its failure, and the
-// install state a probe reads (installed.json parsed, the layout's paths, whether the service runs).
+// install state a probe reads (installed.json parsed, the layout's paths).
 import type { ServiceManager } from '../../contracts/cluster';
 import {
   nativePaths,
   parseInstalledJson,
   parseNativeProbe,
   probeNativeCommand,
-  statusCommand,
   type Argv,
   type InstalledRecord,
 } from '../../domain/hosts/commands';
@@ -64,15 +63,6 @@ export function observed(target: string, svc: string, base: string | undefined, 
 export async function observe(conn: SshConnection, svc: string, base: string | undefined): Promise<NativeState> {
   const r = await run(conn, probeNativeCommand(svc, base), `read the install state of ${svc}`);
   return observed(conn.target, svc, base, r.stdout);
-}
-
-export async function isRunning(conn: SshConnection, svc: string, manager: ServiceManager): Promise<boolean> {
-  const r = await exec(conn, statusCommand(manager, svc), { timeoutMs: STEP_MS });
-  // 126/127: the status command itself is missing, a misconfigured host, not a stopped service.
-  if (r.code === 126 || r.code === 127) {
-    throw failure(FailureType.HostCommandFailed, `${conn.target}: status of ${svc}: ${r.stderr.trim()}`);
-  }
-  return r.code === 0;
 }
 
 /** Unit state and the last journal lines (secrets masked), for a failure message; '' for non-systemd managers. */

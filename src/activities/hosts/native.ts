@@ -1,4 +1,5 @@
-// Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect, stage, activate, rollback.
+// Native (tarball + service manager) per-host steps over SSH (SPEC §6): detect (one service: native-detect.ts;
+// many `command`-managed services at once: detectNativeBatch below), stage, activate, rollback.
 // Every remote command comes from src/domain/hosts/commands.ts (data), and what activation and rollback run, in
 // which order, from the plans of src/domain/hosts/native-plan.ts (data too, with the reasons for each step): this
 // module reads the host, then executes a plan with its restart or reload as ONE remote script
@@ -19,16 +20,9 @@ import {
   removeCommand,
   sha256FileCommand,
   statusCommand,
-  systemdMainPidCommand,
   type InstalledEntry,
-  type NativeLayout,
 } from '../../domain/hosts/commands';
-import {
-  planNativeActivation,
-  planNativeRollback,
-  type NativeState,
-  type RollbackTarget,
-} from '../../domain/hosts/native-plan';
+import { planNativeActivation, planNativeRollback, type RollbackTarget } from '../../domain/hosts/native-plan';
 import { activationScript, rollbackScript, type ActivationOutcome } from '../../domain/hosts/native-script';
 import { FailureType } from '../../errors';
 import { failure } from '../failures';
@@ -37,60 +31,12 @@ import { shellCommand } from '../../domain/hosts/shell-quote';
 import { batchableProbePaths, parseNativeBatchProbe, probeNativeBatchCommand } from '../../domain/hosts/probe-batch';
 import { reportProgress } from '../heartbeat';
 import { hashFile, inspectTarball } from './tarball';
-import { STEP_MS, EXTRACT_MS, run, runScript, observed, observe, isRunning, nativeDiagnostics } from './native-steps';
+import { STEP_MS, EXTRACT_MS, run, runScript, observed, observe, nativeDiagnostics } from './native-steps';
+import { detection, type NativeDetection } from './native-detect';
 
 export { nativeDiagnostics };
+export { detectNative, type NativeDetection } from './native-detect';
 export type { RollbackTarget };
-
-export interface NativeDetection {
-  /** installed.json exists (and parses). */
-  present: boolean;
-  /** `sha256:<hex>` of the installed tarball. */
-  identity: string | null;
-  version: string | null;
-  configHash: string | null;
-  running: boolean;
-  pid?: number;
-  previous: InstalledEntry | null;
-  /** Release dirs present on the host (hex identities). */
-  staged: string[];
-  /** An activation or rollback was interrupted between switch and restart. */
-  pending: boolean;
-  /** installed.json's layout (absent when nothing is installed). */
-  layout?: NativeLayout;
-}
-
-function detection(st: NativeState, running: boolean, pid: number | undefined): NativeDetection {
-  return {
-    present: st.installed !== null,
-    identity: st.installed?.identity ?? null,
-    version: st.installed?.version ?? null,
-    configHash: st.installed?.config_hash ?? null,
-    running,
-    ...(pid !== undefined ? { pid } : {}),
-    previous: st.installed?.previous ?? null,
-    staged: st.releases,
-    pending: st.pending !== null,
-    ...(st.installed ? { layout: st.installed.layout ?? 'own' } : {}),
-  };
-}
-
-export async function detectNative(
-  conn: SshConnection,
-  svc: string,
-  base: string | undefined,
-  manager: ServiceManager,
-): Promise<NativeDetection> {
-  const st = await observe(conn, svc, base);
-  const running = await isRunning(conn, svc, manager);
-  let pid = st.pid ?? undefined;
-  if (manager.type === 'systemd' && running) {
-    const r = await exec(conn, systemdMainPidCommand(svc), { timeoutMs: STEP_MS });
-    const n = Number(r.stdout.trim());
-    if (r.code === 0 && Number.isSafeInteger(n) && n > 0) pid = n;
-  }
-  return detection(st, running, pid);
-}
 
 const BATCH_END = '@@fw-detect-end';
 /** Per service: the probe and the status command, then a line with both exit codes (probe output first). */
@@ -181,6 +127,29 @@ async function probeEach(
 export interface StageResult {
   action: 'staged' | 'skipped';
   releaseDir: string;
+}
+
+/**
+ * stageNative with the local tarball fetched only when the host lacks the release: a release folder is only ever
+ * created by unpacking a verified tarball (stageNative), so one that exists is that release. An already staged
+ * replica (staged ahead by the cluster run, or a retry) then costs one remote test, not a download, two hashes and a
+ * tar inspection on the worker.
+ */
+export async function stageNativeIfAbsent(
+  conn: SshConnection,
+  svc: string,
+  base: string | undefined,
+  identity: string,
+  fetchLocal: () => Promise<{ path: string; identity: string }>,
+): Promise<StageResult> {
+  // A malformed pin is left to fetchLocal, which refuses it (InvalidInput) before anything is read.
+  if (/^sha256:[0-9a-f]{64}$/.test(identity)) {
+    const releaseDir = nativePaths(svc, base).release(identityHex(identity));
+    const present = await exec(conn, pathExistsCommand('dir', releaseDir), { timeoutMs: STEP_MS });
+    if (present.code === 0) return { action: 'skipped', releaseDir };
+  }
+  const local = await fetchLocal();
+  return stageNative(conn, svc, base, local.path, local.identity);
 }
 
 /** Verifies and inspects the local tarball, then uploads and unpacks it to `releases/<hex>` (skip if there). */

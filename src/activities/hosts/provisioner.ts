@@ -1,5 +1,6 @@
 // Native services the FrameWorks provisioner installed (reference §6.2, §6.5): detection by their systemd unit and
-// binary, adoption into the content-pinned layout on first upgrade, and systemd diagnostics for failure messages.
+// binary (native-detect.ts, re-exported here), adoption into the content-pinned layout on first upgrade, and
+// systemd diagnostics for failure messages.
 // The layout, the adoption steps and why they are safe are described in src/domain/hosts/provisioner.ts; this
 // module only runs those commands and decides between them. Only `service_manager: systemd` has provisioner
 // installs (the lab's `command` supervisor never does), so every entry point here is a no-op for other managers.
@@ -22,29 +23,19 @@ import {
   type InstalledRecord,
 } from '../../domain/hosts/commands';
 import { switchCurrentRelative } from '../../domain/hosts/native-plan';
-import {
-  adoptCopyReleaseCommand,
-  adoptionProblem,
-  binaryFactsCommand,
-  parseBinaryFacts,
-  parseShowChain,
-  pickUnit,
-  provisionerPaths,
-  systemdShowChainCommand,
-  type BinaryFacts,
-  type SystemdUnitState,
-} from '../../domain/hosts/provisioner';
+import { adoptCopyReleaseCommand, adoptionProblem, provisionerPaths } from '../../domain/hosts/provisioner';
 import { exec, type SshConnection } from '../ssh/client';
 import {
   activateNative,
-  detectNative,
   rollbackNative,
   type ActivateNativeInput,
   type ActivateNativeResult,
-  type NativeDetection,
   type RollbackNativeResult,
   type RollbackTarget,
 } from './native';
+import { detectNativeAny, findProvisionerInstall } from './native-detect';
+
+export { detectNativeAny, type NativeDetectionAny, type NativeLayoutFound } from './native-detect';
 
 const STEP_MS = 30_000;
 
@@ -55,67 +46,6 @@ async function run(conn: SshConnection, argv: string[], what: string, stdin?: st
     throw failure(FailureType.HostCommandFailed, `${conn.target}: ${what} failed (exit ${r.code ?? r.signal}): ${err}`);
   }
   return r.stdout;
-}
-
-export type NativeLayoutFound = 'own' | 'adopted' | 'provisioner' | null;
-
-export interface NativeDetectionAny extends Omit<NativeDetection, 'layout'> {
-  /** own/adopted: installed.json; provisioner: found by its unit only (not adopted yet); null: nothing. */
-  layout: NativeLayoutFound;
-  /** The systemd unit found (systemd only). */
-  unit?: string;
-}
-
-interface ProvisionerInstall {
-  unit: SystemdUnitState;
-  facts: BinaryFacts;
-}
-
-/** The §6.5 systemd chain and the binary's facts; null when no unit of the service runs the provisioner's path. */
-async function findProvisionerInstall(
-  conn: SshConnection,
-  svc: string,
-  base: string | undefined,
-): Promise<ProvisionerInstall | null> {
-  const unit = pickUnit(parseShowChain(await run(conn, systemdShowChainCommand(svc), `systemctl show ${svc}`)));
-  const p = provisionerPaths(svc, base);
-  if (!unit || unit.execPath !== p.binary) return null;
-  const facts = parseBinaryFacts(await run(conn, binaryFactsCommand(p.binary, p.env), `inspect ${p.binary}`));
-  return { unit, facts };
-}
-
-/**
- * detectNative, and with systemd on a host without installed.json, the provisioner's layout: identity = SHA-256
- * of the installed binary, config hash = SHA-256 of /etc/frameworks/<svc>.env, version from `version --json`,
- * running = active+running. A unit running something else (e.g. our own `current/<svc>` before the first
- * activation) is "not installed", as before.
- */
-export async function detectNativeAny(
-  conn: SshConnection,
-  svc: string,
-  base: string | undefined,
-  manager: ServiceManager,
-): Promise<NativeDetectionAny> {
-  const d = await detectNative(conn, svc, base, manager);
-  if (d.present || manager.type !== 'systemd') {
-    const layout: NativeLayoutFound = d.present ? (d.layout ?? 'own') : null;
-    return { ...d, layout };
-  }
-  const found = await findProvisionerInstall(conn, svc, base);
-  if (!found || !found.facts.binarySha256) return { ...d, layout: null };
-  return {
-    present: true,
-    identity: `sha256:${found.facts.binarySha256}`,
-    version: found.facts.version,
-    configHash: found.facts.envSha256,
-    running: found.unit.running,
-    ...(found.unit.mainPid !== null && found.unit.running ? { pid: found.unit.mainPid } : {}),
-    previous: null,
-    staged: d.staged,
-    pending: false,
-    layout: 'provisioner',
-    unit: found.unit.unit,
-  };
 }
 
 export interface AdoptResult {

@@ -5,8 +5,7 @@
 import type { LoadedCluster } from '../cluster-config';
 import type { RollbackHostFacts } from '../../contracts/rollback';
 import { identityHex, nativePaths } from '../../domain/hosts/commands';
-import { detectNativeAny } from './provisioner';
-import type { SshConnection } from '../ssh/client';
+import { detectNativeHost, type NativeDetectionAny } from './native-detect';
 import { withHostSsh } from './ssh-session';
 import { detectOnHost, notDetected, serviceRoot } from './upgrade';
 
@@ -23,14 +22,9 @@ function localImage(cluster: LoadedCluster, host: string, digest: string): Promi
   return m.findLocalImage(cluster, host, digest);
 }
 
-/** One native replica's facts, read on a session the caller holds to its host. */
-async function inspectNative(
-  cluster: LoadedCluster,
-  conn: SshConnection,
-  q: RollbackReplicaQuery,
-): Promise<RollbackHostFacts> {
+/** One native replica's facts from its detection. */
+function nativeFacts(q: RollbackReplicaQuery, d: NativeDetectionAny): RollbackHostFacts {
   const release = nativePaths(q.service, serviceRoot()).release(q.identity);
-  const d = await detectNativeAny(conn, q.service, serviceRoot(), cluster.manifest.service_manager);
   const present = d.staged.includes(identityHex(q.identity)) || d.identity === q.identity;
   return {
     service: q.service,
@@ -49,9 +43,9 @@ async function inspectNative(
 }
 
 /**
- * The native replicas of one host, one after another on ONE session (a run moving 6 services on a host used to
- * open 6 sessions at once to it); a host that cannot be reached, or a replica whose detection fails, is reported
- * unreachable with the reason, as before.
+ * The native replicas of one host, read by ONE remote command on one session (detectNativeHost: every service's
+ * probe and status in one script; 2 to 4 commands per replica, one after another, before); a host that cannot be
+ * reached, or a replica whose detection fails, is reported unreachable with the reason, as before.
  */
 async function inspectNativeHost(
   cluster: LoadedCluster,
@@ -61,15 +55,12 @@ async function inspectNativeHost(
   const releaseOf = (q: RollbackReplicaQuery) => nativePaths(q.service, serviceRoot()).release(q.identity);
   try {
     return await withHostSsh(cluster, host, async (conn) => {
-      const out: RollbackHostFacts[] = [];
-      for (const q of qs) {
-        try {
-          out.push(await inspectNative(cluster, conn, q));
-        } catch (err) {
-          out.push(unreachable(q, err, releaseOf(q)));
-        }
-      }
-      return out;
+      const svcs = [...new Set(qs.map((q) => q.service))];
+      const { found } = await detectNativeHost(conn, svcs, serviceRoot(), cluster.manifest.service_manager);
+      return qs.map((q) => {
+        const d = found[svcs.indexOf(q.service)]!;
+        return d instanceof Error ? unreachable(q, d, releaseOf(q)) : nativeFacts(q, d);
+      });
     });
   } catch (err) {
     return qs.map((q) => unreachable(q, err, releaseOf(q)));

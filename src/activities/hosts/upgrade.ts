@@ -12,10 +12,12 @@ import { healthProbeTarget } from '../../domain/catalog';
 import { renderServiceConfig } from '../../domain/hosts/service-config';
 import { FailureType, errorMessage } from '../../errors';
 import { failure } from '../failures';
-import { exec, type SshConnection } from '../ssh/client';
-import { probeHealth } from './health';
-import { detectNativeBatch, nativeDiagnostics, stageNative } from './native';
+import type { SshConnection } from '../ssh/client';
+import { probeHealthPolling } from './health';
+import { detectNativeBatch, nativeDiagnostics, stageNative, stageNativeIfAbsent, type NativeDetection } from './native';
 import { activateNativeAdopting, detectNativeAny, rollbackNativeAny, type NativeDetectionAny } from './provisioner';
+import { detectNativeHost } from './native-detect';
+import { archOf, hostArch } from './host-arch';
 import type { BinaryOriginResolver } from './binary-identity';
 import { activateCompose, detectCompose, finalizeCompose, rollbackCompose } from './compose';
 import { withHostSsh } from './ssh-session';
@@ -61,28 +63,6 @@ export function configHashes(cluster: LoadedCluster, services: readonly string[]
   return Object.fromEntries(services.map((s) => [s, renderServiceConfig(s, clusterService(cluster, s), defs[s]).hash]));
 }
 
-const ARCH: Record<string, string> = {
-  x86_64: 'linux-amd64',
-  amd64: 'linux-amd64',
-  aarch64: 'linux-arm64',
-  arm64: 'linux-arm64',
-};
-
-/**
- * The host's architecture: what the run already read for it (`known`), else `uname -m` on the host, else the arch
- * orchestrator.yaml declares for it. Read once per host per run: the run's first detection reads it and passes it on.
- */
-async function hostArch(
-  conn: SshConnection,
-  declared: string | undefined,
-  known: string | undefined,
-): Promise<string | null> {
-  if (known) return known;
-  const r = await exec(conn, ['uname', '-m'], { timeoutMs: 15_000 });
-  const detected = r.code === 0 ? ARCH[r.stdout.trim()] : undefined;
-  return detected ?? declared ?? null;
-}
-
 export const notDetected = (host: string, err: unknown): HostDetection => ({
   host,
   present: false,
@@ -112,19 +92,31 @@ async function originOf(
   return origin({ svc: service, version: d.version, arch, binaryIdentity: d.identity });
 }
 
-/** One service on a host whose SSH session (and architecture) the caller already has. */
+/**
+ * One service on a host whose SSH session the caller already has, and its architecture: `known` (the caller has it)
+ * or read here (a native service's in the same remote command as its detection).
+ */
 async function detectWith(
   cluster: LoadedCluster,
   conn: SshConnection,
   host: string,
   service: string,
-  arch: string | null,
+  known: { arch: string | null } | { declared: string | undefined },
   origin?: BinaryOriginResolver,
+  /** A native service's detection as the caller already read it with the host's other services. */
+  pre?: NativeDetectionAny | Error,
 ): Promise<HostDetection> {
   const svc = clusterService(cluster, service);
+  const declared = 'declared' in known ? known.declared : undefined;
   if (svc.mode === 'native') {
     // With systemd this also finds services the FrameWorks provisioner installed (adopted on first upgrade).
-    const d = await detectNativeAny(conn, service, serviceRoot(), cluster.manifest.service_manager);
+    const manager = cluster.manifest.service_manager;
+    const read = pre
+      ? { arch: null, found: [pre] }
+      : await detectNativeHost(conn, [service], serviceRoot(), manager, !('arch' in known));
+    const arch = 'arch' in known ? known.arch : archOf(read.arch!, declared);
+    const d = read.found[0]!;
+    if (d instanceof Error) throw d;
     const proven = await originOf(d, service, arch, origin);
     return {
       host,
@@ -136,6 +128,7 @@ async function detectWith(
       arch,
     };
   }
+  const arch = 'arch' in known ? known.arch : await hostArch(conn, declared, undefined);
   // A compose stack the provisioner installed is detected (and upgraded) in its folder with the host's compose.
   const stack = await detectCompose(conn, service);
   if (stack) return { host, ...stack, arch };
@@ -151,8 +144,9 @@ export async function detectOnHost(
   clusterService(cluster, input.service);
   const declaredArch = cluster.manifest.hosts[input.host]?.arch;
   try {
-    return await withHostSsh(cluster, input.host, async (conn) =>
-      detectWith(cluster, conn, input.host, input.service, await hostArch(conn, declaredArch, input.arch), origin),
+    const known = input.arch ? { arch: input.arch } : { declared: declaredArch };
+    return await withHostSsh(cluster, input.host, (conn) =>
+      detectWith(cluster, conn, input.host, input.service, known, origin),
     );
   } catch (err) {
     if (isRefusal(err)) throw err;
@@ -173,12 +167,16 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
+/** A `command`-managed detection (no provisioner installs there) as detectWith takes it. */
+const anyLayout = (d: NativeDetection | Error): NativeDetectionAny | Error =>
+  d instanceof Error ? d : { ...d, layout: d.present ? (d.layout ?? 'own') : null };
+
 /**
  * Every replica of `services`, hosts in parallel, ONE SSH session per host: the architecture read once (not at all
- * when `knownArchs` has it: the run read it before), every
- * native service of the host probed by ONE remote command (detectNativeBatch; with systemd, one probe per service
- * over concurrent channels of that session), docker services through dockerode with a small concurrency. Same facts as detectOnHost per replica: an unreachable host or a failed probe becomes a detection
- * with an error; an unknown or changed host key is thrown (a refusal).
+ * when `knownArchs` has it: the run read it before), every native service of the host read by ONE remote command
+ * (detectNativeBatch, or with systemd detectNativeHost; a provisioner install's binary is one more), docker services
+ * through dockerode with a small concurrency. Same facts as detectOnHost per replica: an unreachable host or a failed
+ * probe becomes a detection with an error; an unknown or changed host key is thrown (a refusal).
  */
 export async function detectServicesOnHosts(
   cluster: LoadedCluster,
@@ -197,9 +195,9 @@ export async function detectServicesOnHosts(
       try {
         await withHostSsh(cluster, host, async (conn) => {
           const arch = await hostArch(conn, cluster.manifest.hosts[host]?.arch, knownArchs[host]);
-          const one = async (svc: string): Promise<void> => {
+          const one = async (svc: string, pre?: NativeDetectionAny | Error): Promise<void> => {
             try {
-              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, arch, origin));
+              found.set(key(svc, host), await detectWith(cluster, conn, host, svc, { arch }, origin, pre));
             } catch (err) {
               if (isRefusal(err)) throw err;
               found.set(key(svc, host), notDetected(host, err));
@@ -209,26 +207,15 @@ export async function detectServicesOnHosts(
           const other = svcs.filter((s) => clusterService(cluster, s).mode !== 'native');
           const manager = cluster.manifest.service_manager;
           const natives = async (): Promise<void> => {
-            if (manager.type !== 'command') return eachLimited(native, CHANNELS_PER_HOST, one);
-            // One remote command for every native service of this host (one round trip, not two per service).
-            const batch = await detectNativeBatch(conn, native, serviceRoot(), manager);
-            batch.forEach((d, i) => {
-              const svc = native[i]!;
-              found.set(
-                key(svc, host),
-                d instanceof Error
-                  ? notDetected(host, d)
-                  : {
-                      host,
-                      present: d.present,
-                      identity: d.identity,
-                      version: d.version,
-                      configHash: d.configHash,
-                      running: d.running,
-                      arch,
-                    },
-              );
-            });
+            // ONE remote command for every native service of this host (the `command` manager's batch probe forks
+            // the fewest processes), each then judged as detectOnHost judges it.
+            const root = serviceRoot();
+            const pre = await (
+              manager.type === 'command'
+                ? detectNativeBatch(conn, native, root, manager).then((ds) => ds.map(anyLayout))
+                : detectNativeHost(conn, native, root, manager).then((r) => r.found)
+            ).catch((err: unknown) => native.map(() => (err instanceof Error ? err : new Error(String(err)))));
+            await eachLimited([...native.keys()], CHANNELS_PER_HOST, (i) => one(native[i]!, pre[i]));
           };
           await Promise.all([natives(), eachLimited(other, DOCKER_PER_HOST, one)]);
         });
@@ -266,13 +253,15 @@ export async function stageOnHost(
       `${input.service}: ${artifactPinProblems(input.artifact).join('; ')}; nothing was staged on ${input.host}`,
     );
   }
-  // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload.
-  const local = await fetchArtifact(url, cacheDir, {
-    checksum,
-    ...(input.artifact.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
-  });
+  // Downloaded once into the worker's cache and verified (SHA-256, size, safe entries) before any upload — unless
+  // the host already has this release.
+  const fetchLocal = () =>
+    fetchArtifact(url, cacheDir, {
+      checksum,
+      ...(input.artifact?.sizeBytes !== undefined ? { sizeBytes: input.artifact.sizeBytes } : {}),
+    });
   return withHostSsh(cluster, input.host, (conn) =>
-    stageNative(conn, input.service, serviceRoot(), local.path, local.identity),
+    stageNativeIfAbsent(conn, input.service, serviceRoot(), checksum, fetchLocal),
   );
 }
 
@@ -330,15 +319,17 @@ export async function activateOnHost(
   });
 }
 
+/** `pollForMs`: keep probing on the host until healthy or that long (probeHealthPolling); absent, one probe. */
 export async function probeOnHost(
   cluster: LoadedCluster,
-  input: HostStepInput,
+  input: HostStepInput & { pollForMs?: number },
+  signal?: AbortSignal,
 ): Promise<{ healthy: boolean; error?: string }> {
   const def = definition(cluster, input.service);
   if (!def) return { healthy: false, error: `no service definition for ${input.service}` };
   try {
     return await withHostSsh(cluster, input.host, async (conn) => {
-      const r = await probeHealth(conn, healthProbeTarget(def), 10_000);
+      const r = await probeHealthPolling(conn, healthProbeTarget(def), 10_000, input.pollForMs ?? 0, signal);
       if (r.healthy) return { healthy: true };
       const error = r.error ?? `HTTP ${r.status ?? '?'}`;
       // An unhealthy systemd service: its unit state and last journal lines explain why (reference §6.6).
