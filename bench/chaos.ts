@@ -52,6 +52,8 @@ export interface PointResult {
   violations: string[];
   workerRestarts: number;
   seconds: number;
+  /** The code the point ran (`git rev-parse --short HEAD`, `+changes` with uncommitted src/ or lab/ changes). */
+  code?: string;
   /** What the dying worker wrote into the once-file: `<pid> <type>:<point> (<attempt or workflow>) <time>`. */
   killedAt?: string;
   activityTypes?: string[];
@@ -236,7 +238,7 @@ function runLocked(point: string | undefined): Promise<PointResult> {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       done(
         line
-          ? (JSON.parse(line.slice(7)) as PointResult)
+          ? { ...(JSON.parse(line.slice(7)) as PointResult), code: codeVersion() }
           : {
               point: point ?? 'baseline',
               kill: 'not-reached',
@@ -250,6 +252,12 @@ function runLocked(point: string | undefined): Promise<PointResult> {
   });
 }
 
+/** The code a point runs: HEAD, marked when src/ or lab/ have uncommitted changes. */
+function codeVersion(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT }).stdout.toString().trim();
+  return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'lab') ? '+changes' : ''}`;
+}
+
 function matrixMarkdown(results: PointResult[], types: string[], localTypes: string[], planned: string[]): string {
   const cell = (r: PointResult | undefined): string =>
     !r ? '—' : r.outcome === 'ok' ? (r.kill === 'killed' ? 'ok' : 'ok (not reached)') : `**${r.outcome}**`;
@@ -260,8 +268,8 @@ function matrixMarkdown(results: PointResult[], types: string[], localTypes: str
   const lines = [
     '# Kill-point matrix (bench/chaos.ts)',
     '',
-    `Scenario: \`frameworks cluster release --version v0.2.0\` on a fresh lab. Generated ${new Date().toISOString()} at ` +
-      `${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).stdout.toString().trim()}.`,
+    `Scenario: \`frameworks cluster release --version v0.2.0\` on a fresh lab. Rendered ${new Date().toISOString()}; ` +
+      'each run below names the code it ran (a partial run, `--keep`, adds to the runs before it).',
     `${runs.length} of the ${all} kill-points (${types.length} activity types × ${CHAOS_POINTS.length} points) ran in ` +
       `this result${missed ? `; ${missed} more were planned and did not run` : ''}. ` +
       '`—` = not run in this result (run the whole matrix with `npx tsx bench/chaos.ts`).',
@@ -275,11 +283,12 @@ function matrixMarkdown(results: PointResult[], types: string[], localTypes: str
       `| ${name} | ${CHAOS_POINTS.map((p) => cell(results.find((r) => r.point === `${t}:${p}`))).join(' | ')} |`,
     );
   }
-  lines.push('', '## Runs', '', '| run | kill | outcome | worker restarts | seconds | where the worker died |');
-  lines.push('| --- | --- | --- | ---: | ---: | --- |');
+  lines.push('', '## Runs', '', '| run | code | kill | outcome | worker restarts | seconds | where the worker died |');
+  lines.push('| --- | --- | --- | --- | ---: | ---: | --- |');
   for (const r of results) {
     const at = r.killedAt?.replace(/^\d+ /, '').replace(/ \S+$/, '') ?? '';
-    lines.push(`| ${r.point} | ${r.kill} | ${r.outcome} | ${r.workerRestarts} | ${r.seconds} | ${at} |`);
+    const code = r.code ?? '?';
+    lines.push(`| ${r.point} | ${code} | ${r.kill} | ${r.outcome} | ${r.workerRestarts} | ${r.seconds} | ${at} |`);
   }
   lines.push(
     '',
