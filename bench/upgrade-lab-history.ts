@@ -2,8 +2,10 @@
 // and where a change run's time went, read from the server's histories (event timestamps) of the parent on
 // fw/<cluster>/change and every child it started — an upgrade's or a rollback's alike.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { LAB_CLUSTER } from './upgrade-lab-world';
 
@@ -58,8 +60,19 @@ export interface RunTimings {
   children: number;
 }
 
+/** FW_BENCH_HISTORIES=<dir>: the measured runs' histories (parent and children) are written there for analysis. */
+function keepHistory(workflowId: string, runId: string, history: temporal.api.history.v1.IHistory): void {
+  const dir = process.env.FW_BENCH_HISTORIES;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const name = `${workflowId.replace(/[^A-Za-z0-9.-]+/g, '_')}-${runId}.json`;
+  writeFileSync(join(dir, name), historyToJSON(history));
+}
+
 export async function timings(client: Client, runId: string): Promise<RunTimings> {
-  const parent = (await client.workflow.getHandle(CHANGE, runId).fetchHistory()).events ?? [];
+  const parentHistory = await client.workflow.getHandle(CHANGE, runId).fetchHistory();
+  keepHistory(CHANGE, runId, parentHistory);
+  const parent = parentHistory.events ?? [];
   const activities: Record<string, { n: number; ms: number }> = {};
   let activateToHealthyMs = 0;
   let declaredHealthy = 0;
@@ -92,7 +105,9 @@ export async function timings(client: Client, runId: string): Promise<RunTimings
     if (!c?.workflowId) continue;
     children++;
     firstChild ??= at(e);
-    scan((await client.workflow.getHandle(c.workflowId, c.runId ?? undefined).fetchHistory()).events ?? []);
+    const history = await client.workflow.getHandle(c.workflowId, c.runId ?? undefined).fetchHistory();
+    keepHistory(c.workflowId, c.runId ?? 'run', history);
+    scan(history.events ?? []);
   }
   const start = at(parent[0]!);
   return {
