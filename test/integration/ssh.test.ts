@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectSsh, exec, SshError, uploadFile, type SshConnection } from '../../src/activities/ssh/client';
 import { FailureType } from '../../src/errors';
 import { generateEd25519, startSshd, type TestSshd } from '../helpers/sshd';
@@ -58,6 +59,26 @@ describe('host key pinning', () => {
   it('connects when known_hosts pins the host key', async () => {
     const r = await exec(conn, ['echo', 'hello'], { timeoutMs: 10_000 });
     expect(r).toEqual({ code: 0, signal: null, stdout: 'hello\n', stderr: '' });
+  });
+
+  it('turns Nagle off on the connection: a command is not held back waiting for a delayed ACK', async () => {
+    // Measured in the lab: `true` on a kept session took ~48 ms with Nagle on, ~4 ms with TCP_NODELAY (bench
+    // results, upgrade-lab). Node cannot read the socket option back, so the call itself is what is checked.
+    const setNoDelay = vi.spyOn(Client.prototype, 'setNoDelay');
+    try {
+      const c = await connectSsh({
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        privateKey: sshd.privateKey,
+        knownHosts: sshd.knownHostsLine,
+      });
+      expect(setNoDelay.mock.calls).toEqual([[true]]);
+      expect(setNoDelay.mock.contexts[0]).toBe(c.client);
+      await c.close();
+    } finally {
+      setNoDelay.mockRestore();
+    }
   });
 
   it('refuses an unknown host (empty known_hosts) with HostKeyMismatch naming key, fingerprint and fix', async () => {

@@ -190,6 +190,9 @@ export function connectSsh(opts: ConnectOptions): Promise<SshConnection> {
     client.once('ready', () => {
       settled = true;
       client.off('error', onError);
+      // Commands are short request/response exchanges: with Nagle's algorithm on, a small write waiting for the
+      // peer's delayed ACK cost ~40 ms per exec on a kept session (48 ms against 4 ms for `true` in the lab).
+      client.setNoDelay(true);
       // A later connection error (peer gone) surfaces on the open channels; keep it from crashing the process.
       client.on('error', () => undefined);
       resolve({
