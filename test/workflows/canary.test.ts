@@ -12,6 +12,7 @@ import { FwState } from '../../src/temporal/search-attributes';
 import { canaryUpdate, clusterUpgradeMessages } from '../../src/workflows/messages';
 import { identityIn, SERVICES, World } from '../helpers/canary-world';
 import { writeFixtureCluster } from '../helpers/fixtures';
+import { renderedConfigs } from '../helpers/cluster-upgrade';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -27,14 +28,7 @@ beforeAll(async () => {
   const manifest = writeFixtureCluster({ name: CLUSTER });
   workers = await startWorkers([manifest], world.overrides());
   client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
-  const { createActivities } = await import('../../src/activities');
-  const { loadClusterConfig } = await import('../../src/activities/cluster-config');
-  const acts = createActivities({
-    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
-    fetcher: undefined as never,
-    cacheDir: '/tmp',
-  });
-  configs = await acts.describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(SERVICES) });
+  configs = await renderedConfigs(CLUSTER, manifest, Object.keys(SERVICES));
 });
 afterAll(async () => {
   await workers?.stop();

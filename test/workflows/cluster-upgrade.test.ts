@@ -23,6 +23,7 @@ import { renderUpgradeProgress } from '../../src/cli/commands/upgrade';
 import { clusterUpgradeMessages } from '../../src/workflows/messages';
 import type { upgradePlan } from '../../src/workflows/upgrade-plan';
 import { FIXTURES, writeFixtureCluster } from '../helpers/fixtures';
+import { upgradeAllInput } from '../helpers/cluster-upgrade';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -246,18 +247,7 @@ async function upgrade(input: Partial<ClusterUpgradeInput>) {
   const handle = await client.workflow.start('clusterUpgrade', {
     taskQueue: taskQueueFor(CLUSTER),
     workflowId: `fw/${CLUSTER}/change-${++seq}`,
-    args: [
-      {
-        cluster: CLUSTER,
-        services: 'all',
-        selector: 'v0.2.0',
-        cliVersion: 'v0.3.0',
-        approved: true,
-        healthInterval: '200 milliseconds',
-        healthDeadline: '2 seconds',
-        ...input,
-      },
-    ],
+    args: [upgradeAllInput(CLUSTER, input)],
   });
   return { handle, result: () => handle.result() as Promise<ClusterUpgradeProgress> };
 }

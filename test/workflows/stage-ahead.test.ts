@@ -15,6 +15,7 @@ import type { StageStep } from '../../src/domain/stage-ahead';
 import { taskQueueFor } from '../../src/temporal/ids';
 import { identityIn, SERVICES, World } from '../helpers/canary-world';
 import { writeFixtureCluster } from '../helpers/fixtures';
+import { renderedConfigs, upgradeAllInput } from '../helpers/cluster-upgrade';
 import { captureHistory } from '../helpers/history';
 import { temporalAddress } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -120,14 +121,7 @@ beforeAll(async () => {
   const manifest = writeFixtureCluster({ name: CLUSTER });
   workers = await startWorkers([manifest], overrides());
   client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
-  const { createActivities } = await import('../../src/activities');
-  const { loadClusterConfig } = await import('../../src/activities/cluster-config');
-  const acts = createActivities({
-    clusters: { [CLUSTER]: await loadClusterConfig(manifest) },
-    fetcher: undefined as never,
-    cacheDir: '/tmp',
-  });
-  configs = await acts.describeServiceConfigs({ cluster: CLUSTER, services: Object.keys(SERVICES) });
+  configs = await renderedConfigs(CLUSTER, manifest, Object.keys(SERVICES));
 });
 afterAll(async () => {
   await workers?.stop();
@@ -151,18 +145,7 @@ async function upgrade(input: Partial<ClusterUpgradeInput> = {}) {
   const handle = await client.workflow.start('clusterUpgrade', {
     taskQueue: taskQueueFor(CLUSTER),
     workflowId: `fw/${CLUSTER}/change-${++seq}`,
-    args: [
-      {
-        cluster: CLUSTER,
-        services: 'all',
-        selector: 'v0.2.0',
-        cliVersion: 'v0.3.0',
-        approved: true,
-        healthInterval: '200 milliseconds',
-        healthDeadline: '2 seconds',
-        ...input,
-      },
-    ],
+    args: [upgradeAllInput(CLUSTER, input)],
   });
   return { handle, result: () => handle.result() as Promise<ClusterUpgradeProgress> };
 }
